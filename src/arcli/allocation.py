@@ -1,0 +1,250 @@
+"""Cash application: which payment or credit note settles which invoice, deterministically.
+
+For one customer and currency, credits (payments, credit notes) are applied in order of
+(date, number), walking forward through time. On each date the debits (invoices, fees,
+interest) dated that day become open first, then pinned manual allocations that take
+effect that day are applied, then every credit with something left -- older carried
+credits first, then that day's credits -- goes through the rules:
+
+1. ``reference``: its reference names a debit of the same customer and currency: apply up
+   to that debit's open amount; the rest goes on to rule 3.
+2. ``exact``: no reference applied, nothing of the credit applied yet, and exactly one open
+   debit's open amount equals the whole credit: apply it there.
+3. ``oldest``: apply what remains to open debits, oldest due date first (ties: date, then
+   number), in the configured settlement order of principal, costs and interest.
+4. What is still left is unapplied credit, carried forward and retried when new debits
+   arrive (a prepayment settles the invoice that comes after it).
+
+Because only documents dated on or before a day influence that day, the allocations the
+full book makes with ``effective_date <= D`` are exactly the allocations a book cut off at
+D would make. That is what lets a back-dated aging use stored allocations, and it makes
+the result independent of import order: it depends only on the set of documents.
+
+Manual allocations (``arcli reconcile apply``) are pinned: their amounts are reserved on
+both documents from the start, so automatic rules only see what is left.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+DEBIT_TYPES = ("invoice", "fee", "interest")
+CREDIT_TYPES = ("payment", "credit_note")
+DOCUMENT_TYPES = DEBIT_TYPES + CREDIT_TYPES
+
+#: Which settlement class each debit type belongs to.
+SETTLEMENT_CLASS = {"invoice": "principal", "fee": "costs", "interest": "interest"}
+PRINCIPAL_FIRST = ("principal", "costs", "interest")
+BGB_367 = ("costs", "interest", "principal")
+SETTLEMENT_ORDERS = {"principal-first": PRINCIPAL_FIRST, "costs-interest-principal": BGB_367}
+
+
+def sign_of(doc_type: str) -> int:
+    """+1 for documents the customer owes (debits), -1 for credits."""
+    return 1 if doc_type in DEBIT_TYPES else -1
+
+
+@dataclass(frozen=True)
+class Doc:
+    """The facts about one document that cash application needs."""
+
+    id: int
+    type: str
+    number: str
+    date: dt.date
+    due_date: dt.date
+    amount_minor: int
+    reference: str | None = None
+
+    @property
+    def is_debit(self) -> bool:
+        return self.type in DEBIT_TYPES
+
+
+@dataclass(frozen=True)
+class ManualAllocation:
+    credit_id: int
+    debit_id: int
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One application of (part of) a credit to a debit, and the rule that made it."""
+
+    credit_id: int
+    debit_id: int
+    amount_minor: int
+    effective_date: dt.date
+    rule: str
+    note: str = ""
+
+
+@dataclass
+class Outcome:
+    """Allocations made, and each document's final open amount and closing date."""
+
+    allocations: list[Allocation] = field(default_factory=list)
+    open_minor: dict[int, int] = field(default_factory=dict)
+    closed_on: dict[int, dt.date | None] = field(default_factory=dict)
+
+
+class _Ledger:
+    """Mutable state of one customer+currency while walking through time."""
+
+    def __init__(self, order: Sequence[str], fmt: Callable[[int], str]):
+        self.rank = {cls: i for i, cls in enumerate(order)}
+        self.fmt = fmt
+        self.available: dict[int, int] = {}  # open debit id -> amount left for auto rules
+        self.heap: list[tuple] = []  # (rank, due, date, number, id) of open debits
+        self.by_amount: dict[int, set[int]] = defaultdict(set)
+        self.debits_by_number: dict[str, Doc] = {}
+        self.outcome = Outcome()
+
+    # -- open debits ------------------------------------------------------------------
+    def open_debit(self, doc: Doc, reserved: int) -> None:
+        self.debits_by_number.setdefault(doc.number, doc)
+        left = doc.amount_minor - reserved
+        if left <= 0:
+            return
+        self.available[doc.id] = left
+        self.by_amount[left].add(doc.id)
+        rank = self.rank[SETTLEMENT_CLASS[doc.type]]
+        heapq.heappush(self.heap, (rank, doc.due_date, doc.date, doc.number, doc.id))
+
+    def _take(self, debit_id: int, amount: int) -> None:
+        left = self.available[debit_id]
+        self.by_amount[left].discard(debit_id)
+        left -= amount
+        if left:
+            self.available[debit_id] = left
+            self.by_amount[left].add(debit_id)
+        else:
+            del self.available[debit_id]
+
+    def apply(self, credit: Doc, debit_id: int, amount: int, day: dt.date, rule: str,
+              note: str) -> None:
+        self._take(debit_id, amount)
+        self.outcome.allocations.append(Allocation(credit.id, debit_id, amount, day, rule, note))
+
+    def oldest_open(self) -> int | None:
+        while self.heap and self.heap[0][-1] not in self.available:
+            heapq.heappop(self.heap)
+        return self.heap[0][-1] if self.heap else None
+
+    # -- the rules ------------------------------------------------------------------
+    def settle(self, credit: Doc, remaining: int, untouched: bool, day: dt.date) -> int:
+        """Apply rules 1-3 to a credit with ``remaining`` left; returns what is still left."""
+        why: list[str] = []
+        ref = (credit.reference or "").strip()
+        target = self.debits_by_number.get(ref) if ref else None
+        if ref and target is None:
+            why.append(f"reference {ref!r} names no open item of this customer and currency")
+        elif target is not None and target.id not in self.available:
+            why.append(f"referenced {target.number} is already settled")
+        elif target is not None:
+            amount = min(remaining, self.available[target.id])
+            self.apply(credit, target.id, amount, day, "reference", f"reference {ref!r}")
+            remaining -= amount
+            untouched = False
+            if remaining:
+                why.append(f"{self.fmt(remaining)} left after the referenced {target.number}")
+        if not remaining:
+            return 0
+        if untouched:
+            matches = self.by_amount.get(remaining, set())
+            if len(matches) == 1:
+                (debit_id,) = matches
+                note = "; ".join([*why, f"only open item equal to {self.fmt(remaining)}"])
+                self.apply(credit, debit_id, remaining, day, "exact", note)
+                return 0
+            why.append(
+                f"{len(matches)} open items equal {self.fmt(remaining)}"
+                if matches else f"no open item equals {self.fmt(remaining)}"
+            )
+        while remaining:
+            debit_id = self.oldest_open()
+            if debit_id is None:
+                break
+            amount = min(remaining, self.available[debit_id])
+            self.apply(credit, debit_id, amount, day, "oldest",
+                       "; ".join([*why, "oldest due first"]))
+            remaining -= amount
+        return remaining
+
+
+def _reservations(manual: Iterable[ManualAllocation]) -> tuple[dict[int, int], dict[int, int]]:
+    by_credit: dict[int, int] = defaultdict(int)
+    by_debit: dict[int, int] = defaultdict(int)
+    for m in manual:
+        by_credit[m.credit_id] += m.amount_minor
+        by_debit[m.debit_id] += m.amount_minor
+    return by_credit, by_debit
+
+
+def _final_state(docs: Sequence[Doc], outcome: Outcome) -> None:
+    """Fill each document's open amount and the date it reached zero."""
+    applied: dict[int, int] = defaultdict(int)
+    last_day: dict[int, dt.date] = {}
+    for a in outcome.allocations:
+        for doc_id in (a.credit_id, a.debit_id):
+            applied[doc_id] += a.amount_minor
+            if doc_id not in last_day or a.effective_date > last_day[doc_id]:
+                last_day[doc_id] = a.effective_date
+    for doc in docs:
+        left = doc.amount_minor - applied[doc.id]
+        outcome.open_minor[doc.id] = left
+        outcome.closed_on[doc.id] = last_day.get(doc.id, doc.date) if left == 0 else None
+
+
+def apply_cash(
+    docs: Sequence[Doc],
+    manual: Sequence[ManualAllocation] = (),
+    *,
+    settlement_order: Sequence[str] = PRINCIPAL_FIRST,
+    fmt: Callable[[int], str] = str,
+) -> Outcome:
+    """Run cash application for the documents of ONE customer and currency.
+
+    ``fmt`` renders minor units for the explanation notes. The result depends only on the
+    set of documents and manual allocations, never on their order in ``docs``.
+    """
+    by_id = {d.id: d for d in docs}
+    manual = [m for m in manual if m.credit_id in by_id and m.debit_id in by_id]
+    reserved_credit, reserved_debit = _reservations(manual)
+    state = _Ledger(settlement_order, fmt)
+
+    debits_on: dict[dt.date, list[Doc]] = defaultdict(list)
+    credits_on: dict[dt.date, list[Doc]] = defaultdict(list)
+    for d in docs:
+        (debits_on if d.is_debit else credits_on)[d.date].append(d)
+    manual_on: dict[dt.date, list[ManualAllocation]] = defaultdict(list)
+    for m in manual:
+        manual_on[max(by_id[m.credit_id].date, by_id[m.debit_id].date)].append(m)
+
+    carried: list[tuple[Doc, int, bool]] = []  # (credit, remaining, untouched)
+    for day in sorted(set(debits_on) | set(credits_on) | set(manual_on)):
+        new_debits = sorted(debits_on.get(day, ()), key=lambda d: (d.number, d.id))
+        for debit in new_debits:
+            state.open_debit(debit, reserved_debit.get(debit.id, 0))
+        for m in sorted(manual_on.get(day, ()), key=lambda m: (m.credit_id, m.debit_id)):
+            state.outcome.allocations.append(
+                Allocation(m.credit_id, m.debit_id, m.amount_minor, day, "manual", "pinned by hand")
+            )
+        todays = sorted(credits_on.get(day, ()), key=lambda d: (d.number, d.id))
+        fresh = [(c, c.amount_minor - reserved_credit.get(c.id, 0), True) for c in todays]
+        queue = (carried if new_debits else []) + fresh
+        still = [] if new_debits else carried
+        for credit, remaining, untouched in queue:
+            if remaining <= 0:
+                continue
+            left = state.settle(credit, remaining, untouched, day)
+            if left:
+                still.append((credit, left, untouched and left == remaining))
+        carried = still
+    _final_state(docs, state.outcome)
+    return state.outcome

@@ -1,0 +1,118 @@
+"""The ``arcli`` command line: a thin click front end over the core library.
+
+Commands are registered by name and imported only when used, so ``arcli --help`` and small
+reports start fast and a heavy library (reportlab, pyHanko) is loaded only by the commands
+that need it. :func:`main` is the one place errors become messages and exit codes: no
+traceback reaches a user (set ``ARCLI_DEBUG=1`` to see one).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+
+import click
+
+from arcli import __version__
+from arcli.errors import EXIT_ERROR, EXIT_USAGE, ArcliError
+
+#: command name -> "module:attribute", imported on first use.
+COMMANDS = {
+    "init": "arcli.cli.init:init_command",
+    "import": "arcli.cli.importing:import_group",
+    "aging": "arcli.cli.aging:aging_command",
+    "reconcile": "arcli.cli.reconcile:reconcile",
+    "statements": "arcli.cli.statements:statements",
+    "signing": "arcli.cli.signing:signing",
+    "verify": "arcli.cli.verify:verify",
+    "dunning": "arcli.cli.dunning:dunning",
+    "dispute": "arcli.cli.dispute:dispute",
+    "promise": "arcli.cli.promise:promise",
+    "templates": "arcli.cli.templates:templates",
+    "send": "arcli.cli.send:send",
+    "db": "arcli.cli.db:db",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when they are looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        present = [name for name, target in COMMANDS.items()
+                   if importlib.util.find_spec(target.split(":")[0]) is not None]
+        return sorted(set(present) | set(super().list_commands(ctx)))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module_name, attr = target.split(":")
+        if importlib.util.find_spec(module_name) is None:
+            return None
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="arcli")
+@click.option("--config", "config_path", envvar="ARCLI_CONFIG", metavar="PATH",
+              help="Config file (env ARCLI_CONFIG; default ./arcli.yaml if present).")
+@click.option("--db", "db", envvar="ARCLI_DB", metavar="PATH_OR_URL",
+              help="Database: a SQLite path or a sqlite:/// or postgresql:// URL "
+                   "(env ARCLI_DB; else `database:` in config; else ./arcli.db).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress or informational messages.")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool) -> None:
+    """Accounts receivable from the shell: import, reconcile, age, and send signed
+    statements and dunning letters.
+
+    Data goes to stdout, messages to stderr. Exit codes: 0 ok, 1 data or runtime error,
+    2 usage error, 3 ran fine but found something (differences, holds, unmatched lines).
+    """
+    from arcli.cli.common import AppContext
+
+    ctx.obj = AppContext(config_path=config_path, db_arg=db, quiet=quiet)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _report_error(message: str) -> None:
+    for number, line in enumerate(message.splitlines() or [""]):
+        prefix = "arcli: error: " if number == 0 else "  "
+        click.echo(prefix + line, err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every failure into a message and exit code."""
+    debug = bool(os.environ.get("ARCLI_DEBUG"))
+    try:
+        code = cli.main(args=argv, prog_name="arcli", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("arcli: aborted", err=True)
+        code = 130
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except ArcliError as exc:
+        if debug:
+            raise
+        _report_error(exc.message)
+        code = exc.exit_code
+    except BrokenPipeError:
+        # The reader went away (`arcli aging | head`): not an error worth a message.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = 0
+    except KeyboardInterrupt:
+        click.echo("arcli: interrupted", err=True)
+        code = 130
+    except Exception as exc:
+        if debug:
+            raise
+        _report_error(f"internal error: {type(exc).__name__}: {exc} "
+                      "(set ARCLI_DEBUG=1 for a traceback and please report it)")
+        code = EXIT_ERROR
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+__all__ = ["EXIT_USAGE", "cli", "main"]

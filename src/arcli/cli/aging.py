@@ -1,0 +1,46 @@
+"""``arcli aging``: the aging table, summary or open-item detail."""
+
+from __future__ import annotations
+
+import click
+
+from arcli.cli.common import CURRENCY, DATE, AppContext, emit, output_options, pass_app
+
+
+@click.command("aging")
+@click.option("--as-of", type=DATE, help="Age as of this date (default today).")
+@click.option("--basis", type=click.Choice(["due", "document"]), default=None,
+              help="Count age from the due date (default) or the document date.")
+@click.option("--buckets", metavar="30,60,90", help="Bucket upper bounds in days.")
+@click.option("--customer", "customer_ids", multiple=True, metavar="ID",
+              help="Only this customer (repeatable).")
+@click.option("--currency", type=CURRENCY, help="Only this currency.")
+@click.option("--detail", is_flag=True, help="List the open items instead of the summary.")
+@click.option("--summary", is_flag=True, help="The per-customer summary (the default).")
+@output_options
+@pass_app
+def aging_command(app: AppContext, as_of, basis, buckets, customer_ids, currency, detail,
+                  summary, out) -> None:
+    """Open amounts per customer and currency by days overdue.
+
+    Columns: customer,name,currency,current,1-30,31-60,61-90,91+,unapplied,total (bucket
+    labels follow --buckets; on document basis the first is 0-30). unapplied is unapplied
+    credit (negative); total = buckets + unapplied = the customer's balance.
+    """
+    from arcli.aging import AgingSpec, aging_detail, aging_report, aging_rows, parse_buckets
+
+    if detail and summary:
+        raise click.UsageError("--detail and --summary exclude each other")
+    section = app.config.section("aging")
+    spec = AgingSpec(
+        as_of=as_of or app.today,
+        basis=basis or section.get_str("basis", "due"),
+        buckets=parse_buckets(buckets) if buckets else tuple(
+            section.get_list("buckets", [30, 60, 90])),
+    )
+    with app.store.connect() as conn:
+        if detail:
+            report = aging_detail(conn, spec, customer_ids or None, currency)
+        else:
+            report = aging_report(aging_rows(conn, spec, customer_ids or None, currency), spec)
+    emit(out, report)

@@ -1,0 +1,169 @@
+"""What every command shares: the application context, output options, dates, exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from arcli.config import Config, find_config, load_config
+from arcli.errors import EXIT_FOUND, UsageError
+from arcli.fileio import atomic_write
+from arcli.output import FORMATS, Report, format_for_path, write_report
+from arcli.store import Store, open_store
+
+DEFAULT_DB = "arcli.db"
+
+
+class AppContext:
+    """Config, store and "today", loaded lazily so `--help` never touches the disk."""
+
+    def __init__(self, config_path: str | None, db_arg: str | None, quiet: bool = False):
+        self.config_path = find_config(config_path)
+        self.db_arg = db_arg
+        self.quiet = quiet
+        self._config: Config | None = None
+        self._store: Store | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def db_location(self) -> str:
+        return self.db_arg or self.config.get_str("database") or DEFAULT_DB
+
+    def open_store(self, *, check: bool = True) -> Store:
+        if self._store is None:
+            self._store = open_store(self.db_location)
+        if check:
+            self._store.check_schema()
+        return self._store
+
+    @property
+    def store(self) -> Store:
+        return self.open_store(check=True)
+
+    @property
+    def today(self) -> dt.date:
+        """Today, or ``ARCLI_TODAY`` (YYYY-MM-DD) for reproducible runs and tests."""
+        fixed = os.environ.get("ARCLI_TODAY")
+        if fixed:
+            try:
+                return dt.date.fromisoformat(fixed)
+            except ValueError:
+                raise UsageError(f"ARCLI_TODAY must be YYYY-MM-DD, got {fixed!r}") from None
+        return dt.date.today()
+
+    def info(self, message: str) -> None:
+        """An informational message on stderr (silent with --quiet)."""
+        if not self.quiet:
+            click.echo(message, err=True)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.dispose()
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+class DateType(click.ParamType):
+    """A YYYY-MM-DD date option value."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param, ctx) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+
+
+DATE = DateType()
+
+
+class CurrencyType(click.ParamType):
+    """An ISO 4217 currency code option value (upper-cased)."""
+
+    name = "CUR"
+
+    def convert(self, value: Any, param, ctx) -> str:
+        from arcli.money import MoneyError, check_currency
+
+        try:
+            return check_currency(str(value))
+        except MoneyError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+CURRENCY = CurrencyType()
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    fmt: str | None
+    path: str | None
+    headers: bool
+    totals: bool
+
+    def resolved_format(self) -> str:
+        """Explicit format, else from the -o suffix, else table on a TTY and CSV otherwise."""
+        if self.fmt:
+            return self.fmt
+        implied = format_for_path(self.path)
+        if implied:
+            return implied
+        to_terminal = (self.path in (None, "-")) and sys.stdout.isatty()
+        return "table" if to_terminal else "csv"
+
+
+def output_options(func: Callable) -> Callable:
+    """Add --format/--table/--csv/--tsv/--json/--nl/--no-headers/--totals/-o to a command."""
+
+    @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
+                  help="Output format (default: table on a terminal, else csv).")
+    @click.option("--table", "fmt", flag_value="table", help="Same as --format table.")
+    @click.option("--csv", "fmt", flag_value="csv", help="Same as --format csv.")
+    @click.option("--tsv", "fmt", flag_value="tsv", help="Same as --format tsv.")
+    @click.option("--json", "fmt", flag_value="json", help="Same as --format json.")
+    @click.option("--nl", "fmt", flag_value="jsonl", help="JSON lines (same as --format jsonl).")
+    @click.option("--no-headers", is_flag=True, help="Omit the header row (table, csv, tsv).")
+    @click.option("--totals", is_flag=True, help="Append total rows to csv/tsv/json output.")
+    @click.option("-o", "--output", "output_path", metavar="FILE",
+                  help="Write to FILE (atomically) instead of stdout; '-' is stdout.")
+    @functools.wraps(func)
+    def wrapper(*args, fmt, no_headers, totals, output_path, **kwargs):
+        kwargs["out"] = OutputOptions(fmt, output_path, not no_headers, totals)
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+def emit(out: OutputOptions, report: Report) -> None:
+    """Render the report to stdout or, atomically, to the -o file."""
+    fmt = out.resolved_format()
+    if out.path in (None, "-"):
+        write_report(report, sys.stdout, fmt, headers=out.headers, include_totals=out.totals)
+        sys.stdout.flush()
+        return
+    buffer = io.StringIO()
+    write_report(report, buffer, fmt, headers=out.headers, include_totals=out.totals)
+    atomic_write(out.path, buffer.getvalue())
+
+
+def exit_found(found: bool) -> None:
+    """Exit 3 when a command ran fine but found something the user must look at."""
+    if found:
+        raise click.exceptions.Exit(EXIT_FOUND)

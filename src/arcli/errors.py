@@ -1,0 +1,79 @@
+"""Errors the core raises, each carrying the exit code the CLI turns it into.
+
+The core never prints or exits; it raises these. The CLI layer catches :class:`ArcliError`
+and maps it to a one-line message on stderr and the exit code below, so no traceback
+reaches a user. Exit codes follow the project convention: 0 ok, 1 data or runtime error,
+2 usage error, 3 "ran fine but found something".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_FOUND = 3
+
+
+class ArcliError(Exception):
+    """A failure to report to the user as a message, without a traceback."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(ArcliError):
+    """The user asked for something that cannot be done as asked (bad option values)."""
+
+    exit_code = EXIT_USAGE
+
+
+class ConfigError(ArcliError):
+    """The configuration file is invalid; the message names file, line and key."""
+
+    exit_code = EXIT_USAGE
+
+
+class StoreError(ArcliError):
+    """The database cannot be opened or is at a schema version this arcli cannot use."""
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """One bad value in an input file, located precisely enough to fix it."""
+
+    file: str
+    line: int | None
+    field: str | None
+    value: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.line is not None:
+            where += f": line {self.line}"
+        if self.field:
+            where += f": {self.field}"
+        shown = f" ({self.value!r})" if self.value not in (None, "") else ""
+        return f"{where}: {self.message}{shown}"
+
+
+class InputError(ArcliError):
+    """An input file was rejected; nothing of it was stored.
+
+    Carries every problem found (up to a limit), so the user fixes the file once.
+    """
+
+    def __init__(self, problems: list[InputProblem], truncated: bool = False):
+        self.problems = problems
+        self.truncated = truncated
+        lines = [str(p) for p in problems]
+        if truncated:
+            lines.append("(more errors not shown)")
+        count = f"{len(problems)}{'+' if truncated else ''}"
+        head = f"{count} error(s); nothing was imported"
+        super().__init__("\n".join([*lines, head]))

@@ -1,0 +1,320 @@
+"""Importing a ledger file: atomic (one transaction), idempotent, traceable.
+
+The file is streamed into a temporary staging table, so a million rows never sit in
+Python at once; conflicts and duplicates are then found with set-based SQL. Either every
+row lands (with its batch and line number) and cash application is rerun for the
+customer+currency groups it touched, or nothing does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, Date, Integer, Table, func, insert, literal, select
+
+from arcli.allocation import PRINCIPAL_FIRST
+from arcli.cash_application import reapply
+from arcli.errors import InputError, InputProblem
+from arcli.importing.batches import find_batch, record_batch
+from arcli.importing.mapping import LEDGER_FIELDS, Mapping
+from arcli.importing.readers import SourceFile, detect_format, open_source, read_records
+from arcli.importing.staging import staging_table
+from arcli.importing.validate import CustomerTerms, FieldProblem, LedgerRow, LedgerValidator
+from arcli.store import Store
+from arcli.store.schema import (
+    OPEN_SENTINEL,
+    customers,
+    document_history,
+    documents,
+    import_batches,
+)
+
+MAX_PROBLEMS = 50
+_CHUNK = 5000
+_COMPARED = ("customer_id", "date", "due_date", "amount_minor", "currency", "reference",
+             "description")
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, with --dry-run, would do)."""
+
+    file: str
+    sha256: str
+    rows_read: int = 0
+    inserted: int = 0
+    unchanged: int = 0
+    replaced: int = 0
+    customers_created: int = 0
+    batch_id: int | None = None
+    dry_run: bool = False
+    previous_batch: int | None = None
+    groups: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LedgerImportOptions:
+    mapping: Mapping
+    create_customers: bool = False
+    replace: bool = False
+    dry_run: bool = False
+    default_terms: int = 30
+    default_currency: str | None = None
+    settlement_order: tuple[str, ...] = PRINCIPAL_FIRST
+
+
+class _ProblemList:
+    """Collects problems up to a limit, so one run reports (nearly) everything wrong."""
+
+    def __init__(self, source: SourceFile):
+        self.source = source
+        self.items: list[InputProblem] = []
+        self.truncated = False
+
+    def add(self, line: int | None, field_name: str | None, value: str | None, message: str):
+        if len(self.items) >= MAX_PROBLEMS:
+            self.truncated = True
+            return
+        column = field_name
+        self.items.append(InputProblem(self.source.name, line, column, value, message))
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InputError(self.items, self.truncated)
+
+
+def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions) -> ImportResult:
+    """Import one ledger file; raises :class:`InputError` (and stores nothing) if it is bad."""
+    source = open_source(file_arg)
+    try:
+        with store.engine.connect() as conn:
+            trans = conn.begin()
+            try:
+                result = _import(conn, source, options)
+            except BaseException:
+                trans.rollback()
+                raise
+            if options.dry_run:
+                trans.rollback()
+            else:
+                trans.commit()
+            return result
+    finally:
+        source.cleanup()
+
+
+def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) -> ImportResult:
+    result = ImportResult(source.name, source.sha256, dry_run=options.dry_run)
+    problems = _ProblemList(source)
+    validator = LedgerValidator(
+        options.mapping, _customer_terms(conn), default_terms=options.default_terms,
+        default_currency=options.default_currency, create_customers=options.create_customers,
+    )
+    stage = staging_table(conn)
+    for chunk in _chunked(_validated(source, options.mapping, validator, problems, result)):
+        conn.execute(insert(stage), chunk)
+    problems.raise_if_any()
+    _check_duplicates_in_file(conn, stage, problems)
+    conflicts = _conflicts(conn, stage, problems, report=not options.replace)
+    problems.raise_if_any()
+    previous = find_batch(conn, "ledger", source.sha256)
+    if options.create_customers:
+        result.customers_created = _create_missing_customers(conn, stage)
+    new_lines, new_groups = _new_rows(conn, stage)
+    batch_id = None
+    if new_lines or conflicts:
+        batch_id = record_batch(conn, "ledger", source, result.rows_read,
+                                mapping=options.mapping.name, user=_user())
+        result.inserted = _insert_new(conn, stage, batch_id)
+    replaced_groups: set[tuple[str, str]] = set()
+    if conflicts:
+        result.replaced, replaced_groups = _replace(conn, stage, conflicts, batch_id)
+    result.unchanged = result.rows_read - result.inserted - result.replaced
+    groups = sorted(new_groups | replaced_groups)
+    reapply(conn, groups, settlement_order=options.settlement_order)
+    if batch_id is not None:
+        _finish_batch(conn, batch_id, result)
+    result.batch_id = batch_id
+    result.previous_batch = previous
+    result.groups = groups
+    stage.drop(conn)
+    return result
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _customer_terms(conn: Connection) -> dict[str, CustomerTerms]:
+    rows = conn.execute(select(customers.c.id, customers.c.terms_days, customers.c.currency))
+    return {r.id: CustomerTerms(r.terms_days, r.currency) for r in rows}
+
+
+def _validated(source, mapping: Mapping, validator: LedgerValidator, problems: _ProblemList,
+               result: ImportResult) -> Iterator[dict]:
+    fmt = detect_format(source, mapping.format)
+    records = read_records(source, fmt, encoding=mapping.encoding, delimiter=mapping.delimiter,
+                           skip_rows=mapping.skip_rows)
+    first = True
+    for line, raw in records:
+        if first:
+            _check_columns(mapping, list(raw), problems, line)
+            problems.raise_if_any()
+            first = False
+        result.rows_read += 1
+        try:
+            row = validator.row(line, mapping.to_native(raw, LEDGER_FIELDS))
+        except FieldProblem as bad:
+            problems.add(line, mapping.source_column(bad.field), bad.value, bad.message)
+            continue
+        yield _stage_values(row)
+
+
+def _check_columns(mapping: Mapping, header: list[str], problems: _ProblemList, line: int):
+    required = ["number", "customer", "date", "amount"]
+    if not mapping.sign:
+        required.append("type")
+    for column in mapping.missing_columns(header, tuple(required)):
+        problems.add(max(line - 1, 1), column, None, "required column missing from header")
+
+
+def _stage_values(row: LedgerRow) -> dict:
+    return {
+        "line_no": row.line, "type": row.type, "number": row.number, "customer_id": row.customer,
+        "date": row.date, "due_date": row.due_date, "amount_minor": row.amount_minor,
+        "sign": row.sign, "currency": row.currency, "reference": row.reference or None,
+        "description": row.description or None, "content_hash": row.content_hash,
+    }
+
+
+def _chunked(rows: Iterator[dict]) -> Iterator[list[dict]]:
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_duplicates_in_file(conn: Connection, stage: Table, problems: _ProblemList) -> None:
+    """The same number twice in one file is fine if identical, an error if it differs."""
+    s = stage.c
+    dupes = conn.execute(
+        select(s.type, s.number, func.min(s.line_no), func.max(s.line_no))
+        .group_by(s.type, s.number)
+        .having(func.count(func.distinct(s.content_hash)) > 1)
+        .limit(MAX_PROBLEMS)
+    )
+    for doc_type, number, first, last in dupes:
+        problems.add(last, "number", number,
+                     f"{doc_type} {number} appears again with different content (first at line "
+                     f"{first})")
+
+
+def _conflicts(conn: Connection, stage: Table, problems: _ProblemList, report: bool) -> list:
+    """Documents already stored under the same type+number with different content."""
+    s, d = stage.c, documents.c
+    rows = conn.execute(
+        select(s.line_no, s.type, s.number, d.id,
+               *[getattr(s, c).label(f"new_{c}") for c in _COMPARED],
+               *[getattr(d, c).label(f"old_{c}") for c in _COMPARED])
+        .join(documents, (d.type == s.type) & (d.number == s.number))
+        .where(d.content_hash != s.content_hash)
+        .order_by(s.line_no)
+    ).all()
+    if report:
+        for row in rows:
+            diffs = [f"{c}: {getattr(row, 'old_' + c)!s} -> {getattr(row, 'new_' + c)!s}"
+                     for c in _COMPARED if getattr(row, "old_" + c) != getattr(row, "new_" + c)]
+            problems.add(row.line_no, "number", row.number,
+                         f"{row.type} already imported with different content ("
+                         f"{'; '.join(diffs) or 'description/reference formatting'}); "
+                         "use --replace to accept the new version")
+    return rows
+
+
+def _create_missing_customers(conn: Connection, stage: Table) -> int:
+    s = stage.c
+    missing = conn.execute(
+        select(s.customer_id, func.min(s.currency), func.min(s.line_no))
+        .where(~s.customer_id.in_(select(customers.c.id)))
+        .group_by(s.customer_id)
+    ).all()
+    now = dt.datetime.now(dt.UTC)
+    if missing:
+        conn.execute(insert(customers), [
+            {"id": cid, "name": cid, "currency": cur, "content_hash": "", "line_no": line,
+             "updated_at": now}
+            for cid, cur, line in missing
+        ])
+    return len(missing)
+
+
+def _new_condition(stage: Table):
+    """Staged rows to insert: first line of each type+number not stored yet."""
+    s, d = stage.c, documents.c
+    first_lines = select(func.min(s.line_no)).group_by(s.type, s.number)
+    stored = select(d.id).where((d.type == s.type) & (d.number == s.number)).exists()
+    return s.line_no.in_(first_lines) & ~stored
+
+
+def _new_rows(conn: Connection, stage: Table) -> tuple[int, set[tuple[str, str]]]:
+    s = stage.c
+    counts = conn.execute(
+        select(s.customer_id, s.currency, func.count()).where(_new_condition(stage))
+        .group_by(s.customer_id, s.currency)
+    ).all()
+    return sum(c for _, _, c in counts), {(cid, cur) for cid, cur, _ in counts}
+
+
+def _insert_new(conn: Connection, stage: Table, batch_id: int) -> int:
+    s = stage.c
+    cols = ["type", "number", "customer_id", "date", "due_date", "amount_minor", "sign",
+            "currency", "reference", "description", "content_hash", "line_no", "open_minor",
+            "closed_on", "batch_id"]
+    new_rows = select(
+        s.type, s.number, s.customer_id, s.date, s.due_date, s.amount_minor, s.sign,
+        s.currency, s.reference, s.description, s.content_hash, s.line_no, s.amount_minor,
+        literal(OPEN_SENTINEL, Date), literal(batch_id, Integer),
+    ).where(_new_condition(stage))
+    return conn.execute(insert(documents).from_select(cols, new_rows)).rowcount
+
+
+def _replace(conn: Connection, stage: Table, conflicts: list, batch_id: int):
+    """Overwrite conflicting documents in place (keeping ids), recording the old content."""
+    now = dt.datetime.now(dt.UTC)
+    groups: set[tuple[str, str]] = set()
+    for row in conflicts:
+        old = {c: _jsonable(getattr(row, "old_" + c)) for c in _COMPARED}
+        conn.execute(insert(document_history).values(
+            document_id=row.id, batch_id=batch_id, replaced_at=now,
+            old_content=json.dumps(old, sort_keys=True, ensure_ascii=False)))
+        staged = conn.execute(select(stage).where(stage.c.line_no == row.line_no)).one()
+        conn.execute(documents.update().where(documents.c.id == row.id).values(
+            customer_id=staged.customer_id, date=staged.date, due_date=staged.due_date,
+            amount_minor=staged.amount_minor, currency=staged.currency,
+            reference=staged.reference, description=staged.description,
+            content_hash=staged.content_hash, batch_id=batch_id, line_no=staged.line_no))
+        groups.add((row.old_customer_id, row.old_currency))
+        groups.add((staged.customer_id, staged.currency))
+    return len(conflicts), groups
+
+
+def _jsonable(value):
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _finish_batch(conn: Connection, batch_id: int, result: ImportResult) -> None:
+    conn.execute(import_batches.update().where(import_batches.c.id == batch_id).values(
+        rows_inserted=result.inserted, rows_unchanged=result.unchanged,
+        rows_replaced=result.replaced))
+

@@ -1,0 +1,207 @@
+"""Reading tabular input files (CSV, TSV, XLSX, JSON lines) as (line number, record) pairs.
+
+Line numbers are the ones a person sees in an editor (the first line of a multi-line
+quoted CSV record, the spreadsheet row), because every error message points there.
+``-`` reads standard input; it is spooled to a temporary file first so it can be hashed
+(import batches are identified by the SHA-256 of their bytes) and read once more.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import hashlib
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from arcli.errors import InputError, InputProblem
+
+FORMATS = ("csv", "tsv", "xlsx", "jsonl")
+_BY_SUFFIX = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx",
+              ".xlsm": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl"}
+
+Record = dict[str, str]
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """An input file on disk (stdin already spooled), with the name to show in messages."""
+
+    name: str
+    path: Path
+    sha256: str
+    temporary: bool = False
+
+    def cleanup(self) -> None:
+        if self.temporary:
+            self.path.unlink(missing_ok=True)
+
+
+def open_source(arg: str) -> SourceFile:
+    """Locate (or spool, for ``-``) an input file and hash it."""
+    if arg == "-":
+        with tempfile.NamedTemporaryFile(prefix="arcli-stdin-", delete=False) as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        path, name, temporary = Path(handle.name), "<stdin>", True
+    else:
+        path, name, temporary = Path(arg), arg, False
+        if not path.is_file():
+            raise InputError([InputProblem(arg, None, None, None, "file not found")])
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return SourceFile(name, path, digest.hexdigest(), temporary)
+
+
+def detect_format(source: SourceFile, explicit: str | None = None) -> str:
+    """The file format: explicit, else from the suffix, else sniffed from the first byte."""
+    if explicit:
+        return explicit
+    fmt = _BY_SUFFIX.get(source.path.suffix.lower()) if not source.temporary else None
+    if fmt:
+        return fmt
+    with source.path.open("rb") as stream:
+        head = stream.read(4096).lstrip(codecs.BOM_UTF8).lstrip()
+    if head.startswith(b"PK"):
+        return "xlsx"
+    if head.startswith(b"{"):
+        return "jsonl"
+    first_line = head.split(b"\n", 1)[0]
+    return "tsv" if first_line.count(b"\t") > first_line.count(b",") else "csv"
+
+
+def read_records(
+    source: SourceFile,
+    fmt: str,
+    *,
+    encoding: str = "utf-8-sig",
+    delimiter: str | None = None,
+    skip_rows: int = 0,
+) -> Iterator[tuple[int, Record]]:
+    """Yield (line number, {header: text}) for each data record of the file."""
+    if fmt in ("csv", "tsv"):
+        sep = delimiter or ("\t" if fmt == "tsv" else ",")
+        yield from _read_delimited(source, sep, encoding, skip_rows)
+    elif fmt == "xlsx":
+        yield from _read_xlsx(source, skip_rows)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(source, encoding)
+    else:
+        raise InputError([InputProblem(source.name, None, None, fmt, "unknown input format")])
+
+
+def _problem(source: SourceFile, line: int | None, message: str, value: str | None = None):
+    return InputError([InputProblem(source.name, line, None, value, message)])
+
+
+def _check_header(source: SourceFile, line: int, header: list[str]) -> list[str]:
+    cleaned = [h.strip() for h in header]
+    seen: set[str] = set()
+    for name in cleaned:
+        if name and name in seen:
+            raise _problem(source, line, "duplicate column in header", name)
+        seen.add(name)
+    if not any(cleaned):
+        raise _problem(source, line, "empty header line")
+    return cleaned
+
+
+def _read_delimited(source: SourceFile, sep: str, encoding: str, skip_rows: int):
+    try:
+        stream = source.path.open("r", encoding=encoding, newline="")
+    except LookupError:
+        raise _problem(source, None, "unknown text encoding", encoding) from None
+    with stream:
+        try:
+            for _ in range(skip_rows):
+                stream.readline()
+            reader = csv.reader(stream, delimiter=sep, strict=False)
+            header_line = skip_rows + 1
+            header = next(reader, None)
+            if header is None:
+                raise _problem(source, header_line, "file is empty (no header line)")
+            columns = _check_header(source, header_line, header)
+            last = reader.line_num
+            for fields in reader:
+                start = skip_rows + last + 1
+                last = reader.line_num
+                if not any(f.strip() for f in fields):
+                    continue
+                if len(fields) > len(columns) and any(f.strip() for f in fields[len(columns):]):
+                    raise _problem(source, start, f"{len(fields)} fields, header has "
+                                   f"{len(columns)}")
+                yield start, dict(zip(columns, (f.strip() for f in fields), strict=False))
+        except UnicodeDecodeError as exc:
+            raise _problem(source, None, f"not valid {encoding} text ({exc.reason} at byte "
+                           f"{exc.start}); set the mapping's encoding") from None
+        except csv.Error as exc:
+            raise _problem(source, None, f"malformed CSV: {exc}") from None
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float):
+        # openpyxl gives doubles; their shortest repr is the decimal the user typed.
+        return format(Decimal(repr(value)), "f")
+    return str(value).strip()
+
+
+def _read_xlsx(source: SourceFile, skip_rows: int):
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(source.path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a corrupt file
+        raise _problem(source, None, f"not a readable XLSX workbook: {exc}") from None
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        for _ in range(skip_rows):
+            next(rows, None)
+        header = next(rows, None)
+        if header is None:
+            raise _problem(source, skip_rows + 1, "sheet is empty (no header row)")
+        columns = _check_header(source, skip_rows + 1, [_cell_text(v) for v in header])
+        for offset, values in enumerate(rows, start=skip_rows + 2):
+            texts = [_cell_text(v) for v in values]
+            if any(texts):
+                yield offset, dict(zip(columns, texts, strict=False))
+    finally:
+        book.close()
+
+
+def _read_jsonl(source: SourceFile, encoding: str):
+    with source.path.open("r", encoding=encoding) as stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line, parse_float=Decimal)
+            except json.JSONDecodeError as exc:
+                raise _problem(source, number, f"invalid JSON: {exc.msg}") from None
+            if not isinstance(obj, dict):
+                raise _problem(source, number, "each line must be a JSON object")
+            yield number, {str(k): _json_text(v) for k, v in obj.items()}
+
+
+def _json_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value).strip()
+

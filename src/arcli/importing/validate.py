@@ -1,0 +1,161 @@
+"""Validating one ledger record into a document, or into precise problems.
+
+Every check names the field and value, so the error message can point at file, line and
+column. Amounts must be exact in the currency's minor unit: ``12.345 EUR`` is rejected,
+never rounded, because a silently rounded cent is a figure that will not tie out later.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from arcli import money
+from arcli.allocation import DOCUMENT_TYPES, sign_of
+from arcli.importing.mapping import Mapping
+
+
+@dataclass(frozen=True)
+class CustomerTerms:
+    """What validation needs to know about a customer."""
+
+    terms_days: int | None
+    currency: str | None
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    """A validated document, ready for the store."""
+
+    line: int
+    type: str
+    number: str
+    customer: str
+    date: dt.date
+    due_date: dt.date
+    amount_minor: int
+    currency: str
+    reference: str
+    description: str
+    content_hash: str
+
+    @property
+    def sign(self) -> int:
+        return sign_of(self.type)
+
+
+class FieldProblem(Exception):
+    """One invalid field of one record."""
+
+    def __init__(self, field: str, value: str, message: str):
+        super().__init__(message)
+        self.field, self.value, self.message = field, value, message
+
+
+def content_hash(fields: dict[str, str]) -> str:
+    """Identity of a document's content, to tell a re-import from a changed document."""
+    joined = "\x1f".join(f"{k}={fields[k]}" for k in sorted(fields))
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+class LedgerValidator:
+    """Turns native-field records into :class:`LedgerRow` using a mapping and customer terms."""
+
+    def __init__(self, mapping: Mapping, customers: dict[str, CustomerTerms], *,
+                 default_terms: int = 30, default_currency: str | None = None,
+                 create_customers: bool = False):
+        self.mapping = mapping
+        self.customers = customers
+        self.default_terms = default_terms
+        self.default_currency = default_currency
+        self.create_customers = create_customers
+
+    def row(self, line: int, rec: dict[str, str]) -> LedgerRow:
+        """Validate; raises :class:`FieldProblem` for the first bad field found."""
+        doc_type, amount_text = self._type_and_amount(rec)
+        number = _required(rec, "number")
+        customer = _required(rec, "customer")
+        terms = self.customers.get(customer)
+        if terms is None and not self.create_customers:
+            raise FieldProblem("customer", customer,
+                               "unknown customer (import customers first, or --create-customers)")
+        currency = self._currency(rec, terms)
+        date = self._date(rec, "date")
+        due = self._due_date(rec, doc_type, date, terms)
+        amount = self._amount(amount_text, currency)
+        normalized = {
+            "type": doc_type, "number": number, "customer": customer, "date": date.isoformat(),
+            "due_date": rec.get("due_date", "").strip() and due.isoformat(),
+            "amount": str(amount), "currency": currency, "reference": rec.get("reference", ""),
+            "description": rec.get("description", ""),
+        }
+        return LedgerRow(line, doc_type, number, customer, date, due, amount, currency,
+                         normalized["reference"], normalized["description"],
+                         content_hash(normalized))
+
+    def _type_and_amount(self, rec: dict[str, str]) -> tuple[str, str]:
+        amount_text = rec.get("amount", "").strip()
+        raw_type = rec.get("type", "").strip()
+        if not raw_type and self.mapping.sign:
+            is_negative = amount_text.startswith(("-", "(")) or amount_text.endswith("-")
+            doc_type = self.mapping.sign.get("negative" if is_negative else "positive", "")
+            amount_text = amount_text.strip("()-+ ")
+        else:
+            doc_type = self.mapping.doc_type(raw_type)
+        if doc_type not in DOCUMENT_TYPES:
+            raise FieldProblem("type", raw_type,
+                               f"must be one of {', '.join(DOCUMENT_TYPES)} (or map it)")
+        return doc_type, amount_text
+
+    def _currency(self, rec: dict[str, str], terms: CustomerTerms | None) -> str:
+        code = rec.get("currency", "").strip() or (terms and terms.currency) \
+            or self.default_currency or ""
+        if not code:
+            raise FieldProblem("currency", "", "missing (and no customer or default currency)")
+        try:
+            return money.check_currency(code)
+        except money.MoneyError:
+            raise FieldProblem("currency", code, "not an ISO 4217 currency code") from None
+
+    def _date(self, rec: dict[str, str], name: str) -> dt.date:
+        text = rec.get(name, "").strip()
+        if not text:
+            raise FieldProblem(name, "", "missing")
+        try:
+            return self.mapping.parse_date(text)
+        except ValueError:
+            expected = self.mapping.date_format or "YYYY-MM-DD"
+            raise FieldProblem(name, text, f"not a valid date (expected {expected})") from None
+
+    def _due_date(self, rec, doc_type: str, date: dt.date, terms: CustomerTerms | None):
+        if rec.get("due_date", "").strip():
+            due = self._date(rec, "due_date")
+            if due < date:
+                raise FieldProblem("due_date", rec["due_date"], "is before the document date")
+            return due
+        if sign_of(doc_type) < 0:
+            return date
+        days = terms.terms_days if terms and terms.terms_days is not None else self.default_terms
+        return date + dt.timedelta(days=days)
+
+    def _amount(self, text: str, currency: str) -> int:
+        try:
+            value = money.parse_decimal(text, self.mapping.decimal, self.mapping.thousands)
+        except money.MoneyError as exc:
+            raise FieldProblem("amount", text, str(exc)) from None
+        if value <= 0:
+            raise FieldProblem("amount", text, "must be positive (the type gives the side)")
+        try:
+            return money.to_minor(value, currency)
+        except money.MoneyError as exc:
+            raise FieldProblem("amount", text, str(exc)) from None
+
+
+def _required(rec: dict[str, str], name: str) -> str:
+    value = rec.get(name, "").strip()
+    if not value:
+        raise FieldProblem(name, "", "missing")
+    if len(value) > 64:
+        raise FieldProblem(name, value, "longer than 64 characters")
+    return value

@@ -1,0 +1,117 @@
+"""Money: exact decimal amounts, quantized to each currency's minor unit.
+
+The store keeps amounts as integers of minor units (cents, fen, yen) so sums in SQL are
+exact and indexes stay small; everything above the store works with ``decimal.Decimal``
+quantized to the currency's exponent. Floats never appear. ISO 4217 data (which codes
+exist, how many decimals each has) comes from Babel's CLDR tables rather than a
+hand-kept list that would go stale.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cache
+
+# Historical or fund codes CLDR lists but nobody invoices in; refusing them catches typos.
+_NOT_TRADING = frozenset({"XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA"})
+
+
+class MoneyError(ValueError):
+    """An amount or currency that cannot be represented exactly."""
+
+
+@cache
+def _known_currencies() -> frozenset[str]:
+    from babel.numbers import list_currencies
+
+    return frozenset(list_currencies()) - _NOT_TRADING
+
+
+def check_currency(code: str) -> str:
+    """Return the upper-cased ISO 4217 code, or raise :class:`MoneyError`."""
+    norm = (code or "").strip().upper()
+    if len(norm) != 3 or norm not in _known_currencies():
+        raise MoneyError(f"unknown ISO 4217 currency code {code!r}")
+    return norm
+
+
+@cache
+def exponent(currency: str) -> int:
+    """Number of decimal places of the currency's minor unit (EUR 2, JPY 0, BHD 3)."""
+    from babel.numbers import get_currency_precision
+
+    return get_currency_precision(check_currency(currency))
+
+
+@cache
+def quantum(currency: str) -> Decimal:
+    """The smallest amount of the currency as a Decimal (``Decimal('0.01')`` for EUR)."""
+    return Decimal(1).scaleb(-exponent(currency))
+
+
+def quantize(amount: Decimal, currency: str) -> Decimal:
+    """Round half-up to the currency's minor unit (for computed amounts like interest)."""
+    return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
+
+
+def to_minor(amount: Decimal, currency: str) -> int:
+    """Convert an exact amount to integer minor units; refuse more places than allowed."""
+    exp = exponent(currency)
+    scaled = amount.scaleb(exp)
+    if scaled != scaled.to_integral_value():
+        raise MoneyError(f"{amount} has more than {exp} decimal place(s) allowed for {currency}")
+    return int(scaled)
+
+
+def from_minor(minor: int, currency: str) -> Decimal:
+    """Convert integer minor units back to a Decimal quantized to the currency."""
+    return Decimal(int(minor)).scaleb(-exponent(currency)).quantize(quantum(currency))
+
+
+def parse_decimal(text: str, decimal_sep: str = ".", thousands_sep: str = "") -> Decimal:
+    """Parse a human-written number exactly: ``1,234.56``, ``1.234,56``, ``(12.00)``, ``-5``.
+
+    Parentheses mean negative, as accounting exports write it. Raises :class:`MoneyError`
+    for anything that is not a plain number once separators are removed.
+    """
+    raw = (text or "").strip()
+    if not raw:
+        raise MoneyError("empty amount")
+    negative = raw.startswith("(") and raw.endswith(")")
+    if negative:
+        raw = raw[1:-1].strip()
+    if thousands_sep:
+        raw = raw.replace(thousands_sep, "")
+    if decimal_sep != ".":
+        if "." in raw and decimal_sep != "." and thousands_sep != ".":
+            raise MoneyError(f"not a number: {text!r}")
+        raw = raw.replace(decimal_sep, ".")
+    raw = raw.replace(" ", "").replace("\u00a0", "")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise MoneyError(f"not a number: {text!r}") from None
+    if not value.is_finite():
+        raise MoneyError(f"not a number: {text!r}")
+    return -value if negative else value
+
+
+def plain(amount: Decimal) -> str:
+    """The exact plain-decimal text used in CSV and JSON (never exponent notation)."""
+    return format(amount, "f")
+
+
+def format_money(amount: Decimal, currency: str, locale: str = "en") -> str:
+    """Amount with grouping for people, in the locale's style, without a currency sign."""
+    from babel.numbers import format_decimal
+
+    digits = exponent(currency)
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(amount, format=pattern, locale=locale, decimal_quantization=False)
+
+
+def format_currency(amount: Decimal, currency: str, locale: str = "en") -> str:
+    """Amount with currency sign, in the locale's style (``¥1,234.50``, ``1.234,50 €``)."""
+    from babel.numbers import format_currency as babel_format_currency
+
+    return babel_format_currency(amount, currency, locale=locale)

@@ -1,0 +1,1 @@
+"""PDF rendering: plain data in, PDF bytes out. Never queries the store."""
