@@ -53,6 +53,17 @@ class LazyGroup(click.Group):
             return None
         return getattr(importlib.import_module(module_name), attr)
 
+    def invoke(self, ctx: click.Context):
+        """Turn core errors into a message and exit code here, so every caller (the
+        console script, ``python -m arcli``, click's test runner) behaves the same."""
+        try:
+            return super().invoke(ctx)
+        except ArcliError as exc:
+            if os.environ.get("ARCLI_DEBUG"):
+                raise
+            _report_error(exc.message)
+            raise click.exceptions.Exit(exc.exit_code) from None
+
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="arcli")
@@ -93,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
-    except ArcliError as exc:
+    except ArcliError as exc:  # raised before a command ran (e.g. while parsing)
         if debug:
             raise
         _report_error(exc.message)

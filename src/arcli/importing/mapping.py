@@ -3,7 +3,7 @@
 A mapping is pure configuration (``mappings: NAME:`` in the config file), so supporting a
 new ERP export never needs code: encoding, delimiter, rows to skip above the header, date
 format, decimal and thousands separators, which source column feeds which arcli field,
-how source type values translate, and -- for exports with one signed amount column --
+how source type and currency values translate, and -- for exports with one signed amount column --
 which sign means which document type.
 """
 
@@ -36,6 +36,7 @@ class Mapping:
     columns: dict[str, str] = field(default_factory=dict)  # arcli field -> source header
     types: dict[str, str] = field(default_factory=dict)  # source value -> arcli type
     sign: dict[str, str] = field(default_factory=dict)  # positive/negative -> arcli type
+    currencies: dict[str, str] = field(default_factory=dict)  # source value -> ISO code
     format: str | None = None  # csv tsv xlsx jsonl; None = detect
 
     def source_column(self, arcli_field: str) -> str:
@@ -81,7 +82,7 @@ def _str_dict(view: ConfigView, key: str, allowed: tuple[str, ...] | None = None
 def parse_mapping(view: ConfigView, name: str, fields: tuple[str, ...]) -> Mapping:
     """Build a :class:`Mapping` from its config section, validating every key."""
     known = {"encoding", "delimiter", "skip_rows", "date_format", "decimal", "thousands",
-             "columns", "types", "sign", "format"}
+             "columns", "types", "sign", "currencies", "format"}
     for key in view.keys():  # noqa: SIM118 - ConfigView is not a dict
         if key not in known:
             expected = ", ".join(sorted(known))
@@ -110,6 +111,7 @@ def parse_mapping(view: ConfigView, name: str, fields: tuple[str, ...]) -> Mappi
         columns=_str_dict(view, "columns", fields),
         types=_str_dict(view, "types"),
         sign=_str_dict(view, "sign", _SIGN_KEYS),
+        currencies=_str_dict(view, "currencies"),
         format=fmt,
     )
 

@@ -109,7 +109,8 @@ class LedgerValidator:
         return doc_type, amount_text
 
     def _currency(self, rec: dict[str, str], terms: CustomerTerms | None) -> str:
-        code = rec.get("currency", "").strip() or (terms and terms.currency) \
+        given = rec.get("currency", "").strip()
+        code = self.mapping.currencies.get(given, given) or (terms and terms.currency) \
             or self.default_currency or ""
         if not code:
             raise FieldProblem("currency", "", "missing (and no customer or default currency)")

@@ -1,0 +1,131 @@
+"""Aging buckets at their edges, output formats and the CLI contract (exit codes, streams)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from arcli.aging import AgingSpec
+from tests.conftest import ROOT
+
+AS_OF = dt.date(2026, 11, 22)
+HEADER = "type,number,customer,date,due_date,amount,currency,reference,description\n"
+
+
+@pytest.mark.parametrize(
+    ("days_overdue", "bucket"),
+    [(-5, "current"), (0, "current"), (1, "1-30"), (30, "1-30"), (31, "31-60"),
+     (60, "31-60"), (61, "61-90"), (90, "61-90"), (91, "91+"), (400, "91+")],
+)
+def test_bucket_edges_in_sql_and_python_agree(arcli, tmp_path, days_overdue, bucket):
+    due = AS_OF - dt.timedelta(days=days_overdue)
+    path = tmp_path / "l.csv"
+    path.write_text("id,name\nK1,K\n")
+    arcli("import", "customers", str(path))
+    date = min(due, AS_OF)
+    path.write_text(HEADER + f"invoice,E1,K1,{date},{due},10.00,EUR,,\n")
+    assert arcli("import", "ledger", str(path)).exit_code == 0
+    row = json.loads(arcli("aging", "--as-of", str(AS_OF), "--json").stdout)[0]
+    assert row[bucket] == "10.00"
+    assert [k for k in ("current", "1-30", "31-60", "61-90", "91+") if row[k] != "0.00"] == \
+        [bucket]
+    assert AgingSpec(AS_OF).label_for(date, due) == bucket
+
+
+def test_document_basis_labels_and_custom_buckets():
+    assert AgingSpec(AS_OF, "document").labels == ["0-30", "31-60", "61-90", "91+"]
+    assert AgingSpec(AS_OF, "due", (15, 45)).labels == ["current", "1-15", "16-45", "46+"]
+    assert AgingSpec(AS_OF, "document", (30,)).label_for(AS_OF, AS_OF) == "0-30"
+
+
+def test_csv_columns_are_stable_and_exact(example_book):
+    result = example_book("aging", "--csv")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == ["customer", "name", "currency", "current", "1-30", "31-60",
+                             "61-90", "91+", "unapplied", "total"]
+    acme = next(r for r in rows if r["customer"] == "C004")
+    assert (acme["unapplied"], acme["total"]) == ("-800.00", "-800.00")
+    assert all(r["customer"] != "TOTAL" for r in rows)
+    with_totals = list(csv.DictReader(io.StringIO(example_book("aging", "--csv",
+                                                               "--totals").stdout)))
+    assert [r["currency"] for r in with_totals if r["customer"] == "TOTAL"] == \
+        ["CNY", "EUR", "USD"]
+
+
+def test_back_dated_aging_shows_invoices_paid_later(example_book):
+    rows = json.loads(example_book("aging", "--as-of", "2026-08-19", "--customer", "C001",
+                                   "--detail", "--json").stdout)
+    assert {r["number"] for r in rows} == {"INV-2026-0101", "INV-2026-0117"}
+    now = json.loads(example_book("aging", "--customer", "C001", "--detail", "--json").stdout)
+    assert "INV-2026-0101" not in {r["number"] for r in now}
+
+
+def test_json_has_no_floats_and_tsv_jsonl_work(example_book):
+    text = example_book("aging", "--json").stdout
+    for row in json.loads(text):
+        assert all(not isinstance(v, float) for v in row.values())
+    tsv = example_book("aging", "--tsv", "--no-headers").stdout.splitlines()
+    assert tsv[0].split("\t")[0] == "C001"
+    lines = example_book("aging", "--nl").stdout.splitlines()
+    assert json.loads(lines[0])["customer"] == "C001"
+
+
+def test_output_file_format_follows_suffix(example_book, tmp_path):
+    target = tmp_path / "aging.json"
+    result = example_book("aging", "-o", str(target))
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(target.read_text())[0]["customer"] == "C001"
+
+
+def test_usage_errors_exit_2(example_book):
+    assert example_book("aging", "--as-of", "yesterday").exit_code == 2
+    assert example_book("aging", "--currency", "XXQ").exit_code == 2
+    assert example_book("aging", "--buckets", "60,30").exit_code == 2
+
+
+def test_bad_config_names_file_line_and_key(example_book, tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("aging:\n  basis: due\ndefaults:\n  terms_days: -3\n")
+    example_book.config = config
+    result = example_book("import", "ledger", str(ROOT / "examples" / "ledger.csv"))
+    assert result.exit_code == 2
+    assert "bad.yaml: line 4: defaults.terms_days: must be a non-negative integer" in \
+        result.stderr
+
+
+def test_missing_schema_is_a_clear_error(tmp_path):
+    from tests.conftest import Arcli
+
+    runner = Arcli(str(tmp_path / "empty.db"), tmp_path)
+    result = runner("aging")
+    assert result.exit_code == 1
+    assert "run `arcli init` first" in result.stderr
+
+
+def test_real_subprocess_end_to_end(tmp_path):
+    env = {**os.environ, "ARCLI_TODAY": "2026-11-22", "ARCLI_DB": str(tmp_path / "s.db")}
+    env.pop("ARCLI_DEBUG", None)
+
+    def run(*args, stdin=None):
+        return subprocess.run([sys.executable, "-m", "arcli", *args], cwd=tmp_path, env=env,
+                              input=stdin, capture_output=True, text=True, timeout=60)
+
+    assert run("init").returncode == 0
+    assert (tmp_path / "arcli.yaml").is_file()
+    assert run("import", "customers", str(ROOT / "examples" / "customers.csv")).returncode == 0
+    ledger = (ROOT / "examples" / "ledger.csv").read_text(encoding="utf-8")
+    imported = run("import", "ledger", "-", stdin=ledger)
+    assert imported.returncode == 0, imported.stderr
+    aging = run("aging", "--currency", "EUR", "--json")
+    assert aging.returncode == 0 and aging.stderr == ""
+    assert {r["customer"] for r in json.loads(aging.stdout)} == {"C003", "C005", "C006"}
+    bad = run("import", "ledger", "/nonexistent.csv")
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr
+    assert "/nonexistent.csv: file not found" in bad.stderr

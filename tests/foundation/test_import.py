@@ -1,0 +1,189 @@
+"""Ledger and customer import: mappings, formats, atomicity, idempotence, error messages."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLES, ROOT
+
+HEADER = "type,number,customer,date,due_date,amount,currency,reference,description\n"
+
+
+def db_content(path: str) -> str:
+    """Digest of every table's rows: equal digests mean the data did not change."""
+    conn = sqlite3.connect(path)
+    digest = hashlib.sha256()
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY 1"):
+        for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1"):  # noqa: S608
+            digest.update(repr(row).encode())
+    conn.close()
+    return digest.hexdigest()
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_reimport_and_overlapping_file_add_nothing(example_book, tmp_path):
+    before = db_content(example_book.db)
+    again = example_book("import", "ledger", str(EXAMPLES / "ledger.csv"), "--json")
+    assert again.exit_code == 0
+    assert json.loads(again.stdout)[0]["inserted"] == 0
+    assert db_content(example_book.db) == before
+    lines = (EXAMPLES / "ledger.csv").read_text().splitlines()
+    overlap = write(tmp_path, "overlap.csv", "\n".join([lines[0], *lines[3:6]]) +
+                    "\ninvoice,INV-NEW-1,C003,2026-11-10,,100.00,EUR,,New\n")
+    result = example_book("import", "ledger", overlap, "--json")
+    assert json.loads(result.stdout)[0]["inserted"] == 1
+    assert json.loads(result.stdout)[0]["unchanged"] == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "field", "fragment"),
+    [
+        ("invoice,X1,C001,2026-13-01,,10.00,CNY,,", "date", "not a valid date"),
+        ("invoice,X1,C001,2026-10-01,,10.001,CNY,,", "amount", "more than 2 decimal"),
+        ("invoice,X1,C001,2026-10-01,,12,JPX,,", "currency", "ISO 4217"),
+        ("invoice,X1,NOBODY,2026-10-01,,10.00,CNY,,", "customer", "unknown customer"),
+        ("bill,X1,C001,2026-10-01,,10.00,CNY,,", "type", "must be one of"),
+        ("invoice,X1,C001,2026-10-01,,-5,CNY,,", "amount", "must be positive"),
+        ("invoice,X1,C001,2026-10-01,2026-09-01,5,CNY,,", "due_date", "before the document"),
+        ("invoice,,C001,2026-10-01,,5,CNY,,", "number", "missing"),
+    ],
+)
+def test_bad_rows_are_rejected_with_file_line_field_and_nothing_changes(
+        example_book, tmp_path, line, field, fragment):
+    before = db_content(example_book.db)
+    good = "invoice,OK-1,C001,2026-10-01,,10.00,CNY,,fine\n"
+    path = write(tmp_path, "bad.csv", HEADER + good + line + "\n")
+    result = example_book("import", "ledger", path)
+    assert result.exit_code == 1
+    assert f"bad.csv: line 3: {field}: " in result.stderr
+    assert fragment in result.stderr
+    assert "nothing was imported" in result.stderr
+    assert db_content(example_book.db) == before
+
+
+def test_all_errors_of_a_file_are_listed_at_once(example_book, tmp_path):
+    body = "".join(f"invoice,E{i},C001,2026-10-0{i},,1.234,CNY,,\n" for i in range(1, 5))
+    result = example_book("import", "ledger", write(tmp_path, "many.csv", HEADER + body))
+    assert result.exit_code == 1
+    assert [f"line {i}:" in result.stderr for i in range(2, 6)] == [True] * 4
+
+
+def test_changed_document_is_a_conflict_unless_replace(example_book, tmp_path):
+    changed = "invoice,INV-2026-0195,C003,2026-11-01,,12600.00,EUR,,Consulting November\n"
+    path = write(tmp_path, "changed.csv", HEADER + changed)
+    before = db_content(example_book.db)
+    result = example_book("import", "ledger", path)
+    assert result.exit_code == 1
+    assert "amount_minor: 1250000 -> 1260000" in result.stderr
+    assert db_content(example_book.db) == before
+    replaced = example_book("import", "ledger", path, "--replace", "--json")
+    assert replaced.exit_code == 0, replaced.output
+    assert json.loads(replaced.stdout)[0]["replaced"] == 1
+    aging = json.loads(example_book("aging", "--customer", "C003", "--json").stdout)
+    assert aging[0]["total"] == "37600.00"
+    conn = sqlite3.connect(example_book.db)
+    history = conn.execute("SELECT old_content FROM document_history").fetchall()
+    assert json.loads(history[0][0])["amount_minor"] == 1250000
+
+
+def test_same_number_twice_in_one_file_with_different_content(example_book, tmp_path):
+    body = ("invoice,D1,C001,2026-10-01,,10.00,CNY,,\n"
+            "invoice,D1,C001,2026-10-01,,10.00,CNY,,\n"
+            "invoice,D1,C001,2026-10-01,,11.00,CNY,,\n")
+    result = example_book("import", "ledger", write(tmp_path, "dup.csv", HEADER + body))
+    assert result.exit_code == 1
+    assert "line 4: number: invoice D1 appears again with different content" in result.stderr
+
+
+def test_dry_run_stores_nothing(example_book, tmp_path):
+    before = db_content(example_book.db)
+    path = write(tmp_path, "new.csv", HEADER + "invoice,DRY-1,C001,2026-10-01,,10.00,CNY,,\n")
+    result = example_book("import", "ledger", path, "--dry-run", "--json")
+    assert json.loads(result.stdout)[0]["inserted"] == 1
+    assert db_content(example_book.db) == before
+
+
+def test_create_customers_on_the_fly(example_book, tmp_path):
+    path = write(tmp_path, "new.csv", HEADER + "invoice,NC-1,C999,2026-10-01,,10.00,EUR,,\n")
+    assert example_book("import", "ledger", path).exit_code == 1
+    assert example_book("import", "ledger", path, "--create-customers").exit_code == 0
+    aging = json.loads(example_book("aging", "--customer", "C999", "--json").stdout)
+    assert aging[0]["total"] == "10.00"
+
+
+def test_due_date_defaults_to_customer_terms(example_book):
+    rows = json.loads(example_book("aging", "--detail", "--customer", "C002", "--json").stdout)
+    by_number = {r["number"]: r for r in rows}
+    # C002 has 45-day terms: 2026-09-30 + 45 days.
+    assert by_number["INV-2026-0166"]["due_date"] == "2026-11-14"
+
+
+def test_kingdee_gb18030_export_imports_with_a_mapping_alone(example_book, tmp_path):
+    config = tmp_path / "arcli.yaml"
+    shutil.copy(ROOT / "config.example.yaml", config)
+    example_book.config = config
+    result = example_book("import", "ledger", str(EXAMPLES / "kingdee-export.csv"),
+                          "--mapping", "kingdee", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["inserted"] == 4
+    detail = json.loads(example_book("aging", "--detail", "--customer", "C002", "--json").stdout)
+    by_number = {r["number"]: r for r in detail}
+    assert by_number["XS-2026-1002"]["open_amount"] == "22000.00"  # 23,400.00 - 1,400.00
+    assert "XS-2026-1001" not in {r["number"] for r in json.loads(
+        example_book("aging", "--detail", "--customer", "C001", "--json").stdout)}
+
+
+def test_signed_amount_mapping_and_jsonl_and_stdin(example_book, tmp_path):
+    config = tmp_path / "arcli.yaml"
+    shutil.copy(ROOT / "config.example.yaml", config)
+    example_book.config = config
+    signed = "DocNo,Account,PostingDate,Amount,Ref\nS-1,C003,2026-11-02,500.00,\n" \
+             "S-2,C003,2026-11-03,-500.00,S-1\n"
+    result = example_book("import", "ledger", "-", "--mapping", "signed-amounts", "--json",
+                          input=signed)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["inserted"] == 2
+    jsonl = tmp_path / "docs.jsonl"
+    jsonl.write_text(json.dumps({"type": "invoice", "number": "J-1", "customer": "C004",
+                                 "date": "2026-11-01", "amount": 1.5, "currency": "USD"}) + "\n")
+    assert example_book("import", "ledger", str(jsonl)).exit_code == 0
+
+
+def test_xlsx_import(example_book, tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    sheet.append(["invoice", "X-1", "C003", "2026-11-05", None, 99.9, "EUR", None, "xlsx"])
+    path = tmp_path / "ledger.xlsx"
+    book.save(path)
+    result = example_book("import", "ledger", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    detail = json.loads(example_book("aging", "--detail", "--customer", "C003", "--json").stdout)
+    assert {"number": "X-1", "open_amount": "99.90"}.items() <= next(
+        r for r in detail if r["number"] == "X-1").items()
+
+
+def test_customer_errors_and_updates(arcli, tmp_path):
+    bad = write(tmp_path, "c.csv", "id,name,credit_class,currency\nX1,Foo,Z,EUR\nX2,,A,EUR\n")
+    result = arcli("import", "customers", bad)
+    assert result.exit_code == 1
+    assert "line 2: credit_class: must be A, B or C" in result.stderr
+    assert "line 3: name: missing" in result.stderr
+    good = write(tmp_path, "c2.csv", "id,name\nX1,Foo\n")
+    assert arcli("import", "customers", good).exit_code == 0
+    renamed = write(tmp_path, "c3.csv", "id,name\nX1,Foo Ltd\n")
+    out = json.loads(arcli("import", "customers", renamed, "--json").stdout)[0]
+    assert (out["inserted"], out["updated"]) == (0, 1)
