@@ -177,6 +177,25 @@ class _Ledger:
         return remaining
 
 
+def _capped(manual: Sequence[ManualAllocation], by_id: dict[int, Doc]) -> list[ManualAllocation]:
+    """Manual allocations limited to what both documents can carry.
+
+    They are checked when made, but a later ``--replace`` can shrink a document; the pinned
+    amount then shrinks with it rather than producing a negative open amount.
+    """
+    room = {doc_id: doc.amount_minor for doc_id, doc in by_id.items()}
+    kept = []
+    for m in sorted(manual, key=lambda m: (m.credit_id, m.debit_id)):
+        if m.credit_id not in by_id or m.debit_id not in by_id:
+            continue
+        amount = min(m.amount_minor, room[m.credit_id], room[m.debit_id])
+        if amount > 0:
+            room[m.credit_id] -= amount
+            room[m.debit_id] -= amount
+            kept.append(ManualAllocation(m.credit_id, m.debit_id, amount))
+    return kept
+
+
 def _reservations(manual: Iterable[ManualAllocation]) -> tuple[dict[int, int], dict[int, int]]:
     by_credit: dict[int, int] = defaultdict(int)
     by_debit: dict[int, int] = defaultdict(int)
@@ -214,7 +233,7 @@ def apply_cash(
     set of documents and manual allocations, never on their order in ``docs``.
     """
     by_id = {d.id: d for d in docs}
-    manual = [m for m in manual if m.credit_id in by_id and m.debit_id in by_id]
+    manual = _capped(manual, by_id)
     reserved_credit, reserved_debit = _reservations(manual)
     state = _Ledger(settlement_order, fmt)
 

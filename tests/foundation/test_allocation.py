@@ -107,3 +107,10 @@ def test_result_independent_of_input_order():
     docs = [inv(1, "I1", D(2026, 1, 1), 100), inv(2, "I2", D(2026, 1, 2), 70),
             pay(9, "P1", D(2026, 2, 1), 120), pay(10, "P0", D(2026, 2, 1), 30, ref="I2")]
     assert allocs(apply_cash(docs)) == allocs(apply_cash(list(reversed(docs))))
+
+
+def test_manual_allocation_larger_than_a_shrunk_document_is_capped():
+    docs = [inv(1, "I1", D(2026, 1, 1), 60), pay(9, "P1", D(2026, 2, 1), 100)]
+    out = apply_cash(docs, [ManualAllocation(9, 1, 100)])
+    assert allocs(out) == [(9, 1, 60, "manual")]
+    assert out.open_minor == {1: 0, 9: 40}
