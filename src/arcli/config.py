@@ -85,6 +85,9 @@ class ConfigView:
     def keys(self) -> list[str]:
         return [str(k) for k in self._data]
 
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys())
+
     def __contains__(self, key: str) -> bool:
         return key in self._data
 

@@ -83,7 +83,7 @@ def parse_mapping(view: ConfigView, name: str, fields: tuple[str, ...]) -> Mappi
     """Build a :class:`Mapping` from its config section, validating every key."""
     known = {"encoding", "delimiter", "skip_rows", "date_format", "decimal", "thousands",
              "columns", "types", "sign", "currencies", "format"}
-    for key in view.keys():  # noqa: SIM118 - ConfigView is not a dict
+    for key in view:
         if key not in known:
             expected = ", ".join(sorted(known))
             raise view.error(key, f"unknown mapping key; expected one of {expected}")
