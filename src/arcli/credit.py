@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, Integer, case, cast, func, select
 
 from arcli import money
 from arcli.aging import AgingSpec, aging_rows
@@ -78,8 +78,10 @@ def days_late(conn: Connection, as_of: dt.date, lookback_days: int) -> dict[tupl
     """Amount-weighted average days past due at which invoices were settled, per group."""
     d = documents.c
     since = as_of - dt.timedelta(days=lookback_days)
-    late = func.julianday(d.closed_on) - func.julianday(d.due_date) \
-        if conn.dialect.name == "sqlite" else (d.closed_on - d.due_date)
+    if conn.dialect.name == "sqlite":  # whole days, as integers (julianday gives floats)
+        late = cast(func.julianday(d.closed_on) - func.julianday(d.due_date), Integer)
+    else:
+        late = d.closed_on - d.due_date
     weighted = func.sum(d.amount_minor * case((late > 0, late), else_=0))
     rows = conn.execute(
         select(d.customer_id, d.currency, weighted, func.sum(d.amount_minor))
@@ -87,7 +89,7 @@ def days_late(conn: Connection, as_of: dt.date, lookback_days: int) -> dict[tupl
                d.closed_on <= as_of)
         .group_by(d.customer_id, d.currency)
     )
-    return {(c, cur): (Decimal(str(w)) / total).quantize(Decimal("0.1"))
+    return {(c, cur): (Decimal(int(w)) / total).quantize(Decimal("0.1"))
             for c, cur, w, total in rows if total}
 
 

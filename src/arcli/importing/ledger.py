@@ -129,7 +129,8 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
     if new_lines or conflicts:
         batch_id = record_batch(conn, "ledger", source, result.rows_read,
                                 mapping=options.mapping.name, user=_user())
-        result.inserted = _insert_new(conn, stage, batch_id)
+        _insert_new(conn, stage, batch_id)
+        result.inserted = new_lines  # rowcount of INSERT..SELECT is -1 on some drivers
     replaced_groups: set[tuple[str, str]] = set()
     if conflicts:
         result.replaced, replaced_groups = _replace(conn, stage, conflicts, batch_id)
@@ -276,7 +277,7 @@ def _new_rows(conn: Connection, stage: Table) -> tuple[int, set[tuple[str, str]]
     return sum(c for _, _, c in counts), {(cid, cur) for cid, cur, _ in counts}
 
 
-def _insert_new(conn: Connection, stage: Table, batch_id: int) -> int:
+def _insert_new(conn: Connection, stage: Table, batch_id: int) -> None:
     s = stage.c
     cols = ["type", "number", "customer_id", "date", "due_date", "amount_minor", "sign",
             "currency", "reference", "description", "content_hash", "line_no", "open_minor",
@@ -286,7 +287,7 @@ def _insert_new(conn: Connection, stage: Table, batch_id: int) -> int:
         s.currency, s.reference, s.description, s.content_hash, s.line_no, s.amount_minor,
         literal(OPEN_SENTINEL, Date), literal(batch_id, Integer),
     ).where(_new_condition(stage))
-    return conn.execute(insert(documents).from_select(cols, new_rows)).rowcount
+    conn.execute(insert(documents).from_select(cols, new_rows))
 
 
 def _replace(conn: Connection, stage: Table, conflicts: list, batch_id: int):
