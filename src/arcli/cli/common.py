@@ -167,3 +167,18 @@ def exit_found(found: bool) -> None:
     """Exit 3 when a command ran fine but found something the user must look at."""
     if found:
         raise click.exceptions.Exit(EXIT_FOUND)
+
+
+def shard_option(func: Callable) -> Callable:
+    """``--shard K/N``: take only this machine's deterministic share of the customers."""
+    return click.option("--shard", metavar="K/N",
+                        help="Only customers in shard K of N (stable split by customer id).")(func)
+
+
+def progress_reporter(app: AppContext, total: int, label: str):
+    """A progress bar on stderr when it is a terminal and not --quiet; else nothing."""
+    if app.quiet or not sys.stderr.isatty() or total == 0:
+        return None
+    bar = click.progressbar(length=total, label=label, file=sys.stderr)
+    bar.__enter__()
+    return bar

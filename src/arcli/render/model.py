@@ -1,12 +1,15 @@
 """Plain data handed to the renderers, and what they hand back.
 
 Renderers receive these objects only (no database handles), so rendering can run in
-worker processes and be tested without a store.
+worker processes (they pickle) and be tested without a store. All money is Decimal.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -27,3 +30,152 @@ class RenderedPdf:
     pdf: bytes
     pages: int
     signature_box: SignatureBox | None = None
+
+
+@dataclass(frozen=True)
+class Company:
+    """Our side: letterhead, bank details, who signs."""
+
+    name: str = "Your Company Ltd"
+    address: tuple[str, ...] = ()
+    registration_no: str | None = None
+    tax_id: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+    logo: Path | None = None
+    bank_details: tuple[str, ...] = ()
+    payment_instructions: str | None = None
+    signature_image: Path | None = None
+    seal_image: Path | None = None
+    signatory: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    customer_id: str
+    name: str
+    address: tuple[str, ...] = ()
+    contact: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivityLine:
+    date: dt.date
+    type: str
+    number: str
+    reference: str | None
+    description: str | None
+    debit: Decimal | None
+    credit: Decimal | None
+    balance: Decimal
+    disputed: bool = False
+
+
+@dataclass(frozen=True)
+class OpenLine:
+    """An open item; ``open_amount`` is negative for unapplied credits."""
+
+    type: str
+    number: str
+    date: dt.date
+    due_date: dt.date
+    days_overdue: int
+    amount: Decimal
+    open_amount: Decimal
+    reference: str | None = None
+    disputed: bool = False
+
+
+@dataclass(frozen=True)
+class AgingBucket:
+    label: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class StatementSection:
+    """One currency of a statement. ``closing_balance`` = sum of open items."""
+
+    currency: str
+    opening_balance: Decimal
+    closing_balance: Decimal
+    activity: tuple[ActivityLine, ...]
+    open_items: tuple[OpenLine, ...]
+    unapplied: Decimal
+    aging: tuple[AgingBucket, ...]
+    overdue: Decimal
+    confirmed_on: dt.date | None = None
+    confirmed_balance: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class StatementData:
+    kind: str  # activity | open-item
+    period_label: str
+    period_start: dt.date
+    period_end: dt.date
+    issue_date: dt.date
+    language: str
+    company: Company
+    recipient: Recipient
+    sections: tuple[StatementSection, ...]
+    reply_by: dt.date | None = None
+
+    @property
+    def document_number(self) -> str:
+        return f"ST-{self.period_label}-{self.recipient.customer_id}"
+
+
+@dataclass(frozen=True)
+class LetterItem:
+    number: str
+    date: dt.date
+    due_date: dt.date
+    days_overdue: int
+    open_amount: Decimal
+    level: int
+    interest: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class LetterCharge:
+    label: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class PreviousLetter:
+    date: dt.date
+    level: int
+
+
+@dataclass(frozen=True)
+class LetterData:
+    """A dunning letter for one customer and currency at one level."""
+
+    level: int
+    level_name: str
+    template: str
+    language: str
+    currency: str
+    as_of: dt.date
+    pay_by: dt.date
+    company: Company
+    recipient: Recipient
+    items: tuple[LetterItem, ...]
+    overdue_total: Decimal
+    charges: tuple[LetterCharge, ...] = ()
+    interest_total: Decimal = Decimal(0)
+    total_due: Decimal = Decimal(0)
+    previous_letters: tuple[PreviousLetter, ...] = ()
+    broken_promise: tuple[dt.date, Decimal] | None = None
+    contact: str | None = None
+    stop_supply: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def document_number(self) -> str:
+        return f"DL-{self.as_of.isoformat()}-{self.recipient.customer_id}-{self.currency}" \
+               f"-L{self.level}"

@@ -1,0 +1,128 @@
+"""``arcli statements``: one signed PDF statement per customer, in batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from arcli.cli.common import (
+    DATE,
+    AppContext,
+    emit,
+    output_options,
+    pass_app,
+    progress_reporter,
+    shard_option,
+)
+
+
+@click.command("statements")
+@click.option("--period", default="last-month", show_default=True,
+              help="YYYY-MM, last-month or this-month.")
+@click.option("--as-of", type=DATE, help="Cut-off date (default: the period's last day).")
+@click.option("--customer", "customer_ids", multiple=True, metavar="ID",
+              help="Only this customer (repeatable).")
+@click.option("--type", "kind", type=click.Choice(["activity", "open-item"]), default=None,
+              help="Activity statement (default) or open-item statement.")
+@click.option("--lang", help="Language for every statement (default: each customer's).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default: config statements.out or ./statements).")
+@click.option("--sign/--no-sign", default=None,
+              help="Cryptographically sign (default: when signing: is configured).")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Worker processes.")
+@click.option("--include-zero", is_flag=True,
+              help="Also customers with nothing open and no activity.")
+@click.option("--force", is_flag=True, help="Rewrite files even when their content is unchanged.")
+@shard_option
+@output_options
+@pass_app
+def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir, sign, jobs,
+               include_zero, force, shard, out) -> None:
+    """Generate statements for a period: one PDF per customer (a section per currency),
+    with aging, remittance slip and balance-confirmation reply slip, plus manifest.csv/json.
+
+    Reruns over unchanged data leave files byte-identical. Exits 1 if any customer failed.
+    """
+    from arcli.batch import (
+        BatchSummary,
+        Job,
+        PipelineOptions,
+        file_name,
+        results_report,
+        run_batch,
+        skipped,
+        write_manifest,
+    )
+    from arcli.periods import parse_period
+    from arcli.render.statement import RenderOptions
+    from arcli.render.templating import normalize_language
+    from arcli.sharding import parse_shard
+    from arcli.signing import signing_config
+    from arcli.statements import Skip, StatementRequest, build_statements, company_from_config
+    from arcli.store.locks import batch_lock
+
+    cfg = app.config.section("statements")
+    chosen = parse_period(period, app.today)
+    end = as_of or chosen.end
+    request = StatementRequest(
+        period_label=chosen.label, start=chosen.start, end=end, issue_date=app.today,
+        kind=kind or cfg.get_str("type", "activity"),
+        language=normalize_language(lang) if lang else None,
+        customer_ids=tuple(customer_ids), include_zero=include_zero,
+        reply_days=cfg.get_int("reply_days", 14, minimum=0),
+        buckets=tuple(app.config.section("aging").get_list("buckets", [30, 60, 90])),
+    )
+    pattern = cfg.get_str("filename", "statement-{customer}-{period}.pdf")
+    signing = _signing(app, sign, signing_config)
+    options = PipelineOptions(
+        out_dir=Path(out_dir or cfg.get_str("out", "statements")), signing=signing,
+        render_options=_render_options(app, RenderOptions), force=force, jobs=jobs)
+    owns = parse_shard(shard)
+    store = app.store
+    with batch_lock(store, "statements"):
+        results, job_list = [], []
+        with store.connect() as conn:
+            for item in build_statements(conn, request, company_from_config(app.config)):
+                cid = item.customer_id if isinstance(item, Skip) else item.recipient.customer_id
+                if owns and not owns.owns(cid):
+                    continue
+                if isinstance(item, Skip):
+                    results.append(skipped(cid, None, "statement", item.reason))
+                    continue
+                name = file_name(pattern, customer=cid, period=chosen.label)
+                total = item.sections[0].closing_balance if len(item.sections) == 1 else None
+                job_list.append(Job(cid, ",".join(s.currency for s in item.sections),
+                                    "statement", name, item, total))
+        summary = BatchSummary()
+        bar = progress_reporter(app, len(job_list), "statements")
+        progress = (lambda _result: bar.update(1)) if bar else None
+        for result in run_batch(job_list, options, progress=progress):
+            summary.add(result)
+            results.append(result)
+        if bar:
+            bar.__exit__(None, None, None)
+        for result in results:
+            if result.status == "skipped":
+                summary.add(result)
+        write_manifest(options.out_dir, results)
+    app.info(f"statements {chosen.label} in {options.out_dir}: {summary}")
+    emit(out, results_report(results))
+    if summary.failed:
+        raise click.exceptions.Exit(1)
+
+
+def _signing(app: AppContext, sign: bool | None, loader):
+    """The signing config when signing is wanted; --sign without configuration is an error."""
+    cfg = loader(app.config)
+    if sign and cfg is None:
+        raise click.UsageError("--sign needs `signing.pkcs12` in the config "
+                               "(try `arcli signing init`)")
+    return cfg if sign is not False else None
+
+
+def _render_options(app: AppContext, options_class):
+    templates = app.config.section("templates").get_path("path")
+    font = app.config.section("render").get_path("cjk_font")
+    return options_class(template_dir=templates, cjk_font=font)

@@ -1,0 +1,110 @@
+"""Customer statements: statement data + a template -> a deterministic PDF.
+
+The template (``templates/statement/<language>.xml.j2``) words and arranges the whole
+statement; this module supplies the context, the page furniture and a machine-readable
+JSON copy embedded as an attachment, so the customer's system can reconcile without
+retyping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from arcli.output import machine_value
+from arcli.render.document import DocumentSpec, PageLabels, build_pdf
+from arcli.render.fonts import font_pair, needs_cjk
+from arcli.render.model import RenderedPdf, StatementData
+from arcli.render.story import Fonts, parse_story
+from arcli.render.templating import _date, normalize_language, render_template
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderOptions:
+    """Where templates and fonts come from (config ``templates.path``, ``render.cjk_font``)."""
+
+    template_dir: Path | None = None
+    cjk_font: Path | None = None
+
+
+def _texts(data: StatementData) -> list[str | None]:
+    r, c = data.recipient, data.company
+    texts = [r.name, r.contact, *r.address, c.name, *c.address, *c.bank_details,
+             c.payment_instructions, c.signatory]
+    for s in data.sections:
+        texts += [line.reference for line in s.activity]
+        texts += [line.description for line in s.activity]
+    return texts
+
+
+def page_labels(story_root) -> PageLabels:
+    """Page furniture wording, taken from attributes of the template's <story> element."""
+    defaults = dataclasses.asdict(PageLabels())
+    return PageLabels(**{k: story_root.get(k, v) for k, v in defaults.items()})
+
+
+def document_fonts(language: str, texts, options: RenderOptions) -> Fonts:
+    cjk = language.startswith("zh") or needs_cjk(*texts)
+    return Fonts(*font_pair(cjk, options.cjk_font))
+
+
+DEFAULT_OPTIONS = RenderOptions()
+
+
+def render_statement(data: StatementData,
+                     options: RenderOptions = DEFAULT_OPTIONS) -> RenderedPdf:
+    """Render one customer's statement (all its currencies) as PDF bytes."""
+    language = normalize_language(data.language)
+    context = {
+        **{f.name: getattr(data, f.name) for f in dataclasses.fields(data)},
+        "document_number": data.document_number,
+        "currency": data.sections[0].currency if data.sections else "EUR",
+    }
+    name = f"statement/{language}.xml.j2"
+    root = parse_story(render_template(name, context, language, options.template_dir), name)
+    fonts = document_fonts(language, _texts(data), options)
+    spec = DocumentSpec(
+        title=root.get("title", "Statement"), number=data.document_number,
+        date_text=_date(data.issue_date, language), doc_date=data.issue_date,
+        company=data.company, recipient=data.recipient, fonts=fonts, labels=page_labels(root),
+    )
+    images = tuple(p for p in (data.company.signature_image, data.company.seal_image)
+                   if p and p.is_file())
+    return build_pdf(spec, root, signature_images=images,
+                     signatory=data.company.signatory or data.company.name,
+                     subject=f"{data.recipient.customer_id} {data.period_label}")
+
+
+def _plain(value):
+    if dataclasses.is_dataclass(value):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Path):
+        return None
+    return machine_value(value)
+
+
+def statement_json(data: StatementData) -> dict:
+    """The statement as JSON-safe data (amounts as decimal strings), for the attachment."""
+    body = {
+        "format": "arcli-statement/1",
+        "document_number": data.document_number,
+        "kind": data.kind,
+        "period": data.period_label,
+        "period_start": data.period_start.isoformat(),
+        "period_end": data.period_end.isoformat(),
+        "issue_date": data.issue_date.isoformat(),
+        "creditor": data.company.name,
+        "customer": {"id": data.recipient.customer_id, "name": data.recipient.name},
+        "sections": [_plain(s) for s in data.sections],
+    }
+    return body
+
+
+def statement_json_bytes(data: StatementData) -> bytes:
+    return json.dumps(statement_json(data), ensure_ascii=False, indent=1,
+                      default=lambda v: format(v, "f") if isinstance(v, Decimal) else str(v)
+                      ).encode("utf-8")

@@ -1,0 +1,347 @@
+"""Turning a template's XML story into reportlab flowables.
+
+Templates (Jinja2, autoescaped) produce a small XML vocabulary, so wording, labels, order
+and which tables appear are all editable without Python:
+
+``<h1> <h2> <p align= size= color=>`` paragraphs (inner ``<b> <i> <br/> <font>`` allowed),
+``<spacer h=mm>``, ``<hr>``, ``<cut>`` (dashed "cut here" line), ``<pagebreak>``,
+``<keep>`` (keep children on one page), ``<table widths="30,20,*" align="l,l,r"
+header="1">`` with ``<tr class="total|disputed|muted">`` and ``<th>/<td>`` cells,
+``<bars>`` with ``<bar label= value= text=>`` (a small horizontal bar chart),
+``<boxes>`` with ``<box w=mm h=mm>caption</box>`` (signature and seal boxes for the
+customer), and ``<signature h=mm>`` (our signature block; its position becomes the
+cryptographic signature field).
+
+Table cells are plain strings drawn verbatim (fast, and no second escaping); paragraphs
+keep the template's markup, while customer data inside them was escaped by Jinja2.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER, TA_LEFT, TA_RIGHT
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    HRFlowable,
+    KeepTogether,
+    PageBreak,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
+
+from arcli.render.templating import TemplateError
+
+INK = colors.HexColor("#1f2a37")
+MUTED = colors.HexColor("#6b7280")
+ACCENT = colors.HexColor("#1d4e89")
+RULE = colors.HexColor("#c9d1dc")
+ZEBRA = colors.HexColor("#f3f5f8")
+DISPUTED = colors.HexColor("#fff4e0")
+_ALIGN = {"l": "LEFT", "r": "RIGHT", "c": "CENTER"}
+_PARA_ALIGN = {"left": TA_LEFT, "right": TA_RIGHT, "center": TA_CENTER}
+
+
+@dataclass
+class Fonts:
+    regular: str
+    bold: str
+
+
+class Styles:
+    """Paragraph styles for one font pair, built once per document kind."""
+
+    def __init__(self, fonts: Fonts):
+        self.fonts = fonts
+        base = ParagraphStyle("body", fontName=fonts.regular, fontSize=9.5, leading=13,
+                              textColor=INK)
+        self.body = base
+        self.h1 = ParagraphStyle("h1", parent=base, fontName=fonts.bold, fontSize=16,
+                                 leading=20, textColor=ACCENT, spaceAfter=2)
+        self.h2 = ParagraphStyle("h2", parent=base, fontName=fonts.bold, fontSize=11.5,
+                                 leading=15, textColor=ACCENT, spaceBefore=6, spaceAfter=3)
+        self.small = ParagraphStyle("small", parent=base, fontSize=8, leading=10.5,
+                                    textColor=MUTED)
+
+    def paragraph_style(self, el: ET.Element, default: ParagraphStyle) -> ParagraphStyle:
+        align = el.get("align")
+        size = el.get("size")
+        color = el.get("color")
+        if not (align or size or color):
+            return default
+        extra = {}
+        if align:
+            extra["alignment"] = _PARA_ALIGN.get(align, TA_LEFT)
+        if size:
+            extra["fontSize"] = float(size)
+            extra["leading"] = float(size) * 1.35
+        if color:
+            extra["textColor"] = MUTED if color == "muted" else colors.HexColor(color)
+        return ParagraphStyle(f"{default.name}-x", parent=default, **extra)
+
+
+class SignatureBlock(Flowable):
+    """Our signature block: optional signature/seal images, a line, the signatory.
+
+    Records where it was drawn so the PAdES signature field can be placed over it.
+    """
+
+    def __init__(self, height: float, fonts: Fonts, caption: str, signatory: str,
+                 images: tuple[Path, ...], sink: list):
+        super().__init__()
+        self.height, self.width = height, 70 * mm
+        self.fonts, self.caption, self.signatory = fonts, caption, signatory
+        self.images, self.sink = images, sink
+
+    def wrap(self, avail_width, avail_height):
+        return self.width, self.height
+
+    def draw(self):
+        c = self.canv
+        x0 = 0
+        for index, image in enumerate(self.images):
+            size = self.height - 12
+            c.drawImage(str(image), x0 + index * (size * 0.8), 10, width=size, height=size,
+                        mask="auto", preserveAspectRatio=True)
+        c.setStrokeColor(RULE)
+        c.line(0, 9, self.width, 9)
+        c.setFont(self.fonts.regular, 8)
+        c.setFillColor(MUTED)
+        c.drawString(0, 1, self.caption)
+        c.setFillColor(INK)
+        c.drawRightString(self.width, 1, self.signatory)
+        x1, y1 = c.absolutePosition(0, 0)
+        x2, y2 = c.absolutePosition(self.width, self.height)
+        self.sink.append((c.getPageNumber() - 1, x1, y1, x2, y2))
+
+
+class Bars(Flowable):
+    """A small horizontal bar chart (aging buckets) drawn with the document's fonts."""
+
+    def __init__(self, bars: list[tuple[str, Decimal, str]], fonts: Fonts, width: float):
+        super().__init__()
+        self.bars, self.fonts, self.width = bars, fonts, width
+        self.row = 11
+        self.height = self.row * len(bars) + 2
+
+    def wrap(self, avail_width, avail_height):
+        return self.width, self.height
+
+    def draw(self):
+        c = self.canv
+        top = max((abs(v) for _, v, _ in self.bars), default=Decimal(0)) or Decimal(1)
+        label_w, text_w = 22 * mm, 30 * mm
+        span = self.width - label_w - text_w
+        for index, (label, value, text) in enumerate(self.bars):
+            y = self.height - (index + 1) * self.row
+            c.setFont(self.fonts.regular, 7.5)
+            c.setFillColor(MUTED)
+            c.drawString(0, y + 2, label)
+            length = float(abs(value) / top) * span
+            c.setFillColor(ACCENT if index == 0 else colors.HexColor("#c0392b")
+                           if index >= len(self.bars) - 1 else colors.HexColor("#e0a030"))
+            if length:
+                c.rect(label_w, y + 1, max(length, 0.8), self.row - 3, stroke=0, fill=1)
+            c.setFillColor(INK)
+            c.drawRightString(self.width, y + 2, text)
+
+
+class Boxes(Flowable):
+    """Side-by-side bordered boxes with captions (customer signature, company seal)."""
+
+    def __init__(self, boxes: list[tuple[float, float, str]], fonts: Fonts):
+        super().__init__()
+        self.boxes, self.fonts = boxes, fonts
+        self.width = sum(w for w, _, _ in boxes) + 6 * mm * (len(boxes) - 1)
+        self.height = max((h for _, h, _ in boxes), default=0) + 5 * mm
+
+    def wrap(self, avail_width, avail_height):
+        return self.width, self.height
+
+    def draw(self):
+        c = self.canv
+        x = 0
+        for w, h, caption in self.boxes:
+            c.setStrokeColor(RULE)
+            c.setDash(2, 2)
+            c.rect(x, 5 * mm, w, h)
+            c.setDash()
+            c.setFont(self.fonts.regular, 7.5)
+            c.setFillColor(MUTED)
+            c.drawString(x, 1.5 * mm, caption)
+            x += w + 6 * mm
+
+
+class CutLine(Flowable):
+    def __init__(self, label: str, fonts: Fonts):
+        super().__init__()
+        self.label, self.fonts = label, fonts
+
+    def wrap(self, avail_width, avail_height):
+        self.width = avail_width
+        return avail_width, 5 * mm
+
+    def draw(self):
+        c = self.canv
+        c.setStrokeColor(MUTED)
+        c.setDash(3, 3)
+        c.line(0, 2 * mm, self.width, 2 * mm)
+        c.setDash()
+        if self.label:
+            c.setFont(self.fonts.regular, 7)
+            c.setFillColor(MUTED)
+            text_w = c.stringWidth(self.label, self.fonts.regular, 7) + 4
+            c.setFillColor(colors.white)
+            c.rect(self.width / 2 - text_w / 2, 0.5 * mm, text_w, 3 * mm, stroke=0, fill=1)
+            c.setFillColor(MUTED)
+            c.drawCentredString(self.width / 2, 1.3 * mm, self.label)
+
+
+@dataclass
+class StoryContext:
+    """What element builders need besides the XML: fonts, frame width, signature info."""
+
+    styles: Styles
+    frame_width: float
+    signatory: str = ""
+    signature_images: tuple[Path, ...] = ()
+    signature_sink: list | None = None
+
+
+def _inner_markup(el: ET.Element) -> str:
+    """The element's content as reportlab paragraph markup (text re-escaped)."""
+    from xml.sax.saxutils import escape
+
+    parts = [escape(el.text or "")]
+    for child in el:
+        parts.append(ET.tostring(child, encoding="unicode", short_empty_elements=True))
+    return "".join(parts).strip()
+
+
+def _widths(spec: str | None, count: int, total: float) -> list[float] | None:
+    if not spec:
+        return None
+    parts = [p.strip() for p in spec.split(",")]
+    if len(parts) != count:
+        return None
+    fixed = sum(float(p) * mm for p in parts if p != "*")
+    stars = parts.count("*") or 1
+    return [(total - fixed) / stars if p == "*" else float(p) * mm for p in parts]
+
+
+def _table(el: ET.Element, ctx: StoryContext) -> Table:
+    rows = [r for r in el if r.tag == "tr"]
+    data = [[(c.text or "").strip() for c in r if c.tag in ("td", "th")] for r in rows]
+    if not data:
+        return Spacer(0, 0)
+    cols = max(len(r) for r in data)
+    data = [r + [""] * (cols - len(r)) for r in data]
+    header = el.get("header", "1") == "1"
+    fonts = ctx.styles.fonts
+    size = float(el.get("size", "8.5"))
+    style = [
+        ("FONT", (0, 0), (-1, -1), fonts.regular, size),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    aligns = (el.get("align") or "").split(",")
+    for index, a in enumerate(aligns[:cols]):
+        style.append(("ALIGN", (index, 0), (index, -1), _ALIGN.get(a.strip(), "LEFT")))
+    if header:
+        style += [("FONT", (0, 0), (-1, 0), fonts.bold, size),
+                  ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
+                  ("BACKGROUND", (0, 0), (-1, 0), ACCENT)]
+    for index, row in enumerate(rows):
+        klass = row.get("class", "")
+        if "total" in klass:
+            style += [("FONT", (0, index), (-1, index), fonts.bold, size),
+                      ("LINEABOVE", (0, index), (-1, index), 0.8, INK)]
+        elif "disputed" in klass:
+            style.append(("BACKGROUND", (0, index), (-1, index), DISPUTED))
+        elif index % 2 == 0 and (index or not header) and el.get("zebra", "1") == "1":
+            style.append(("BACKGROUND", (0, index), (-1, index), ZEBRA))
+        if "muted" in klass:
+            style.append(("TEXTCOLOR", (0, index), (-1, index), MUTED))
+    style.append(("LINEBELOW", (0, -1), (-1, -1), 0.5, RULE))
+    widths = _widths(el.get("widths"), cols, ctx.frame_width)
+    return Table(data, colWidths=widths, repeatRows=1 if header else 0,
+                 style=TableStyle(style), hAlign="LEFT")
+
+
+def _bars(el: ET.Element, ctx: StoryContext) -> Flowable:
+    bars = [(b.get("label", ""), Decimal(b.get("value", "0")), b.get("text", ""))
+            for b in el if b.tag == "bar"]
+    width = float(el.get("w", "110")) * mm
+    return Bars(bars, ctx.styles.fonts, min(width, ctx.frame_width))
+
+
+def _boxes(el: ET.Element, ctx: StoryContext) -> Flowable:
+    boxes = [(float(b.get("w", "60")) * mm, float(b.get("h", "25")) * mm,
+              (b.text or "").strip()) for b in el if b.tag == "box"]
+    return Boxes(boxes, ctx.styles.fonts)
+
+
+def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
+    """Flowables for a sequence of story elements."""
+    s = ctx.styles
+    out: list[Flowable] = []
+    for el in elements:
+        tag = el.tag
+        if tag in ("p", "h1", "h2"):
+            default = {"p": s.body, "h1": s.h1, "h2": s.h2}[tag]
+            if el.get("style") == "small":
+                default = s.small
+            out.append(Paragraph(_inner_markup(el), s.paragraph_style(el, default)))
+        elif tag == "spacer":
+            out.append(Spacer(0, float(el.get("h", "4")) * mm))
+        elif tag == "hr":
+            out.append(HRFlowable(width="100%", thickness=0.5, color=RULE, spaceBefore=2,
+                                  spaceAfter=2))
+        elif tag == "cut":
+            out.append(CutLine((el.text or "").strip(), s.fonts))
+        elif tag == "pagebreak":
+            out.append(PageBreak())
+        elif tag == "needspace":
+            out.append(CondPageBreak(float(el.get("h", "40")) * mm))
+        elif tag == "keep":
+            out.append(KeepTogether(build_flowables(list(el), ctx)))
+        elif tag == "table":
+            out.append(_table(el, ctx))
+        elif tag == "bars":
+            out.append(_bars(el, ctx))
+        elif tag == "boxes":
+            out.append(_boxes(el, ctx))
+        elif tag == "signature":
+            sink = ctx.signature_sink if ctx.signature_sink is not None else []
+            out.append(SignatureBlock(float(el.get("h", "24")) * mm, s.fonts,
+                                      (el.text or "").strip(), ctx.signatory,
+                                      ctx.signature_images, sink))
+        else:
+            raise TemplateError(f"unknown story element <{tag}>")
+    return out
+
+
+def parse_story(xml_text: str, template_name: str) -> ET.Element:
+    """Parse the rendered template; a malformed story names the template and line."""
+    try:
+        root = ET.fromstring(xml_text)
+    except ET.ParseError as exc:
+        line = exc.position[0] if hasattr(exc, "position") else "?"
+        raise TemplateError(f"{template_name}: rendered XML is malformed at line {line}: "
+                            f"{exc}") from None
+    if root.tag != "story":
+        raise TemplateError(f"{template_name}: the root element must be <story>")
+    return root

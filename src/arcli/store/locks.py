@@ -1,0 +1,60 @@
+"""Batch locks: two cron hosts (or two overlapping cron runs) never run the same batch.
+
+On PostgreSQL a session-level advisory lock (``pg_try_advisory_lock``) is held on its own
+connection for the whole batch; it is released when the batch ends or the process dies.
+On SQLite, where every writer is on one machine, an exclusive ``flock`` on a file beside
+the database does the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import text
+
+from arcli.errors import ArcliError
+from arcli.store.engine import Store
+
+
+class LockHeld(ArcliError):
+    """Another arcli process holds the batch lock."""
+
+
+def _key(name: str) -> int:
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def batch_lock(store: Store, name: str) -> Iterator[None]:
+    """Hold the named lock for the block, or raise :class:`LockHeld` at once."""
+    if store.dialect == "postgresql":
+        with store.engine.connect() as conn:
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _key(name)}).scalar()
+            conn.commit()
+            if not got:
+                raise LockHeld(f"another arcli is already running {name} on this book")
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _key(name)})
+                conn.commit()
+        return
+    import fcntl
+
+    database = store.engine.url.database or ":memory:"
+    lock_path = Path(f"{database}.{name}.lock") if database != ":memory:" else None
+    if lock_path is None:
+        yield
+        return
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockHeld(f"another arcli is already running {name} on this book") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
