@@ -1,0 +1,169 @@
+"""Statements end to end: real PDFs parsed back, tie-outs, signatures, reruns, failures."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.skipif(shutil.which("pdftotext") is None,
+                                reason="poppler-utils not installed")
+
+
+def pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def attachment(path: Path) -> dict:
+    from pypdf import PdfReader
+
+    files = PdfReader(str(path)).attachments
+    return json.loads(files["statement.json"][0])
+
+
+@pytest.fixture
+def signed_book(example_book, tmp_path):
+    """The example book with company details and a signing certificate configured."""
+    config = tmp_path / "arcli.yaml"
+    shutil.copy(ROOT / "config.example.yaml", config)
+    example_book.config = config
+    result = example_book("signing", "init", "--out", str(tmp_path / "keys"))
+    assert result.exit_code == 0, result.output
+    text = config.read_text(encoding="utf-8").replace(
+        "  pkcs12: null              # example: signing/arcli-test.p12",
+        f"  pkcs12: {tmp_path / 'keys' / 'arcli-test.p12'}\n"
+        f"  password_file: {tmp_path / 'keys' / 'arcli-test.password'}")
+    config.write_text(text, encoding="utf-8")
+    return example_book
+
+
+def run_statements(book, out: Path, *extra: str):
+    result = book("statements", "--period", "2026-10", "--out", str(out), "--json", *extra)
+    rows = json.loads(result.stdout) if result.stdout.strip() else []
+    return result, {r["customer"]: r for r in rows}
+
+
+def test_closing_balance_ties_to_aging_ledger_and_attachment(signed_book, tmp_path):
+    out = tmp_path / "st"
+    result, rows = run_statements(signed_book, out)
+    assert result.exit_code == 0, result.output
+    aging = json.loads(signed_book("aging", "--as-of", "2026-10-31", "--json").stdout)
+    aged = {(r["customer"], r["currency"]): Decimal(r["total"]) for r in aging}
+    assert {c for c, _ in aged} == set(rows)
+    for (customer, currency), total in aged.items():
+        path = out / rows[customer]["file"]
+        data = attachment(path)
+        section = next(s for s in data["sections"] if s["currency"] == currency)
+        assert Decimal(section["closing_balance"]) == total
+        assert sum(Decimal(i["open_amount"]) for i in section["open_items"]) == total
+        opening = Decimal(section["opening_balance"])
+        moved = sum(Decimal(a["debit"] or 0) - Decimal(a["credit"] or 0)
+                    for a in section["activity"])
+        assert opening + moved == total
+        # The printed closing balance is the same figure (formatted with separators).
+        assert f"{total:,.2f}" in pdf_text(path)
+
+
+def test_signatures_verify_and_tampering_is_detected(signed_book, tmp_path):
+    out = tmp_path / "st"
+    run_statements(signed_book, out)
+    files = sorted(str(p) for p in out.glob("*.pdf"))
+    ok = signed_book("verify", *files, "--json")
+    assert ok.exit_code == 0, ok.output
+    assert {r["status"] for r in json.loads(ok.stdout)} == {"ok"}
+    assert subprocess.run(["qpdf", "--check", files[0]], capture_output=True).returncode == 0
+    tampered = tmp_path / "tampered.pdf"
+    data = bytearray(Path(files[0]).read_bytes())
+    data[len(data) // 3] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    bad = signed_book("verify", str(tampered), "--json")
+    assert bad.exit_code == 1
+    unsigned = tmp_path / "unsigned"
+    run_statements(signed_book, unsigned, "--no-sign")
+    plain = signed_book("verify", str(next(unsigned.glob("*.pdf"))), "--json")
+    assert plain.exit_code == 1
+    assert json.loads(plain.stdout)[0]["message"] == "not signed"
+
+
+def test_rerun_is_byte_identical_and_jobs_give_same_content(signed_book, tmp_path):
+    out = tmp_path / "st"
+    run_statements(signed_book, out)
+    before = {p.name: p.read_bytes() for p in out.glob("*.pdf")}
+    mtimes = {p.name: p.stat().st_mtime_ns for p in out.glob("*.pdf")}
+    _result, rows = run_statements(signed_book, out)
+    assert {r["status"] for r in rows.values()} == {"unchanged"}
+    assert {p.name: p.read_bytes() for p in out.glob("*.pdf")} == before
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.pdf")} == mtimes
+    parallel = tmp_path / "par"
+    run_statements(signed_book, parallel, "--jobs", "2")
+    one = {r["file"]: r["content_sha256"] for r in
+           json.loads((out / "manifest.json").read_text())}
+    two = {r["file"]: r["content_sha256"] for r in
+           json.loads((parallel / "manifest.json").read_text())}
+    assert one == two
+
+
+def test_text_content_chinese_markup_and_disputes(signed_book, tmp_path):
+    out = tmp_path / "st"
+    run_statements(signed_book, out)
+    c001 = pdf_text(out / "statement-C001-2026-10.pdf")
+    assert "对账单" in c001 and "往来余额询证函回执" in c001
+    c005 = pdf_text(out / "statement-C005-2026-10.pdf")
+    assert "對帳單" in c005 and "幣別：EUR" in c005 and "幣別：USD" in c005
+    c006 = pdf_text(out / "statement-C006-2026-10.pdf")
+    assert "Müller & Söhne <GmbH>" in c006  # escaped, printed literally
+    assert "Balance confirmation" in c006 and "Remittance slip" in c006
+
+
+def test_multi_page_statement_repeats_headers_and_numbers_pages(signed_book, tmp_path):
+    lines = ["type,number,customer,date,due_date,amount,currency,reference,description"]
+    lines += [f"invoice,BIG-{i:03d},C003,2026-10-{1 + i % 28:02d},,{100 + i}.00,EUR,,Item {i}"
+              for i in range(90)]
+    path = tmp_path / "big.csv"
+    path.write_text("\n".join(lines) + "\n")
+    assert signed_book("import", "ledger", str(path)).exit_code == 0
+    out = tmp_path / "st"
+    _result, rows = run_statements(signed_book, out, "--customer", "C003")
+    pages = rows["C003"]["pages"]
+    assert pages >= 3
+    text = pdf_text(out / rows["C003"]["file"])
+    assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
+    second_page = text.split("\f")[1]
+    assert re.search(r"Date\s+Type\s+Number\s+Reference\s+Debit\s+Credit\s+Balance", second_page)
+
+
+def test_failed_customer_is_reported_and_batch_goes_on(signed_book, tmp_path):
+    override = tmp_path / "tpl" / "statement"
+    override.mkdir(parents=True)
+    (override / "zh_TW.xml.j2").write_text("<story>{{ no_such_variable.x }}</story>")
+    config = signed_book.config
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  path: null ", f"  path: {tmp_path / 'tpl'} "), encoding="utf-8")
+    out = tmp_path / "st"
+    result, rows = run_statements(signed_book, out)
+    assert result.exit_code == 1
+    assert rows["C005"]["status"] == "failed"
+    assert "zh_TW.xml.j2" in rows["C005"]["error"]
+    assert rows["C001"]["status"] == "written"
+    manifest = {r["customer"]: r for r in json.loads((out / "manifest.json").read_text())}
+    assert manifest["C005"]["status"] == "failed"
+
+
+def test_zero_customers_are_listed_as_skipped(signed_book, tmp_path):
+    path = tmp_path / "c.csv"
+    path.write_text("id,name\nC099,Dormant Ltd\n")
+    signed_book("import", "customers", str(path))
+    out = tmp_path / "st"
+    _result, rows = run_statements(signed_book, out)
+    assert rows["C099"]["status"] == "skipped"
+    assert "nothing open" in rows["C099"]["reason"]
+    _result, rows = run_statements(signed_book, out, "--include-zero", "--customer", "C099")
+    assert rows["C099"]["status"] == "written"
