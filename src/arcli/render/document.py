@@ -22,7 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
 from arcli.render.model import Company, Recipient, RenderedPdf, SignatureBox
-from arcli.render.story import ACCENT, INK, MUTED, RULE, Fonts, StoryContext, Styles
+from arcli.render.story import ACCENT, INK, MUTED, RULE, Fonts, StoryContext, Styles, _fit
 from arcli.render.story import build_flowables as story_flowables
 
 rl_config.invariant = 1
@@ -148,7 +148,7 @@ def _address_window(c: Canvas, spec: DocumentSpec) -> None:
     c.setFont(f.regular, 6.5)
     c.setFillColor(MUTED)
     sender = " · ".join([spec.company.name, *spec.company.address[:2]])
-    c.drawString(MARGIN_X, top - 4 * mm, sender[:90])
+    c.drawString(MARGIN_X, top - 4 * mm, _fit(c, sender, f.regular, 6.5, 85 * mm))
     c.setStrokeColor(RULE)
     c.line(MARGIN_X, top - 5 * mm, MARGIN_X + 85 * mm, top - 5 * mm)
     lines = [r.name, *([r.contact] if r.contact else []), *r.address]

@@ -98,7 +98,7 @@ class SignatureBlock(Flowable):
     def __init__(self, height: float, fonts: Fonts, caption: str, signatory: str,
                  images: tuple[Path, ...], sink: list):
         super().__init__()
-        self.height, self.width = height, 70 * mm
+        self.height, self.width = height, 80 * mm
         self.fonts, self.caption, self.signatory = fonts, caption, signatory
         self.images, self.sink = images, sink
 
@@ -107,21 +107,30 @@ class SignatureBlock(Flowable):
 
     def draw(self):
         c = self.canv
-        x0 = 0
+        size = self.height - 14
         for index, image in enumerate(self.images):
-            size = self.height - 12
-            c.drawImage(str(image), x0 + index * (size * 0.8), 10, width=size, height=size,
+            c.drawImage(str(image), index * size * 0.8, 13, width=size, height=size,
                         mask="auto", preserveAspectRatio=True)
         c.setStrokeColor(RULE)
-        c.line(0, 9, self.width, 9)
-        c.setFont(self.fonts.regular, 8)
-        c.setFillColor(MUTED)
-        c.drawString(0, 1, self.caption)
+        c.line(0, 11, self.width, 11)
         c.setFillColor(INK)
-        c.drawRightString(self.width, 1, self.signatory)
+        c.setFont(self.fonts.bold, 8.5)
+        c.drawString(0, 2, _fit(c, self.signatory, self.fonts.bold, 8.5, self.width))
+        c.setFont(self.fonts.regular, 7)
+        c.setFillColor(MUTED)
+        c.drawString(0, -7, _fit(c, self.caption, self.fonts.regular, 7, self.width))
         x1, y1 = c.absolutePosition(0, 0)
         x2, y2 = c.absolutePosition(self.width, self.height)
         self.sink.append((c.getPageNumber() - 1, x1, y1, x2, y2))
+
+
+def _fit(c, text: str, font: str, size: float, width: float) -> str:
+    """Cut ``text`` so it fits ``width`` points (with an ellipsis when cut)."""
+    if c.stringWidth(text, font, size) <= width:
+        return text
+    while text and c.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
 
 
 class Bars(Flowable):

@@ -1,0 +1,220 @@
+"""``arcli dunning``: escalating reminder letters, their history, blocks, legal hand-over."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from arcli.cli.common import (
+    DATE,
+    AppContext,
+    emit,
+    exit_found,
+    output_options,
+    pass_app,
+    progress_reporter,
+    shard_option,
+)
+from arcli.output import Report
+
+PROPOSAL_COLUMNS = ["customer", "name", "currency", "status", "level", "level_name", "overdue",
+                    "fees", "interest", "total_due", "file", "reason"]
+
+
+@click.group("dunning")
+def dunning() -> None:
+    """Reminder letters from a friendly reminder to legal hand-over."""
+
+
+def _proposal_row(p, file: str = "", status: str | None = None) -> dict:
+    return {"customer": p.customer_id, "name": p.name, "currency": p.currency,
+            "status": status or p.status, "level": p.level or None,
+            "level_name": p.level_name, "overdue": p.overdue if p.level else None,
+            "fees": p.fees if p.level else None, "interest": p.interest if p.level else None,
+            "total_due": p.total_due if p.level else None, "file": file, "reason": p.reason}
+
+
+def _context(app: AppContext):
+    from arcli.dunning.policy import dunning_policy
+    from arcli.statements import company_from_config
+
+    return dunning_policy(app.config), company_from_config(app.config)
+
+
+@dunning.command("run")
+@click.option("--as-of", type=DATE, help="Run date (default today).")
+@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output folder (default: config dunning.out or ./letters).")
+@click.option("--dry-run", is_flag=True, help="Show the proposal; write and record nothing.")
+@click.option("--sign/--no-sign", default=None, help="Sign letters (default: if configured).")
+@click.option("--force", is_flag=True, help="Regenerate letters already made for this date.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True)
+@shard_option
+@output_options
+@pass_app
+def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, force, jobs,
+                shard, out) -> None:
+    """Decide and write this run's letters, one per customer and currency, and record them.
+
+    Prints the proposal (customer, currency, level, overdue, fees, interest, total due,
+    file); skipped customers are listed with the reason. Rerunning the same --as-of makes
+    nothing new. Exit 0 when done, 1 if a letter failed.
+    """
+    from arcli.batch import BatchSummary, Job, PipelineOptions, file_name, run_batch, write_manifest
+    from arcli.cli.statements import _render_options, _signing
+    from arcli.dunning.interest import stale_table_warning
+    from arcli.dunning.run import RunRequest, plan_run, record_run
+    from arcli.render.statement import RenderOptions
+    from arcli.sharding import parse_shard
+    from arcli.signing import signing_config
+    from arcli.store.locks import batch_lock
+
+    policy, company = _context(app)
+    req = RunRequest(as_of or app.today, tuple(customer_ids), force)
+    warning = stale_table_warning(policy.interest, req.as_of)
+    if warning:
+        app.info(f"warning: {warning}")
+    owns = parse_shard(shard)
+    store = app.store
+    with batch_lock(store, "dunning"):
+        with store.connect() as conn:
+            proposals = [p for p in plan_run(conn, policy, req, company)
+                         if not owns or owns.owns(p.customer_id)]
+        letters = [p for p in proposals if p.status == "letter"]
+        if dry_run:
+            emit(out, Report(PROPOSAL_COLUMNS, [_proposal_row(p) for p in proposals]))
+            app.info(f"dry run: {len(letters)} letter(s) proposed, nothing written or recorded")
+            return
+        options = PipelineOptions(
+            out_dir=Path(out_dir or policy.out), signing=_signing(app, sign, signing_config),
+            render_options=_render_options(app, RenderOptions), force=force, jobs=jobs)
+        jobs_list = [Job(p.customer_id, p.currency, "letter",
+                         file_name(policy.filename, customer=p.customer_id, currency=p.currency,
+                                   level=p.level, date=req.as_of.isoformat()),
+                         p.letter, p.total_due) for p in letters]
+        bar = progress_reporter(app, len(jobs_list), "letters")
+        summary, written, files = BatchSummary(), {}, {}
+        results = []
+        for result in run_batch(jobs_list, options,
+                                progress=(lambda _r: bar.update(1)) if bar else None):
+            summary.add(result)
+            results.append(result)
+            if result.status in ("written", "unchanged"):
+                written[(result.customer_id, result.currency)] = (result.file, result.sha256)
+            files[(result.customer_id, result.currency)] = result
+        if bar:
+            bar.__exit__(None, None, None)
+        from arcli.batch import skipped
+
+        for p in proposals:
+            if p.status != "letter":
+                results.append(skipped(p.customer_id, p.currency, "letter", p.reason))
+                summary.add(results[-1])
+        write_manifest(options.out_dir, results)
+        with store.begin() as conn:
+            record_run(conn, req, proposals, written, policy)
+    rows = []
+    for p in proposals:
+        result = files.get((p.customer_id, p.currency))
+        status = result.status if result else p.status
+        row = _proposal_row(p, result.file if result else "", status)
+        if result and result.error:
+            row["reason"] = result.error
+        rows.append(row)
+    emit(out, Report(PROPOSAL_COLUMNS, rows))
+    app.info(f"dunning {req.as_of.isoformat()} in {options.out_dir}: {summary}")
+    if summary.failed:
+        raise click.exceptions.Exit(1)
+
+
+@dunning.command("preview")
+@click.argument("customer")
+@click.option("--level", type=click.IntRange(1, 9), help="Force this level.")
+@click.option("--currency", help="Only this currency (default: every currency overdue).")
+@click.option("--as-of", type=DATE)
+@click.option("-o", "--output", "output_dir", type=click.Path(file_okay=False), default=".",
+              show_default=True, help="Folder for the preview PDF(s).")
+@pass_app
+def preview_command(app: AppContext, customer, level, currency, as_of, output_dir) -> None:
+    """Write the letter the next run would send to CUSTOMER, recording nothing."""
+    from arcli.batch import file_name
+    from arcli.cli.statements import _render_options
+    from arcli.dunning.run import RunRequest, plan_run
+    from arcli.fileio import atomic_write
+    from arcli.render.letter import render_letter
+    from arcli.render.statement import RenderOptions
+
+    policy, company = _context(app)
+    req = RunRequest(as_of or app.today, (customer,), preview=True, preview_level=level)
+    with app.store.connect() as conn:
+        proposals = [p for p in plan_run(conn, policy, req, company)
+                     if not currency or p.currency == currency.upper()]
+    if not proposals:
+        raise click.UsageError(f"{customer} has nothing overdue to remind of")
+    for p in proposals:
+        if p.status != "letter":
+            app.info(f"{p.customer_id} {p.currency}: no letter: {p.reason}")
+            continue
+        name = "preview-" + file_name(policy.filename, customer=p.customer_id,
+                                      currency=p.currency, level=p.level,
+                                      date=req.as_of.isoformat())
+        rendered = render_letter(p.letter, _render_options(app, RenderOptions))
+        atomic_write(Path(output_dir) / name, rendered.pdf)
+        click.echo(str(Path(output_dir) / name))
+
+
+@dunning.command("history")
+@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@output_options
+@pass_app
+def history_command(app: AppContext, customer_ids, out) -> None:
+    """Letters sent, newest first."""
+    from arcli.dunning.reports import history_report
+
+    with app.store.connect() as conn:
+        emit(out, history_report(conn, customer_ids))
+
+
+@dunning.command("handover")
+@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@output_options
+@pass_app
+def handover_command(app: AppContext, customer_ids, out) -> None:
+    """Legal hand-over cases: every open item and the letters already sent, one row per
+    item, for the lawyer or collection agency. Exits 3 when there are cases."""
+    from arcli.dunning.policy import dunning_policy
+    from arcli.dunning.reports import handover_report
+
+    policy = dunning_policy(app.config)
+    with app.store.connect() as conn:
+        report = handover_report(conn, app.today, policy.max_level, customer_ids)
+    emit(out, report)
+    exit_found(bool(report.rows))
+
+
+@dunning.command("block")
+@click.argument("target", metavar="CUSTOMER|DOCUMENT")
+@click.option("--until", type=DATE, required=True)
+@click.option("--reason", required=True)
+@pass_app
+def block_command(app: AppContext, target, until, reason) -> None:
+    """Stop letters for a customer (by id) or one document (by number) until a date."""
+    from arcli.dunning.holds import add_block
+
+    with app.store.begin() as conn:
+        label = add_block(conn, target, until, reason)
+    app.info(f"blocked {label} until {until.isoformat()}")
+
+
+@dunning.command("unblock")
+@click.argument("target", metavar="CUSTOMER|DOCUMENT")
+@pass_app
+def unblock_command(app: AppContext, target) -> None:
+    """Lift the blocks on a customer or document."""
+    from arcli.dunning.holds import remove_block
+
+    with app.store.begin() as conn:
+        count = remove_block(conn, target)
+    app.info(f"removed {count} block(s) on {target}")

@@ -1,0 +1,61 @@
+"""``arcli promise``: customers' promises to pay, and whether they were kept."""
+
+from __future__ import annotations
+
+import click
+
+from arcli.cli.common import CURRENCY, DATE, AppContext, emit, exit_found, output_options, pass_app
+from arcli.output import Report
+
+
+@click.group("promise")
+def promise() -> None:
+    """Track promises to pay: pending ones hold letters back, broken ones escalate."""
+
+
+@promise.command("add")
+@click.argument("customer")
+@click.argument("amount")
+@click.option("--by", "due_by", type=DATE, required=True, help="Date the customer will pay by.")
+@click.option("--currency", type=CURRENCY, help="Default: the customer's currency.")
+@click.option("--note")
+@pass_app
+def add_command(app: AppContext, customer, amount, due_by, currency, note) -> None:
+    """Record that CUSTOMER promised to pay AMOUNT by a date."""
+    from sqlalchemy import select
+
+    from arcli.dunning.holds import add_promise
+    from arcli.errors import UsageError
+    from arcli.money import MoneyError, parse_decimal
+    from arcli.store.schema import customers
+
+    try:
+        value = parse_decimal(amount)
+    except MoneyError as exc:
+        raise UsageError(f"AMOUNT: {exc}") from None
+    with app.store.begin() as conn:
+        cur = currency or conn.execute(select(customers.c.currency)
+                                       .where(customers.c.id == customer)).scalar()
+        if not cur:
+            raise UsageError("--currency is needed (the customer has no default currency)")
+        add_promise(conn, customer, value, cur, due_by, app.today, note)
+    app.info(f"promise recorded: {customer} {cur} {value} by {due_by.isoformat()}")
+
+
+@promise.command("list")
+@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@output_options
+@pass_app
+def list_command(app: AppContext, customer_ids, out) -> None:
+    """Promises with their status: pending, kept, partly kept or broken.
+    Exits 3 when any promise is broken or partly kept."""
+    from arcli.dunning.holds import load_promises
+
+    with app.store.connect() as conn:
+        found = load_promises(conn, customer_ids or None)
+    rows = [{"customer": p.customer_id, "currency": p.currency, "amount": p.amount,
+             "promised_on": p.promised_on, "due_by": p.due_by, "paid": p.paid,
+             "status": p.status(app.today), "note": p.note} for p in found]
+    emit(out, Report(["customer", "currency", "amount", "promised_on", "due_by", "paid",
+                      "status", "note"], rows))
+    exit_found(any(r["status"] in ("broken", "partly kept") for r in rows))

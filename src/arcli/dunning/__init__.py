@@ -1,0 +1,1 @@
+"""Dunning: escalating reminder letters, interest, fees, promises, disputes and blocks."""
