@@ -108,9 +108,12 @@ def interest_policy(view: ConfigView) -> InterestPolicy:
     if not isinstance(extra, dict):
         raise view.error("reference_rates", "must map dates to annual rates in percent")
     rates_view = view.section("reference_rates")
-    for key in rates_view:
-        day = key if isinstance(key, dt.date) else rates_view.get_date(key)
-        table[dt.date.fromisoformat(str(day))] = rates_view.get_decimal(key)
+    for key, value in extra.items():
+        try:
+            day = key if isinstance(key, dt.date) else dt.date.fromisoformat(str(key))
+        except ValueError:
+            raise rates_view.error(key, "keys must be dates YYYY-MM-DD") from None
+        table[day] = rates_view.get_decimal(key) if not isinstance(value, Decimal) else value
     rate = view.get_decimal("rate")
     enabled = view.get_bool("enabled", False)
     if enabled and preset_name == "contractual" and rate is None:

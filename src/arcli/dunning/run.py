@@ -168,15 +168,11 @@ class _Planner:
             if target == 0:
                 proposal.reason = "not overdue enough for a letter"
                 return proposal
-            if broken:
-                target = max(target, previous + 1)
-            level = next_level(target, previous, self.policy.allow_skip or bool(broken),
-                               self.policy.max_level)
-            if level == 0:
-                proposal.reason = "not overdue enough for a letter"
-                return proposal
+            level = next_level(target, previous, self.policy.allow_skip, self.policy.max_level)
+            if broken:  # press one level harder, at once
+                level = min(max(level, previous) + 1, self.policy.max_level)
             reason = self._hold_reason(key, cust, last, level, levels[level - 1],
-                                       {i.document_id for i in items})
+                                       {i.document_id for i in items}, bool(broken))
             if reason:
                 proposal.reason = reason
                 return proposal
@@ -184,7 +180,7 @@ class _Planner:
         return self._letter(proposal, cust, levels[level - 1], listed, reached, last, broken)
 
     def _hold_reason(self, key, cust, last: LastLetter | None, level: int, lv: Level,
-                     item_ids: set[int]) -> str:
+                     item_ids: set[int], broken: bool) -> str:
         if key[0] in self.blocked_customers:
             return f"blocked: {self.blocked_customers[key[0]]}"
         if key in self.pending:
@@ -194,7 +190,7 @@ class _Planner:
             return "" if (cust.address or "").strip() else "no address"
         if last and last.as_of == self.req.as_of and not self.req.force:
             return f"already generated for {self.req.as_of.isoformat()}"
-        if last and last.as_of != self.req.as_of:
+        if last and last.as_of != self.req.as_of and not broken:
             if (self.req.as_of - last.as_of).days < lv.interval_days:
                 return (f"interval not elapsed: last letter {last.as_of.isoformat()}, "
                         f"level {level} waits {lv.interval_days} days")

@@ -1,0 +1,143 @@
+"""Dunning runs on a real book: levels, reruns, intervals, disputes, blocks, promises, PDFs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from decimal import Decimal
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture
+def book(example_book, tmp_path):
+    config = tmp_path / "arcli.yaml"
+    shutil.copy(ROOT / "config.example.yaml", config)
+    example_book.config = config
+    return example_book
+
+
+def run(book, day: str, *extra: str) -> dict:
+    result = book("dunning", "run", "--as-of", day, "--out", str(book.cwd / "letters"),
+                  "--json", *extra)
+    assert result.exit_code == 0, result.output
+    return {(r["customer"], r["currency"]): r for r in json.loads(result.stdout)}
+
+
+def test_first_run_rerun_and_escalation(book):
+    first = run(book, "2026-11-22")
+    assert {k: v["level"] for k, v in first.items() if v["status"] == "written"} == {
+        ("C001", "CNY"): 1, ("C002", "CNY"): 1, ("C003", "EUR"): 1, ("C005", "USD"): 1,
+        ("C006", "EUR"): 1}
+    # C002 owes 88,000 + 120,000 overdue (the Kingdee-style export is not in this book).
+    assert first[("C002", "CNY")]["overdue"] == "208000.00"
+    again = run(book, "2026-11-22")
+    assert {v["status"] for v in again.values()} == {"skipped"}
+    assert all("already generated" in v["reason"] for v in again.values())
+    later = run(book, "2026-12-10")
+    assert later[("C002", "CNY")]["level"] == 2  # one step, never a jump to level 4
+    history = json.loads(book("dunning", "history", "--customer", "C002", "--json").stdout)
+    assert [(h["as_of"], h["level"]) for h in history] == [("2026-12-10", 2), ("2026-11-22", 1)]
+
+
+def test_interval_between_letters(book):
+    run(book, "2026-11-22")
+    soon = run(book, "2026-11-30")
+    # Class C customer C002 already reaches level 2, but level 2 waits 14 days.
+    assert soon[("C002", "CNY")]["status"] == "skipped"
+    assert "interval not elapsed" in soon[("C002", "CNY")]["reason"]
+
+
+def test_dry_run_records_nothing(book):
+    result = book("dunning", "run", "--as-of", "2026-11-22", "--dry-run", "--json")
+    assert result.exit_code == 0
+    assert any(r["status"] == "letter" for r in json.loads(result.stdout))
+    assert json.loads(book("dunning", "history", "--json").stdout) == []
+    assert not (book.cwd / "letters").exists()
+
+
+def test_disputed_items_and_blocks_are_excluded(book):
+    assert book("dispute", "open", "INV-2026-0102", "--reason", "quality claim").exit_code == 0
+    assert book("dunning", "block", "C003", "--until", "2026-12-31",
+                "--reason", "negotiating").exit_code == 0
+    result = run(book, "2026-11-22")
+    assert result[("C002", "CNY")]["overdue"] == "120000.00"
+    assert result[("C003", "EUR")]["status"] == "skipped"
+    assert result[("C003", "EUR")]["reason"].startswith("blocked: negotiating")
+    listed = json.loads(book("dispute", "list", "--json").stdout)
+    assert [(d["number"], d["status"]) for d in listed] == [("INV-2026-0102", "open")]
+    assert book("dunning", "unblock", "C003").exit_code == 0
+
+
+def test_promise_pending_then_broken_escalates_and_is_named(book, tmp_path):
+    assert book("promise", "add", "C006", "6760.00", "--by", "2026-11-30").exit_code == 0
+    pending = run(book, "2026-11-22")
+    assert pending[("C006", "EUR")]["status"] == "skipped"
+    assert "promise pending" in pending[("C006", "EUR")]["reason"]
+    promises = book("promise", "list", "--json", env={"ARCLI_TODAY": "2026-12-02"})
+    assert promises.exit_code == 3
+    assert json.loads(promises.stdout)[0]["status"] == "broken"
+    broken = run(book, "2026-12-02")
+    # Normally a first letter is level 1; the broken promise presses one level harder.
+    assert broken[("C006", "EUR")]["level"] == 2
+    pdf = book.cwd / "letters" / broken[("C006", "EUR")]["file"]
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "promised to pay EUR 6,760.00" in text and "not kept" in text
+
+
+def test_kept_promise(book, tmp_path):
+    book("promise", "add", "C003", "1000.00", "--by", "2026-11-30")
+    path = tmp_path / "pay.csv"
+    path.write_text("type,number,customer,date,due_date,amount,currency,reference,description\n"
+                    "payment,PAY-KEPT,C003,2026-11-25,,1000.00,EUR,,\n")
+    book("import", "ledger", str(path))
+    rows = json.loads(book("promise", "list", "--json", env={"ARCLI_TODAY": "2026-12-01"}
+                           ).stdout)
+    assert rows[0]["status"] == "kept"
+
+
+def test_interest_fees_and_posted_charges(book):
+    config = book.config
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("  post_charges: false", "  post_charges: true")
+    text = text.replace("    enabled: false          # late-payment interest is off by default",
+                        "    enabled: true")
+    text = text.replace("    rate: null ", '    rate: "12.00" ')
+    text = text.replace("    - {name: Friendly reminder, days: 1, template: reminder, "
+                        "interval_days: 0}",
+                        '    - {name: Friendly reminder, days: 1, template: reminder, '
+                        'interval_days: 0, fee: {EUR: "5.00"}}')
+    config.write_text(text, encoding="utf-8")
+    result = run(book, "2026-11-22", "--customer", "C006")
+    row = result[("C006", "EUR")]
+    # INV-2026-0122 4,760.00 due 2026-07-04 and INV-2026-0163 2,000.00 due 2026-09-24,
+    # interest from due + 3 grace days to 2026-11-22 at 12% act/365:
+    # 4760 * .12 * 138 / 365 = 215.96; 2000 * .12 * 56 / 365 = 36.82
+    assert row["interest"] == "252.78"
+    assert row["fees"] == "5.00"
+    assert Decimal(row["total_due"]) == Decimal("6760.00") + Decimal("252.78") + Decimal("5.00")
+    aging = json.loads(book("aging", "--customer", "C006", "--as-of", "2026-11-22",
+                            "--json").stdout)[0]
+    assert aging["total"] == "7017.78"  # the charges are now on the ledger
+
+
+def test_handover_list_after_legal_level(book):
+    for day in ("2026-09-01", "2026-09-20", "2026-10-10", "2026-11-01"):
+        run(book, day, "--customer", "C002")
+    result = book("dunning", "handover", "--json")
+    assert result.exit_code == 3
+    rows = json.loads(result.stdout)
+    assert {r["number"] for r in rows} >= {"INV-2026-0102"}
+    assert rows[0]["letters_sent"].count(" L") == 4
+
+
+def test_preview_writes_a_letter_without_recording(book, tmp_path):
+    result = book("dunning", "preview", "C003", "--level", "3", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    pdf = tmp_path / "preview-letter-C003-EUR-L3-2026-11-22.pdf"
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "Final notice" in text and "stop all further deliveries" in text
+    assert json.loads(book("dunning", "history", "--json").stdout) == []
