@@ -109,3 +109,29 @@ def _where(exc: BaseException, name: str) -> str:
             location = f"{filename}: line {tb.tb_lineno}"
         tb = tb.tb_next
     return location
+
+
+@lru_cache(maxsize=8)
+def text_environment(override: Path | None = None):
+    """Environment for plain-text templates (email): no HTML escaping, strict variables."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    folders = [str(p) for p in (override, SHIPPED_TEMPLATES) if p is not None]
+    return Environment(loader=FileSystemLoader(folders), autoescape=False,
+                       undefined=StrictUndefined, keep_trailing_newline=True)
+
+
+def render_text(name: str, context: dict, override: Path | None = None) -> str:
+    """Render a plain-text template; TemplateError names file and line."""
+    from jinja2 import TemplateError as JinjaError
+    from jinja2 import TemplateNotFound, TemplateSyntaxError
+
+    try:
+        return text_environment(override).get_template(name).render(**context)
+    except TemplateNotFound:
+        raise TemplateError(f"template {name} not found") from None
+    except TemplateSyntaxError as exc:
+        raise TemplateError(f"{exc.filename or name}: line {exc.lineno}: {exc.message}") \
+            from None
+    except JinjaError as exc:
+        raise TemplateError(f"{_where(exc, name)}: {exc}") from None

@@ -1,0 +1,1 @@
+"""Delivering generated documents (email)."""
