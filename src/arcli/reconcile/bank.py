@@ -1,0 +1,143 @@
+"""Bank reconciliation against the book: propose matches, and with --apply post receipts.
+
+Applying is idempotent by bank reference: a receipt already posted is reported as such and
+never posted twice. Matched receipts become payment documents pinned (manual allocations)
+to the invoices they were matched to; payer accounts and names are learned for next time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Connection, insert, select
+
+from arcli import money
+from arcli.cash_application import reapply
+from arcli.config import ConfigView
+from arcli.importing.batches import record_batch
+from arcli.importing.readers import SourceFile
+from arcli.ledger import open_items
+from arcli.output import Report
+from arcli.reconcile.bankformats import BankTransaction
+from arcli.reconcile.matching import Candidate, Match, Matcher, normalize_account, normalize_name
+from arcli.store.schema import (
+    OPEN_SENTINEL,
+    bank_transactions,
+    customers,
+    documents,
+    manual_allocations,
+    payer_keys,
+)
+
+
+@dataclass(frozen=True)
+class BankSettings:
+    tolerance: dict[str, Decimal]
+    min_confidence: int = 50
+
+
+def bank_settings(config: ConfigView) -> BankSettings:
+    view = config.section("reconcile")
+    raw = view.raw("tolerance") or {}
+    tolerance = {}
+    if isinstance(raw, dict):
+        section = view.section("tolerance")
+        for cur in section:
+            tolerance[money.check_currency(cur)] = section.get_decimal(cur)
+    return BankSettings(tolerance, view.get_int("min_confidence", 50, minimum=0))
+
+
+def build_matcher(conn: Connection, as_of: dt.date, settings: BankSettings) -> Matcher:
+    candidates = [Candidate(i.document_id, i.number, i.customer_id, i.currency, i.open_amount,
+                            i.due_date)
+                  for i in open_items(conn, as_of) if i.open_amount > 0]
+    names = {r.name: r.id for r in conn.execute(select(customers.c.id, customers.c.name))}
+    accounts = {}
+    for key in conn.execute(select(payer_keys.c.kind, payer_keys.c.value,
+                                   payer_keys.c.customer_id)):
+        (accounts if key.kind == "account" else names)[key.value] = key.customer_id
+    return Matcher(candidates, names, accounts, settings.tolerance)
+
+
+def posted_refs(conn: Connection, refs: list[str]) -> set[str]:
+    rows = conn.execute(select(bank_transactions.c.bank_ref)
+                        .where(bank_transactions.c.bank_ref.in_(refs))) if refs else []
+    return {r.bank_ref for r in rows}
+
+
+def _learn(conn: Connection, tx: BankTransaction, customer: str, now) -> None:
+    existing = {(r.kind, r.value) for r in conn.execute(
+        select(payer_keys.c.kind, payer_keys.c.value).where(payer_keys.c.customer_id == customer))}
+    for kind, value in (("account", normalize_account(tx.payer_account)),
+                        ("name", tx.payer_name.strip())):
+        if value and (kind, value) not in existing and (kind != "name" or normalize_name(value)):
+            conn.execute(insert(payer_keys).values(customer_id=customer, kind=kind, value=value,
+                                                   source="learned", created_at=now))
+
+
+def apply_matches(conn: Connection, source: SourceFile, matches: list[Match],
+                  settings: BankSettings) -> dict[str, str]:
+    """Post confident, not yet posted matches; returns bank_ref -> new status."""
+    now = dt.datetime.now(dt.UTC)
+    already = posted_refs(conn, [m.transaction.bank_ref for m in matches])
+    todo = [m for m in matches if m.matched and m.confidence >= settings.min_confidence
+            and m.transaction.bank_ref not in already]
+    status = {ref: "already posted" for ref in already}
+    if not todo:
+        return status
+    batch = record_batch(conn, "bank", source, len(matches))
+    groups = set()
+    for m in todo:
+        tx = m.transaction
+        number = f"BANK-{tx.bank_ref}"[:64]
+        reference = m.invoices[0][0].number if len(m.invoices) == 1 else None
+        minor = money.to_minor(tx.amount, tx.currency)
+        payment_id = conn.execute(insert(documents).values(
+            type="payment", number=number, customer_id=m.customer_id, date=tx.booking_date,
+            due_date=tx.booking_date, amount_minor=minor, sign=-1, currency=tx.currency,
+            reference=reference, description=(tx.remittance or tx.payer_name)[:200] or None,
+            content_hash=f"bank:{tx.bank_ref}:{minor}", batch_id=batch, open_minor=minor,
+            closed_on=OPEN_SENTINEL)).inserted_primary_key[0]
+        for cand, amount in m.invoices:
+            conn.execute(insert(manual_allocations).values(
+                credit_id=payment_id, debit_id=cand.document_id,
+                amount_minor=money.to_minor(amount, tx.currency), created_at=now,
+                created_by="bank-match", note=m.reason[:200]))
+        conn.execute(insert(bank_transactions).values(
+            bank_ref=tx.bank_ref, account=tx.account, booking_date=tx.booking_date,
+            value_date=tx.value_date, amount_minor=minor, currency=tx.currency,
+            payer_name=tx.payer_name, payer_account=tx.payer_account,
+            remittance=tx.remittance, batch_id=batch, customer_id=m.customer_id,
+            payment_id=payment_id, status="posted", confidence=m.confidence, reason=m.reason))
+        _learn(conn, tx, m.customer_id, now)
+        groups.add((m.customer_id, tx.currency))
+        status[tx.bank_ref] = "posted"
+    reapply(conn, groups)
+    return status
+
+
+def bank_report(matches: list[Match], status: dict[str, str], min_confidence: int) -> Report:
+    rows = []
+    for m in matches:
+        tx = m.transaction
+        state = status.get(tx.bank_ref) or (
+            "matched" if m.matched and m.confidence >= min_confidence else
+            "low confidence" if m.matched else "unmatched" if tx.credit else "ignored")
+        rows.append({
+            "bank_ref": tx.bank_ref, "date": tx.booking_date, "amount": tx.amount,
+            "currency": tx.currency, "payer": tx.payer_name, "remittance": tx.remittance,
+            "customer": m.customer_id, "invoices": ", ".join(
+                f"{c.number}:{a}" for c, a in m.invoices),
+            "confidence": m.confidence if m.matched else None, "write_off": m.write_off or None,
+            "status": state, "reason": m.reason})
+    return Report(["bank_ref", "date", "amount", "currency", "payer", "remittance", "customer",
+                   "invoices", "confidence", "write_off", "status", "reason"], rows)
+
+
+def source_for(path: Path) -> SourceFile:
+    from arcli.importing.readers import open_source
+
+    return open_source(str(path))
