@@ -28,7 +28,7 @@ class Recorder:
         self.messages: list = []
         self.fail_first, self.reject = fail_first, reject
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server, session, envelope):
         if self.reject:
             return "550 mailbox unavailable"
         if self.fail_first:
