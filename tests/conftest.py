@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,15 +25,42 @@ EXAMPLES = ROOT / "examples"
 TODAY = "2026-11-22"
 
 
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "book.db"
+PG_ADMIN_URL = os.environ.get("ARCLI_TEST_PG_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(
+    not PG_ADMIN_URL, reason="no PostgreSQL (set ARCLI_TEST_PG_URL or install the server)"))]
+
+
+def _pg_database_url(admin_url: str, name: str) -> str:
+    base, _, query = admin_url.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new database on the test server."""
+    if request.param == "sqlite":
+        yield str(tmp_path / "book.db")
+        return
+    from sqlalchemy import create_engine, text
+
+    from arcli.store import store_url
+
+    name = f"arcli_t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(store_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _pg_database_url(PG_ADMIN_URL, name)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    """An initialised, empty book in a real SQLite file."""
-    s = open_store(str(db_path))
+def store(db_url: str) -> Iterator[Store]:
+    """An initialised, empty book (SQLite file or PostgreSQL database)."""
+    s = open_store(db_url)
     s.upgrade()
     yield s
     s.dispose()
@@ -45,6 +73,10 @@ class Arcli:
     db: str
     cwd: Path
     config: Path | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return "://" not in self.db
 
     def __call__(self, *args: str, input: str | bytes | None = None,
                  env: dict[str, str] | None = None) -> Result:
@@ -65,12 +97,15 @@ class Arcli:
 
 
 @pytest.fixture
-def arcli(tmp_path: Path, db_path: Path) -> Arcli:
+def arcli(tmp_path: Path, db_url: str) -> Iterator[Arcli]:
     """The CLI on an initialised empty book (no config file)."""
-    runner = Arcli(str(db_path), tmp_path)
+    runner = Arcli(db_url, tmp_path)
     result = runner("init", "--no-config")
     assert result.exit_code == 0, result.output
-    return runner
+    yield runner
+    from arcli.store import open_store as _open
+
+    _open(db_url).dispose()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,19 @@ from tests.conftest import EXAMPLES, ROOT
 HEADER = "type,number,customer,date,due_date,amount,currency,reference,description\n"
 
 
-def db_content(path: str) -> str:
+def db_content(db: str) -> str:
     """Digest of every table's rows: equal digests mean the data did not change."""
-    conn = sqlite3.connect(path)
+    from sqlalchemy import create_engine, inspect, text
+
+    from arcli.store import store_url
+
+    engine = create_engine(store_url(db))
     digest = hashlib.sha256()
-    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY 1"):
-        for row in conn.execute(f"SELECT * FROM {table} ORDER BY 1"):
-            digest.update(repr(row).encode())
-    conn.close()
+    with engine.connect() as conn:
+        for table in sorted(inspect(conn).get_table_names()):
+            for row in conn.execute(text(f'SELECT * FROM "{table}" ORDER BY 1')):
+                digest.update(repr(tuple(row)).encode())
+    engine.dispose()
     return digest.hexdigest()
 
 
@@ -92,8 +96,14 @@ def test_changed_document_is_a_conflict_unless_replace(example_book, tmp_path):
     assert json.loads(replaced.stdout)[0]["replaced"] == 1
     aging = json.loads(example_book("aging", "--customer", "C003", "--json").stdout)
     assert aging[0]["total"] == "37600.00"
-    conn = sqlite3.connect(example_book.db)
-    history = conn.execute("SELECT old_content FROM document_history").fetchall()
+    from sqlalchemy import create_engine, text
+
+    from arcli.store import store_url
+
+    engine = create_engine(store_url(example_book.db))
+    with engine.connect() as conn:
+        history = conn.execute(text("SELECT old_content FROM document_history")).all()
+    engine.dispose()
     assert json.loads(history[0][0])["amount_minor"] == 1250000
 
 
