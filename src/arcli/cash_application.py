@@ -11,21 +11,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import groupby
 
-from sqlalchemy import Connection, and_, delete, select, tuple_, update
+from sqlalchemy import Connection, and_, delete, select
 from sqlalchemy.sql import bindparam
 
 from arcli import money
 from arcli.allocation import PRINCIPAL_FIRST, Doc, ManualAllocation, apply_cash
+from arcli.store.bulk import date_param, date_value, execute_many, insert_rows, placeholder
 from arcli.store.schema import OPEN_SENTINEL, allocations, documents, manual_allocations
 
 Group = tuple[str, str]  # (customer_id, currency)
 _CHUNK = 500
 
-_DOC_COLUMNS = (
-    documents.c.id, documents.c.customer_id, documents.c.currency, documents.c.type,
-    documents.c.number, documents.c.date, documents.c.due_date, documents.c.amount_minor,
-    documents.c.reference, documents.c.open_minor, documents.c.closed_on,
-)
+_DOC_SQL = ("SELECT id, customer_id, currency, type, number, date, due_date, amount_minor, "
+            "reference, open_minor, closed_on FROM documents")
 
 
 def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
@@ -33,15 +31,21 @@ def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
         yield items[start:start + size]
 
 
-def _rows_for(conn: Connection, groups: Sequence[Group] | None) -> Iterator:
-    """Documents of the groups (all when None), ordered so that each group is contiguous."""
-    order = (documents.c.customer_id, documents.c.currency)
+def _rows_for(conn: Connection, groups: Sequence[Group] | None) -> Iterator[tuple]:
+    """Documents of the groups (all when None) as plain tuples, each group contiguous.
+
+    Raw SQL: on a million-row book, ORM-level row processing would cost more than the
+    allocation itself.
+    """
+    order = " ORDER BY customer_id, currency, id"
     if groups is None:
-        yield from conn.execute(select(*_DOC_COLUMNS).order_by(*order))
+        yield from conn.exec_driver_sql(_DOC_SQL + order)
         return
+    mark = placeholder(conn)
     for chunk in _chunks(sorted(groups)):
-        key = tuple_(documents.c.customer_id, documents.c.currency)
-        yield from conn.execute(select(*_DOC_COLUMNS).where(key.in_(chunk)).order_by(*order))
+        where = " OR ".join([f"(customer_id = {mark} AND currency = {mark})"] * len(chunk))
+        params = tuple(value for group in chunk for value in group)
+        yield from conn.exec_driver_sql(f"{_DOC_SQL} WHERE {where}{order}", params)
 
 
 def _manual_for(conn: Connection, groups: Sequence[Group] | None) -> dict[Group, list]:
@@ -78,26 +82,24 @@ def reapply(
     manual = _manual_for(conn, group_list)
     _delete_allocations(conn, group_list)
     written = 0
-    alloc_rows: list[dict] = []
-    doc_updates: list[dict] = []
+    alloc_rows: list[tuple] = []
+    doc_updates: list[tuple] = []
+    as_date, to_param = date_value(conn), date_param(conn)
+    sentinel = to_param(OPEN_SENTINEL)
     for group, rows in groupby(_rows_for(conn, group_list), key=lambda r: (r[1], r[2])):
         rows = list(rows)
-        fmt = _formatter(group[1])
-        docs = [Doc(r.id, r.type, r.number, r.date, r.due_date, r.amount_minor, r.reference)
-                for r in rows]
+        docs = [Doc(r[0], r[3], r[4], as_date(r[5]), as_date(r[6]), r[7], r[8]) for r in rows]
         outcome = apply_cash(docs, manual.get(group, ()), settlement_order=settlement_order,
-                             fmt=fmt)
+                             fmt=_formatter(group[1]))
         for a in outcome.allocations:
-            alloc_rows.append({
-                "customer_id": group[0], "currency": group[1], "credit_id": a.credit_id,
-                "debit_id": a.debit_id, "amount_minor": a.amount_minor,
-                "effective_date": a.effective_date, "rule": a.rule, "note": a.note,
-            })
+            alloc_rows.append((group[0], group[1], a.credit_id, a.debit_id, a.amount_minor,
+                               to_param(a.effective_date), a.rule, a.note))
         for r in rows:
-            open_minor = outcome.open_minor[r.id]
-            closed_on = outcome.closed_on[r.id] or OPEN_SENTINEL
-            if open_minor != r.open_minor or closed_on != r.closed_on:
-                doc_updates.append({"b_id": r.id, "b_open": open_minor, "b_closed": closed_on})
+            open_minor = outcome.open_minor[r[0]]
+            closed = outcome.closed_on[r[0]]
+            closed_on = to_param(closed) if closed else sentinel
+            if open_minor != r[9] or closed_on != r[10]:
+                doc_updates.append((open_minor, closed_on, r[0]))
         if len(alloc_rows) >= 20_000 or len(doc_updates) >= 20_000:
             written += _flush(conn, alloc_rows, doc_updates)
     written += _flush(conn, alloc_rows, doc_updates)
@@ -119,19 +121,15 @@ def _delete_allocations(conn: Connection, groups: Sequence[Group] | None) -> Non
     conn.execute(stmt, [{"b_customer": c, "b_currency": cur} for c, cur in groups])
 
 
-_UPDATE_DOC = (
-    update(documents)
-    .where(documents.c.id == bindparam("b_id"))
-    .values(open_minor=bindparam("b_open"), closed_on=bindparam("b_closed"))
-)
+_ALLOCATION_COLUMNS = ("customer_id", "currency", "credit_id", "debit_id", "amount_minor",
+                       "effective_date", "rule", "note")
+_UPDATE_DOC = "UPDATE documents SET open_minor = ?, closed_on = ? WHERE id = ?"
 
 
-def _flush(conn: Connection, alloc_rows: list[dict], doc_updates: list[dict]) -> int:
+def _flush(conn: Connection, alloc_rows: list[tuple], doc_updates: list[tuple]) -> int:
     count = len(alloc_rows)
-    if alloc_rows:
-        conn.execute(allocations.insert(), alloc_rows)
-        alloc_rows.clear()
-    if doc_updates:
-        conn.execute(_UPDATE_DOC, doc_updates)
-        doc_updates.clear()
+    insert_rows(conn, "allocations", _ALLOCATION_COLUMNS, alloc_rows)
+    alloc_rows.clear()
+    execute_many(conn, _UPDATE_DOC, doc_updates)
+    doc_updates.clear()
     return count

@@ -25,6 +25,7 @@ from arcli.importing.readers import SourceFile, detect_format, open_source, read
 from arcli.importing.staging import staging_table
 from arcli.importing.validate import CustomerTerms, FieldProblem, LedgerRow, LedgerValidator
 from arcli.store import Store
+from arcli.store.bulk import date_param, insert_rows
 from arcli.store.schema import (
     OPEN_SENTINEL,
     customers,
@@ -115,8 +116,10 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
         default_currency=options.default_currency, create_customers=options.create_customers,
     )
     stage = staging_table(conn)
+    as_date = date_param(conn)
     for chunk in _chunked(_validated(source, options.mapping, validator, problems, result)):
-        conn.execute(insert(stage), chunk)
+        insert_rows(conn, stage.name, STAGE_COLUMNS,
+                    [(*r[:4], as_date(r[4]), as_date(r[5]), *r[6:]) for r in chunk])
     problems.raise_if_any()
     _check_duplicates_in_file(conn, stage, problems)
     conflicts = _conflicts(conn, stage, problems, report=not options.replace)
@@ -159,7 +162,7 @@ def _customer_terms(conn: Connection) -> dict[str, CustomerTerms]:
 
 
 def _validated(source, mapping: Mapping, validator: LedgerValidator, problems: _ProblemList,
-               result: ImportResult) -> Iterator[dict]:
+               result: ImportResult) -> Iterator[tuple]:
     fmt = detect_format(source, mapping.format)
     records = read_records(source, fmt, encoding=mapping.encoding, delimiter=mapping.delimiter,
                            skip_rows=mapping.skip_rows)
@@ -186,17 +189,18 @@ def _check_columns(mapping: Mapping, header: list[str], problems: _ProblemList, 
         problems.add(max(line - 1, 1), column, None, "required column missing from header")
 
 
-def _stage_values(row: LedgerRow) -> dict:
-    return {
-        "line_no": row.line, "type": row.type, "number": row.number, "customer_id": row.customer,
-        "date": row.date, "due_date": row.due_date, "amount_minor": row.amount_minor,
-        "sign": row.sign, "currency": row.currency, "reference": row.reference or None,
-        "description": row.description or None, "content_hash": row.content_hash,
-    }
+STAGE_COLUMNS = ("line_no", "type", "number", "customer_id", "date", "due_date",
+                 "amount_minor", "sign", "currency", "reference", "description", "content_hash")
 
 
-def _chunked(rows: Iterator[dict]) -> Iterator[list[dict]]:
-    chunk: list[dict] = []
+def _stage_values(row: LedgerRow) -> tuple:
+    return (row.line, row.type, row.number, row.customer, row.date, row.due_date,
+            row.amount_minor, row.sign, row.currency, row.reference or None,
+            row.description or None, row.content_hash)
+
+
+def _chunked(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
+    chunk: list[tuple] = []
     for row in rows:
         chunk.append(row)
         if len(chunk) >= _CHUNK:

@@ -54,9 +54,13 @@ class FieldProblem(Exception):
 
 
 def content_hash(fields: dict[str, str]) -> str:
-    """Identity of a document's content, to tell a re-import from a changed document."""
-    joined = "\x1f".join(f"{k}={fields[k]}" for k in sorted(fields))
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+    """Identity of a record's content, to tell a re-import from a changed record."""
+    return hash_values(*(f"{k}={fields[k]}" for k in sorted(fields)))
+
+
+def hash_values(*values: str) -> str:
+    """A compact content digest (BLAKE2b-128; identity, not security)."""
+    return hashlib.blake2b("\x1f".join(values).encode("utf-8"), digest_size=16).hexdigest()
 
 
 class LedgerValidator:
@@ -84,15 +88,13 @@ class LedgerValidator:
         date = self._date(rec, "date")
         due = self._due_date(rec, doc_type, date, terms)
         amount = self._amount(amount_text, currency)
-        normalized = {
-            "type": doc_type, "number": number, "customer": customer, "date": date.isoformat(),
-            "due_date": rec.get("due_date", "").strip() and due.isoformat(),
-            "amount": str(amount), "currency": currency, "reference": rec.get("reference", ""),
-            "description": rec.get("description", ""),
-        }
+        reference = rec.get("reference", "")
+        description = rec.get("description", "")
+        given_due = due.isoformat() if rec.get("due_date", "").strip() else ""
+        digest = hash_values(doc_type, number, customer, date.isoformat(), given_due,
+                             str(amount), currency, reference, description)
         return LedgerRow(line, doc_type, number, customer, date, due, amount, currency,
-                         normalized["reference"], normalized["description"],
-                         content_hash(normalized))
+                         reference, description, digest)
 
     def _type_and_amount(self, rec: dict[str, str]) -> tuple[str, str]:
         amount_text = rec.get("amount", "").strip()
