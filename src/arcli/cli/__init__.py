@@ -65,6 +65,11 @@ class LazyGroup(click.Group):
                 raise
             _report_error(exc.message)
             raise click.exceptions.Exit(exc.exit_code) from None
+        except BrokenPipeError:
+            # The reader went away (`arcli aging | head`): not an error of ours.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise click.exceptions.Exit(0) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -111,11 +116,6 @@ def main(argv: list[str] | None = None) -> None:
             raise
         _report_error(exc.message)
         code = exc.exit_code
-    except BrokenPipeError:
-        # The reader went away (`arcli aging | head`): not an error worth a message.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        code = 0
     except KeyboardInterrupt:
         click.echo("arcli: interrupted", err=True)
         code = 130

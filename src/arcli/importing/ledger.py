@@ -22,7 +22,7 @@ from arcli.errors import InputError, InputProblem
 from arcli.importing.batches import find_batch, record_batch
 from arcli.importing.mapping import LEDGER_FIELDS, Mapping
 from arcli.importing.readers import SourceFile, detect_format, open_source, read_records
-from arcli.importing.staging import staging_table
+from arcli.importing.staging import index_staging, staging_table
 from arcli.importing.validate import CustomerTerms, FieldProblem, LedgerRow, LedgerValidator
 from arcli.store import Store
 from arcli.store.bulk import date_param, insert_rows
@@ -121,6 +121,7 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
         insert_rows(conn, stage.name, STAGE_COLUMNS,
                     [(*r[:4], as_date(r[4]), as_date(r[5]), *r[6:]) for r in chunk])
     problems.raise_if_any()
+    index_staging(conn, stage)
     _check_duplicates_in_file(conn, stage, problems)
     conflicts = _conflicts(conn, stage, problems, report=not options.replace)
     problems.raise_if_any()

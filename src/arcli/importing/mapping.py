@@ -44,7 +44,14 @@ class Mapping:
 
     def to_native(self, record: dict[str, str], fields: tuple[str, ...]) -> dict[str, str]:
         """Pick and rename the record's values to arcli field names."""
-        return {name: record.get(self.source_column(name), "") for name in fields}
+        get = record.get
+        return {name: get(source, "") for name, source in self._pairs(fields)}
+
+    def _pairs(self, fields: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+        cache = self.__dict__.setdefault("_pair_cache", {})
+        if fields not in cache:
+            cache[fields] = tuple((f, self.source_column(f)) for f in fields)
+        return cache[fields]
 
     def missing_columns(self, header: list[str], required: tuple[str, ...]) -> list[str]:
         return [self.source_column(f) for f in required if self.source_column(f) not in header]

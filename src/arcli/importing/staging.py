@@ -45,3 +45,12 @@ def staging_table(conn: Connection) -> Table:
     table.drop(conn, checkfirst=True)
     table.create(conn)
     return table
+
+
+def index_staging(conn: Connection, table: Table) -> None:
+    """Index the loaded rows by document key: every later check groups or joins on it.
+
+    Built after the bulk load, which is about twice as fast as maintaining it per row.
+    """
+    conn.exec_driver_sql(f"CREATE INDEX ix_{table.name}_key ON {table.name} "
+                         "(type, number, line_no)")
