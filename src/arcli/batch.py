@@ -45,7 +45,7 @@ class Job:
     kind: str  # statement | letter
     file_name: str
     payload: Any
-    amount: Decimal | None = None  # closing balance / total due, for the manifest
+    amounts: tuple[tuple[str, Decimal], ...] = ()  # (currency, closing balance / total due)
 
 
 @dataclass
@@ -56,19 +56,24 @@ class JobResult:
     status: str  # written | unchanged | skipped | failed
     file: str = ""
     reason: str = ""
-    amount: Decimal | None = None
     pages: int | None = None
     sha256: str = ""
     content_sha256: str = ""
     signed: bool = False
     error: str = ""
+    amounts: tuple[tuple[str, Decimal], ...] = ()
 
-    def manifest_row(self) -> dict:
-        return {"customer": self.customer_id, "currency": self.currency, "kind": self.kind,
-                "status": self.status, "reason": self.reason, "closing_balance": self.amount,
+    def manifest_rows(self) -> list[dict]:
+        """One row per currency of the document (a statement may have several)."""
+        base = {"customer": self.customer_id, "currency": self.currency, "kind": self.kind,
+                "status": self.status, "reason": self.reason, "closing_balance": None,
                 "file": self.file, "pages": self.pages, "sha256": self.sha256,
                 "content_sha256": self.content_sha256, "signed": self.signed,
                 "error": self.error}
+        if not self.amounts:
+            return [base]
+        return [{**base, "currency": cur, "closing_balance": amount}
+                for cur, amount in self.amounts]
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ def _init_worker(options: PipelineOptions) -> None:
 def _produce(job: Job, previous: dict | None) -> JobResult:
     options: PipelineOptions = _WORKER["options"]
     result = JobResult(job.customer_id, job.currency, job.kind, "written", job.file_name,
-                       amount=job.amount)
+                       amounts=job.amounts)
     try:
         render, attachment, attachment_name = _WORKER["renderers"][job.kind]
         kwargs = {} if options.render_options is None else {"options": options.render_options}
@@ -196,7 +201,7 @@ def run_batch(jobs: Iterable[Job], options: PipelineOptions,
 
 def write_manifest(out_dir: Path, results: list[JobResult], merge: bool = True) -> None:
     """Write manifest.csv and manifest.json atomically; keep rows of files not in this run."""
-    rows = [r.manifest_row() for r in results]
+    rows = [row for r in results for row in r.manifest_rows()]
     if merge:
         current = {r["file"] for r in rows if r["file"]}
         kept = [r for f, r in read_manifest(out_dir).items() if f not in current
@@ -225,9 +230,9 @@ def results_report(results: list[JobResult], amount_label: str = "closing_balanc
                "pages", "sha256", "signed", "error"]
     rows = []
     for r in results:
-        row = r.manifest_row()
-        row[amount_label] = row.pop("closing_balance")
-        rows.append(row)
+        for row in r.manifest_rows():
+            row[amount_label] = row.pop("closing_balance")
+            rows.append(row)
     return Report(columns, rows)
 
 

@@ -101,13 +101,25 @@ def plain(amount: Decimal) -> str:
     return format(amount, "f")
 
 
-def format_money(amount: Decimal, currency: str, locale: str = "en") -> str:
-    """Amount with grouping for people, in the locale's style, without a currency sign."""
-    from babel.numbers import format_decimal
+@cache
+def _separators(locale: str) -> tuple[str, str]:
+    """(decimal, group) symbols of a locale, from CLDR via Babel, looked up once."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
 
-    digits = exponent(currency)
-    pattern = "#,##0" + ("." + "0" * digits if digits else "")
-    return format_decimal(amount, format=pattern, locale=locale, decimal_quantization=False)
+    return get_decimal_symbol(locale), get_group_symbol(locale)
+
+
+def format_money(amount: Decimal, currency: str, locale: str = "en") -> str:
+    """Amount with grouping for people, in the locale's style, without a currency sign.
+
+    Called for every amount of every document, so it formats with Python's own grouping
+    and swaps in the locale's symbols instead of calling Babel each time.
+    """
+    decimal_symbol, group_symbol = _separators(locale)
+    text = f"{quantize(amount, currency):,.{exponent(currency)}f}"
+    if (decimal_symbol, group_symbol) != (".", ","):
+        text = text.replace(",", "\0").replace(".", decimal_symbol).replace("\0", group_symbol)
+    return text
 
 
 def format_currency(amount: Decimal, currency: str, locale: str = "en") -> str:

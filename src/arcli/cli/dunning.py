@@ -93,10 +93,10 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
         jobs_list = [Job(p.customer_id, p.currency, "letter",
                          file_name(policy.filename, customer=p.customer_id, currency=p.currency,
                                    level=p.level, date=req.as_of.isoformat()),
-                         p.letter, p.total_due) for p in letters]
+                         p.letter, ((p.currency, p.total_due),)) for p in letters]
         bar = progress_reporter(app, len(jobs_list), "letters")
         summary, written, files = BatchSummary(), {}, {}
-        results = []
+        results: list = []
         for result in run_batch(jobs_list, options,
                                 progress=(lambda _r: bar.update(1)) if bar else None):
             summary.add(result)

@@ -92,9 +92,9 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
                     results.append(skipped(cid, None, "statement", item.reason))
                     continue
                 name = file_name(pattern, customer=cid, period=chosen.label)
-                total = item.sections[0].closing_balance if len(item.sections) == 1 else None
+                amounts = tuple((s.currency, s.closing_balance) for s in item.sections)
                 job_list.append(Job(cid, ",".join(s.currency for s in item.sections),
-                                    "statement", name, item, total))
+                                    "statement", name, item, amounts))
         summary = BatchSummary()
         bar = progress_reporter(app, len(job_list), "statements")
         progress = (lambda _result: bar.update(1)) if bar else None

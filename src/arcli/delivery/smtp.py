@@ -175,7 +175,12 @@ def manifest_rows(target: Path) -> tuple[Path, list[dict]]:
             from None
     except ValueError as exc:
         raise ArcliError(f"{path}: not a valid manifest: {exc}") from None
-    sendable = [r for r in rows if r.get("status") in ("written", "unchanged") and r.get("file")]
+    sendable, seen = [], set()
+    for r in rows:  # one row per currency: send each file once
+        if r.get("status") in ("written", "unchanged") and r.get("file") \
+                and r["file"] not in seen:
+            seen.add(r["file"])
+            sendable.append(r)
     return path.parent, sendable
 
 
