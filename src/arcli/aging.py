@@ -20,7 +20,7 @@ from sqlalchemy import Connection, case, func, select
 
 from arcli import money
 from arcli.errors import UsageError
-from arcli.ledger import OpenItem, open_at, open_at_filter, open_items, scope_filter
+from arcli.ledger import OpenItem, open_amount, open_at_filter, open_items, scope_filter
 from arcli.output import Report
 from arcli.store.schema import customers, documents
 
@@ -104,7 +104,7 @@ def aging_rows(conn: Connection, spec: AgingSpec, customer_ids: Sequence[str] | 
                currency: str | None = None) -> list[AgingRow]:
     """Aging summary per customer and currency, computed in the database."""
     d = documents.c
-    open_expr = open_at(spec.as_of)
+    open_expr = open_amount(conn, spec.as_of)
     unapplied = func.sum(case((d.sign < 0, -open_expr), else_=0))
     query = (
         select(d.customer_id, customers.c.name, d.currency, *_bucket_cases(spec, open_expr),

@@ -39,6 +39,19 @@ def open_at(as_of: dt.date) -> ColumnElement:
     )
 
 
+def open_amount(conn: Connection, as_of: dt.date) -> ColumnElement:
+    """The cheapest correct open-amount expression for ``as_of``.
+
+    When no allocation takes effect after the date (the usual "as of today" case), the
+    stored ``open_minor`` already is the open amount, and the per-row subqueries of
+    :func:`open_at` are skipped.
+    """
+    latest = conn.execute(select(func.max(allocations.c.effective_date))).scalar()
+    if latest is None or latest <= as_of:
+        return documents.c.open_minor
+    return open_at(as_of)
+
+
 def open_at_filter(as_of: dt.date) -> ColumnElement:
     """Documents that exist and are not fully settled as of ``as_of`` (index friendly)."""
     d = documents.c
@@ -92,7 +105,7 @@ def open_items(conn: Connection, as_of: dt.date, customer_ids: Sequence[str] | N
                currency: str | None = None) -> list[OpenItem]:
     """Every open item as of the date, ordered by customer, currency, due date, number."""
     d = documents.c
-    open_minor = open_at(as_of).label("open_minor_at")
+    open_minor = open_amount(conn, as_of).label("open_minor_at")
     query = (
         select(d.id, d.customer_id, customers.c.name, d.currency, d.type, d.number, d.date,
                d.due_date, d.amount_minor, d.sign, d.reference, open_minor)
