@@ -131,25 +131,26 @@ class Matcher:
         exact = [c for c in items if c.open_amount == tx.amount]
         return (exact[:1], True) if len(exact) == 1 else (items, False)
 
-    def _by_account(self, tx: BankTransaction, result: Match) -> bool:
-        customer = self.accounts.get(normalize_account(tx.payer_account))
-        if not tx.payer_account or customer is None:
+    def _by_payer(self, tx: BankTransaction, result: Match, customer: str | None,
+                  known: str, scores: tuple[int, int]) -> bool:
+        """Match through a known payer key (account or name) of one customer."""
+        if customer is None:
             return False
         items, exact = self._customer_items(customer, tx)
-        return self._settle(result, customer, items, 75 if exact else 65,
-                            f"payer account {tx.payer_account} belongs to {customer}"
-                            + ("; one open item of exactly this amount" if exact else
-                               "; applied oldest first"))
+        detail = ("; one open item of exactly this amount" if exact else
+                  "; applied oldest first")
+        return self._settle(result, customer, items, scores[0] if exact else scores[1],
+                            f"{known} belongs to {customer}{detail}")
+
+    def _by_account(self, tx: BankTransaction, result: Match) -> bool:
+        customer = self.accounts.get(normalize_account(tx.payer_account)) \
+            if tx.payer_account else None
+        return self._by_payer(tx, result, customer, f"payer account {tx.payer_account}",
+                              (75, 65))
 
     def _by_name(self, tx: BankTransaction, result: Match) -> bool:
-        customer = self.names.get(normalize_name(tx.payer_name))
-        if not tx.payer_name or customer is None:
-            return False
-        items, exact = self._customer_items(customer, tx)
-        return self._settle(result, customer, items, 60 if exact else 50,
-                            f"payer name {tx.payer_name!r} matches {customer}"
-                            + ("; one open item of exactly this amount" if exact else
-                               "; applied oldest first"))
+        customer = self.names.get(normalize_name(tx.payer_name)) if tx.payer_name else None
+        return self._by_payer(tx, result, customer, f"payer name {tx.payer_name!r}", (60, 50))
 
     def _by_amount(self, tx: BankTransaction, result: Match) -> bool:
         same = self.by_amount.get((tx.currency, tx.amount), [])
