@@ -78,8 +78,11 @@ class StatementRequest:
 
 @dataclass(frozen=True)
 class Skip:
+    """A customer without a statement: skipped (nothing to say) or failed (bad figures)."""
+
     customer_id: str
     reason: str
+    failed: bool = False
 
 
 def _activity(conn: Connection, req: StatementRequest, ids) -> dict[tuple, list]:
@@ -174,13 +177,18 @@ def build_statements(conn: Connection, req: StatementRequest, company: Company,
                 continue
             currencies = [cust.currency or "EUR"]
         sections = []
-        for cur in currencies:
-            zero = money.from_minor(0, cur)
-            section = _section(req, cur, opening.get((cust.id, cur), zero),
-                               activity.get((cust.id, cur), []), items_by.get((cust.id, cur), []),
-                               aged.get((cust.id, cur)), disputed, confirmed.get((cust.id, cur)))
-            _check_ties(cust.id, section, closing.get((cust.id, cur), zero))
-            sections.append(section)
+        try:
+            for cur in currencies:
+                zero = money.from_minor(0, cur)
+                section = _section(req, cur, opening.get((cust.id, cur), zero),
+                                   activity.get((cust.id, cur), []),
+                                   items_by.get((cust.id, cur), []), aged.get((cust.id, cur)),
+                                   disputed, confirmed.get((cust.id, cur)))
+                _check_ties(cust.id, section, closing.get((cust.id, cur), zero))
+                sections.append(section)
+        except TieOutError as exc:
+            yield Skip(cust.id, str(exc), failed=True)
+            continue
         yield StatementData(
             kind=req.kind, period_label=req.period_label, period_start=req.start,
             period_end=req.end, issue_date=req.issue_date,

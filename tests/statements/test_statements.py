@@ -167,3 +167,21 @@ def test_zero_customers_are_listed_as_skipped(signed_book, tmp_path):
     assert "nothing open" in rows["C099"]["reason"]
     _result, rows = run_statements(signed_book, out, "--include-zero", "--customer", "C099")
     assert rows["C099"]["status"] == "written"
+
+
+def test_statement_that_does_not_tie_out_is_refused_not_written(signed_book, tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from arcli.store import store_url
+
+    engine = create_engine(store_url(signed_book.db))
+    with engine.begin() as conn:  # corrupt one stored open amount by one cent
+        conn.execute(text("UPDATE documents SET open_minor = open_minor - 1 "
+                          "WHERE number = 'INV-2026-0190'"))
+    engine.dispose()
+    out = tmp_path / "st"
+    result, rows = run_statements(signed_book, out)
+    assert result.exit_code == 1
+    assert rows["C001"]["status"] == "failed" and "disagree" in rows["C001"]["error"]
+    assert not (out / "statement-C001-2026-10.pdf").exists()
+    assert rows["C002"]["status"] == "written"

@@ -175,10 +175,19 @@ def shard_option(func: Callable) -> Callable:
                         help="Only customers in shard K of N (stable split by customer id).")(func)
 
 
-def progress_reporter(app: AppContext, total: int, label: str):
-    """A progress bar on stderr when it is a terminal and not --quiet; else nothing."""
-    if app.quiet or not sys.stderr.isatty() or total == 0:
-        return None
-    bar = click.progressbar(length=total, label=label, file=sys.stderr)
-    bar.__enter__()
-    return bar
+def run_documents(app: AppContext, jobs: list, options, label: str, summary) -> list:
+    """Run a document batch with a progress bar on stderr (only on a terminal, not with
+    --quiet); returns the results in order, counting each into ``summary``."""
+    from arcli.batch import run_batch
+
+    results = []
+    if app.quiet or not sys.stderr.isatty() or not jobs:
+        for result in run_batch(jobs, options):
+            summary.add(result)
+            results.append(result)
+        return results
+    with click.progressbar(length=len(jobs), label=label, file=sys.stderr) as bar:
+        for result in run_batch(jobs, options, progress=lambda _result: bar.update(1)):
+            summary.add(result)
+            results.append(result)
+    return results

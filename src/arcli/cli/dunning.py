@@ -13,7 +13,7 @@ from arcli.cli.common import (
     exit_found,
     output_options,
     pass_app,
-    progress_reporter,
+    run_documents,
     shard_option,
 )
 from arcli.output import Report
@@ -62,7 +62,7 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
     file); skipped customers are listed with the reason. Rerunning the same --as-of makes
     nothing new. Exit 0 when done, 1 if a letter failed.
     """
-    from arcli.batch import BatchSummary, Job, PipelineOptions, file_name, run_batch, write_manifest
+    from arcli.batch import BatchSummary, Job, PipelineOptions, file_name, skipped, write_manifest
     from arcli.cli.statements import _render_options, _signing
     from arcli.dunning.interest import stale_table_warning
     from arcli.dunning.run import RunRequest, plan_run, record_run
@@ -94,19 +94,11 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
                          file_name(policy.filename, customer=p.customer_id, currency=p.currency,
                                    level=p.level, date=req.as_of.isoformat()),
                          p.letter, ((p.currency, p.total_due),)) for p in letters]
-        bar = progress_reporter(app, len(jobs_list), "letters")
-        summary, written, files = BatchSummary(), {}, {}
-        results: list = []
-        for result in run_batch(jobs_list, options,
-                                progress=(lambda _r: bar.update(1)) if bar else None):
-            summary.add(result)
-            results.append(result)
-            if result.status in ("written", "unchanged"):
-                written[(result.customer_id, result.currency)] = (result.file, result.sha256)
-            files[(result.customer_id, result.currency)] = result
-        if bar:
-            bar.__exit__(None, None, None)
-        from arcli.batch import skipped
+        summary = BatchSummary()
+        results = run_documents(app, jobs_list, options, "letters", summary)
+        files = {(r.customer_id, r.currency): r for r in results}
+        written = {key: (r.file, r.sha256) for key, r in files.items()
+                   if r.status in ("written", "unchanged")}
 
         for p in proposals:
             if p.status != "letter":

@@ -12,7 +12,7 @@ from arcli.cli.common import (
     emit,
     output_options,
     pass_app,
-    progress_reporter,
+    run_documents,
     shard_option,
 )
 
@@ -51,7 +51,6 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         PipelineOptions,
         file_name,
         results_report,
-        run_batch,
         skipped,
         write_manifest,
     )
@@ -81,6 +80,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         render_options=_render_options(app, RenderOptions), force=force, jobs=jobs)
     owns = parse_shard(shard)
     store = app.store
+    summary = BatchSummary()
     with batch_lock(store, "statements"):
         results, job_list = [], []
         with store.connect() as conn:
@@ -90,22 +90,15 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
                     continue
                 if isinstance(item, Skip):
                     results.append(skipped(cid, None, "statement", item.reason))
+                    if item.failed:
+                        results[-1].status, results[-1].error = "failed", item.reason
+                    summary.add(results[-1])
                     continue
                 name = file_name(pattern, customer=cid, period=chosen.label)
                 amounts = tuple((s.currency, s.closing_balance) for s in item.sections)
                 job_list.append(Job(cid, ",".join(s.currency for s in item.sections),
                                     "statement", name, item, amounts))
-        summary = BatchSummary()
-        bar = progress_reporter(app, len(job_list), "statements")
-        progress = (lambda _result: bar.update(1)) if bar else None
-        for result in run_batch(job_list, options, progress=progress):
-            summary.add(result)
-            results.append(result)
-        if bar:
-            bar.__exit__(None, None, None)
-        for result in results:
-            if result.status == "skipped":
-                summary.add(result)
+        results += run_documents(app, job_list, options, "statements", summary)
         write_manifest(options.out_dir, results)
     app.info(f"statements {chosen.label} in {options.out_dir}: {summary}")
     emit(out, results_report(results))
