@@ -197,3 +197,32 @@ def test_customer_errors_and_updates(arcli, tmp_path):
     renamed = write(tmp_path, "c3.csv", "id,name\nX1,Foo Ltd\n")
     out = json.loads(arcli("import", "customers", renamed, "--json").stdout)[0]
     assert (out["inserted"], out["updated"]) == (0, 1)
+
+
+def test_bulk_first_load_defers_indexes_with_identical_results(arcli, tmp_path, monkeypatch):
+    from sqlalchemy import create_engine, inspect
+
+    import arcli.importing.ledger as ledger_import
+    from arcli.store import store_url
+    from arcli.store.schema import metadata
+    from tests.conftest import Arcli
+
+    normal = Arcli(str(tmp_path / "normal.db"), tmp_path)
+    for book in (normal, arcli):
+        if book is normal:
+            book("init", "--no-config")
+        book("import", "customers", str(EXAMPLES / "customers.csv"))
+    normal("import", "ledger", str(EXAMPLES / "ledger.csv"))
+    monkeypatch.setattr(ledger_import, "BULK_LOAD_ROWS", 1)  # the example counts as bulk
+    assert arcli("import", "ledger", str(EXAMPLES / "ledger.csv")).exit_code == 0
+    for args in (("aging", "--json"), ("aging", "--detail", "--json"),
+                 ("reconcile", "explain", "PAY-2026-0221", "--json")):
+        assert arcli(*args).stdout == normal(*args).stdout
+    engine = create_engine(store_url(arcli.db))
+    with engine.connect() as conn:
+        present = {ix["name"] for t in ("documents", "allocations")
+                   for ix in inspect(conn).get_indexes(t)}
+    engine.dispose()
+    expected = {ix.name for t in ("documents", "allocations")
+                for ix in metadata.tables[t].indexes if not ix.unique}
+    assert expected <= present

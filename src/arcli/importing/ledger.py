@@ -26,6 +26,7 @@ from arcli.importing.staging import index_staging, staging_table
 from arcli.importing.validate import CustomerTerms, FieldProblem, LedgerRow, LedgerValidator
 from arcli.store import Store
 from arcli.store.bulk import date_param, insert_rows
+from arcli.store.indexes import deferred_indexes
 from arcli.store.schema import (
     OPEN_SENTINEL,
     customers,
@@ -35,6 +36,7 @@ from arcli.store.schema import (
 )
 
 MAX_PROBLEMS = 50
+BULK_LOAD_ROWS = 50_000  # first loads at least this big build secondary indexes afterwards
 _CHUNK = 5000
 _COMPARED = ("customer_id", "date", "due_date", "amount_minor", "currency", "reference",
              "description")
@@ -129,18 +131,20 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
     if options.create_customers:
         result.customers_created = _create_missing_customers(conn, stage)
     new_lines, new_groups = _new_rows(conn, stage)
-    batch_id = None
-    if new_lines or conflicts:
-        batch_id = record_batch(conn, "ledger", source, result.rows_read,
-                                mapping=options.mapping.name, user=_user())
-        _insert_new(conn, stage, batch_id)
-        result.inserted = new_lines  # rowcount of INSERT..SELECT is -1 on some drivers
-    replaced_groups: set[tuple[str, str]] = set()
-    if conflicts:
-        result.replaced, replaced_groups = _replace(conn, stage, conflicts, batch_id)
-    result.unchanged = result.rows_read - result.inserted - result.replaced
-    groups = sorted(new_groups | replaced_groups)
-    reapply(conn, groups, settlement_order=options.settlement_order)
+    deferred = new_lines >= BULK_LOAD_ROWS and _book_is_empty(conn)
+    with deferred_indexes(conn, deferred, ("documents", "allocations")):
+        batch_id = None
+        if new_lines or conflicts:
+            batch_id = record_batch(conn, "ledger", source, result.rows_read,
+                                    mapping=options.mapping.name, user=_user())
+            _insert_new(conn, stage, batch_id)
+            result.inserted = new_lines  # INSERT..SELECT rowcount is -1 on some drivers
+        replaced_groups: set[tuple[str, str]] = set()
+        if conflicts:
+            result.replaced, replaced_groups = _replace(conn, stage, conflicts, batch_id)
+        result.unchanged = result.rows_read - result.inserted - result.replaced
+        groups = sorted(new_groups | replaced_groups)
+        reapply(conn, None if deferred else groups, settlement_order=options.settlement_order)
     if batch_id is not None:
         _finish_batch(conn, batch_id, result)
     result.batch_id = batch_id
@@ -148,6 +152,10 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
     result.groups = groups
     stage.drop(conn)
     return result
+
+
+def _book_is_empty(conn: Connection) -> bool:
+    return conn.execute(select(documents.c.id).limit(1)).first() is None
 
 
 def _user() -> str:
