@@ -191,3 +191,23 @@ def run_documents(app: AppContext, jobs: list, options, label: str, summary) -> 
             summary.add(result)
             results.append(result)
     return results
+
+
+def signing_choice(app: AppContext, sign: bool | None):
+    """The signing setup for ``--sign/--no-sign``: configured by default, an error when
+    ``--sign`` is asked for without ``signing.pkcs12``."""
+    from arcli.signing import signing_config
+
+    cfg = signing_config(app.config)
+    if sign and cfg is None:
+        raise click.UsageError("--sign needs `signing.pkcs12` in the config "
+                               "(try `arcli signing init`)")
+    return cfg if sign is not False else None
+
+
+def render_options(app: AppContext):
+    """Template override folder and CJK font from the config."""
+    from arcli.render.statement import RenderOptions
+
+    return RenderOptions(template_dir=app.config.section("templates").get_path("path"),
+                         cjk_font=app.config.section("render").get_path("cjk_font"))

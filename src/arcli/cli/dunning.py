@@ -13,8 +13,10 @@ from arcli.cli.common import (
     exit_found,
     output_options,
     pass_app,
+    render_options,
     run_documents,
     shard_option,
+    signing_choice,
 )
 from arcli.output import Report
 
@@ -63,12 +65,9 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
     nothing new. Exit 0 when done, 1 if a letter failed.
     """
     from arcli.batch import BatchSummary, Job, PipelineOptions, file_name, skipped, write_manifest
-    from arcli.cli.statements import _render_options, _signing
     from arcli.dunning.interest import stale_table_warning
     from arcli.dunning.run import RunRequest, plan_run, record_run
-    from arcli.render.statement import RenderOptions
     from arcli.sharding import parse_shard
-    from arcli.signing import signing_config
     from arcli.store.locks import batch_lock
 
     policy, company = _context(app)
@@ -88,8 +87,8 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
             app.info(f"dry run: {len(letters)} letter(s) proposed, nothing written or recorded")
             return
         options = PipelineOptions(
-            out_dir=Path(out_dir or policy.out), signing=_signing(app, sign, signing_config),
-            render_options=_render_options(app, RenderOptions), force=force, jobs=jobs)
+            out_dir=Path(out_dir or policy.out), signing=signing_choice(app, sign),
+            render_options=render_options(app), force=force, jobs=jobs)
         jobs_list = [Job(p.customer_id, p.currency, "letter",
                          file_name(policy.filename, customer=p.customer_id, currency=p.currency,
                                    level=p.level, date=req.as_of.isoformat()),
@@ -132,11 +131,9 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
 def preview_command(app: AppContext, customer, level, currency, as_of, output_dir) -> None:
     """Write the letter the next run would send to CUSTOMER, recording nothing."""
     from arcli.batch import file_name
-    from arcli.cli.statements import _render_options
     from arcli.dunning.run import RunRequest, plan_run
     from arcli.fileio import atomic_write
     from arcli.render.letter import render_letter
-    from arcli.render.statement import RenderOptions
 
     policy, company = _context(app)
     req = RunRequest(as_of or app.today, (customer,), preview=True, preview_level=level)
@@ -152,7 +149,7 @@ def preview_command(app: AppContext, customer, level, currency, as_of, output_di
         name = "preview-" + file_name(policy.filename, customer=p.customer_id,
                                       currency=p.currency, level=p.level,
                                       date=req.as_of.isoformat())
-        rendered = render_letter(p.letter, _render_options(app, RenderOptions))
+        rendered = render_letter(p.letter, render_options(app))
         atomic_write(Path(output_dir) / name, rendered.pdf)
         click.echo(str(Path(output_dir) / name))
 

@@ -12,8 +12,10 @@ from arcli.cli.common import (
     emit,
     output_options,
     pass_app,
+    render_options,
     run_documents,
     shard_option,
+    signing_choice,
 )
 
 
@@ -55,10 +57,8 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         write_manifest,
     )
     from arcli.periods import parse_period
-    from arcli.render.statement import RenderOptions
     from arcli.render.templating import normalize_language
     from arcli.sharding import parse_shard
-    from arcli.signing import signing_config
     from arcli.statements import Skip, StatementRequest, build_statements, company_from_config
     from arcli.store.locks import batch_lock
 
@@ -74,10 +74,10 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         buckets=tuple(app.config.section("aging").get_list("buckets", [30, 60, 90])),
     )
     pattern = cfg.get_str("filename", "statement-{customer}-{period}.pdf")
-    signing = _signing(app, sign, signing_config)
+    signing = signing_choice(app, sign)
     options = PipelineOptions(
         out_dir=Path(out_dir or cfg.get_str("out", "statements")), signing=signing,
-        render_options=_render_options(app, RenderOptions), force=force, jobs=jobs)
+        render_options=render_options(app), force=force, jobs=jobs)
     owns = parse_shard(shard)
     store = app.store
     summary = BatchSummary()
@@ -105,17 +105,3 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     if summary.failed:
         raise click.exceptions.Exit(1)
 
-
-def _signing(app: AppContext, sign: bool | None, loader):
-    """The signing config when signing is wanted; --sign without configuration is an error."""
-    cfg = loader(app.config)
-    if sign and cfg is None:
-        raise click.UsageError("--sign needs `signing.pkcs12` in the config "
-                               "(try `arcli signing init`)")
-    return cfg if sign is not False else None
-
-
-def _render_options(app: AppContext, options_class):
-    templates = app.config.section("templates").get_path("path")
-    font = app.config.section("render").get_path("cjk_font")
-    return options_class(template_dir=templates, cjk_font=font)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import AppContext, emit, output_options, pass_app
+from arcli.cli.common import AppContext, emit, output_options, pass_app, render_options
 from arcli.output import Report
 
 
@@ -19,14 +19,13 @@ def templates() -> None:
 def check(app: AppContext, out) -> None:
     """Render each statement and letter template (every dunning level's template) in every
     language against sample data. Exits 1 on any error or missing translation."""
-    from arcli.cli.statements import _render_options
     from arcli.dunning.policy import dunning_policy
     from arcli.render.letter import render_letter
     from arcli.render.samples import sample_letter, sample_statement
-    from arcli.render.statement import RenderOptions, render_statement
+    from arcli.render.statement import render_statement
     from arcli.render.templating import LANGUAGES
 
-    options = _render_options(app, RenderOptions)
+    options = render_options(app)
     cases = [("statement", lang, lambda lang=lang: render_statement(sample_statement(lang),
                                                                     options))
              for lang in LANGUAGES]
