@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from arcli.cli.common import AppContext, pass_app
 from arcli.config import DEFAULT_CONFIG_NAME
 from arcli.fileio import atomic_write
+from arcli.paths import shipped
 
-_EXAMPLE = Path(__file__).resolve().parents[3] / "config.example.yaml"
+_EXAMPLE = shipped("config.example.yaml")
 
 
 def _starter_config() -> str:

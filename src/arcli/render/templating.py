@@ -16,8 +16,9 @@ from pathlib import Path
 
 from arcli import money
 from arcli.errors import ArcliError
+from arcli.paths import shipped
 
-SHIPPED_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
+SHIPPED_TEMPLATES = shipped("templates")
 LANGUAGES = ("en", "zh_CN", "zh_TW")
 _ALIASES = {"zh": "zh_CN", "zh-cn": "zh_CN", "zh_cn": "zh_CN", "zh-hans": "zh_CN",
             "zh_hans": "zh_CN", "zh-sg": "zh_CN", "zh-tw": "zh_TW", "zh_tw": "zh_TW",
