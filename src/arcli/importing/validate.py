@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
+from decimal import Decimal
 
 from arcli import money
 from arcli.allocation import DOCUMENT_TYPES, sign_of
@@ -74,6 +75,10 @@ class LedgerValidator:
         self.default_terms = default_terms
         self.default_currency = default_currency
         self.create_customers = create_customers
+        # Dates and currency codes repeat across a ledger: parse each distinct text once.
+        self._dates: dict[str, dt.date] = {}
+        self._currencies: dict[str, str] = {}
+        self._plain_amounts = mapping.decimal == "." and not mapping.thousands
 
     def row(self, line: int, rec: dict[str, str]) -> LedgerRow:
         """Validate; raises :class:`FieldProblem` for the first bad field found."""
@@ -112,6 +117,15 @@ class LedgerValidator:
 
     def _currency(self, rec: dict[str, str], terms: CustomerTerms | None) -> str:
         given = rec.get("currency", "").strip()
+        known = self._currencies.get(given)
+        if known:
+            return known
+        code = self._check_currency(given, terms)
+        if given:
+            self._currencies[given] = code
+        return code
+
+    def _check_currency(self, given: str, terms: CustomerTerms | None) -> str:
         code = self.mapping.currencies.get(given, given) or (terms and terms.currency) \
             or self.default_currency or ""
         if not code:
@@ -123,10 +137,14 @@ class LedgerValidator:
 
     def _date(self, rec: dict[str, str], name: str) -> dt.date:
         text = rec.get(name, "").strip()
+        known = self._dates.get(text)
+        if known is not None:
+            return known
         if not text:
             raise FieldProblem(name, "", "missing")
         try:
-            return self.mapping.parse_date(text)
+            self._dates[text] = self.mapping.parse_date(text)
+            return self._dates[text]
         except ValueError:
             expected = self.mapping.date_format or "YYYY-MM-DD"
             raise FieldProblem(name, text, f"not a valid date (expected {expected})") from None
@@ -143,10 +161,19 @@ class LedgerValidator:
         return date + dt.timedelta(days=days)
 
     def _amount(self, text: str, currency: str) -> int:
-        try:
-            value = money.parse_decimal(text, self.mapping.decimal, self.mapping.thousands)
-        except money.MoneyError as exc:
-            raise FieldProblem("amount", text, str(exc)) from None
+        value = None
+        if self._plain_amounts:  # fast path for plain "1234.56"
+            try:
+                value = Decimal(text)
+            except ArithmeticError:
+                value = None
+            if value is not None and not value.is_finite():
+                value = None
+        if value is None:
+            try:
+                value = money.parse_decimal(text, self.mapping.decimal, self.mapping.thousands)
+            except money.MoneyError as exc:
+                raise FieldProblem("amount", text, str(exc)) from None
         if value <= 0:
             raise FieldProblem("amount", text, "must be positive (the type gives the side)")
         try:
