@@ -141,3 +141,17 @@ def test_preview_writes_a_letter_without_recording(book, tmp_path):
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     assert "Final notice" in text and "stop all further deliveries" in text
     assert json.loads(book("dunning", "history", "--json").stdout) == []
+
+
+def test_letters_are_signed_like_statements(book, tmp_path):
+    """Same signing path as statements: pdfsig accepts the letter and sees the whole file."""
+    assert book("signing", "init", "--out", str(tmp_path / "keys")).exit_code == 0
+    text = book.config.read_text(encoding="utf-8").replace(
+        "  pkcs12: null              # example: signing/arcli-test.p12",
+        f"  pkcs12: {tmp_path / 'keys' / 'arcli-test.p12'}\n"
+        f"  password_file: {tmp_path / 'keys' / 'arcli-test.password'}")
+    book.config.write_text(text, encoding="utf-8")
+    row = run(book, "2026-11-22", "--customer", "C003", "--sign")[("C003", "EUR")]
+    pdf = book.cwd / "letters" / row["file"]
+    check = subprocess.run(["pdfsig", str(pdf)], capture_output=True, text=True).stdout
+    assert "Signature is Valid" in check and "Total document signed" in check
