@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shutil
@@ -225,3 +226,38 @@ def test_bank_csv_errors_name_the_line(book, tmp_path):
     assert result.exit_code == 1
     assert f"{bad}: line 2" in result.stderr
     assert Path(bad).exists()
+
+
+def test_camt053_later_schema_versions_read_the_same(tmp_path):
+    """The sample is .001.02; .001.08 keeps the entry layout, so only the namespace differs."""
+    text = (BANK / "camt053.xml").read_text(encoding="utf-8")
+    newer = tmp_path / "camt08.xml"
+    newer.write_text(text.replace("camt.053.001.02", "camt.053.001.08"), encoding="utf-8")
+    assert parse_camt053(newer) == [
+        dataclasses.replace(t, where=t.where.replace(str(BANK / "camt053.xml"), str(newer)))
+        for t in parse_camt053(BANK / "camt053.xml")]
+
+
+def test_mt940_year_boundary_and_bad_line(tmp_path):
+    sta = tmp_path / "s.sta"
+    sta.write_text(":20:X\n:25:AC1\n:60F:C261231EUR0,00\n"
+                   ":61:2612310102C10,00NTRFNONREF//R1\n:86:/REMI/INV-1\n"
+                   ":61:26123X C5,00NTRF\n")
+    with pytest.raises(InputError, match=r"s\.sta: line 6"):
+        parse_mt940(sta)
+    sta.write_text(sta.read_text().rsplit(":61:26123X", 1)[0])
+    (tx,) = parse_mt940(sta)
+    assert (tx.value_date, tx.booking_date) == (dt.date(2026, 12, 31), dt.date(2027, 1, 2))
+    assert tx.remittance == "INV-1"
+
+
+def test_bank_csv_mapping_proposes_matches(book):
+    result = book("reconcile", "bank", str(BANK / "bank-cn.csv"), "--mapping", "bank-cn",
+                  "--json")
+    assert result.exit_code == 3  # the private transfer stays unmatched
+    rows = {r["bank_ref"]: r for r in json.loads(result.stdout)}
+    hit = rows["CN20261108001"]
+    # examples/ledger.csv: INV-2026-0102 is C002's open CNY 88,000.00 invoice.
+    assert (hit["customer"], hit["currency"], hit["invoices"], hit["status"]) == (
+        "C002", "CNY", "INV-2026-0102:88000.00", "matched")
+    assert rows["CN20261108002"]["status"] == "unmatched"

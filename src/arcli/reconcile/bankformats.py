@@ -203,15 +203,35 @@ def parse_mt940(path: Path) -> list[BankTransaction]:
     return found
 
 
+def _mt940_entry_date(value_day: dt.date, entry: str | None) -> dt.date:
+    """The booking date from the optional MMDD entry field, which carries no year.
+
+    Why: a line valued 31 Dec and booked 2 Jan belongs to the next year, so the year is
+    the one that puts the booking date closest to the value date.
+    """
+    if not entry:
+        return value_day
+    month, day = int(entry[:2]), int(entry[2:])
+    options = []
+    for year in (value_day.year - 1, value_day.year, value_day.year + 1):
+        try:
+            options.append(dt.date(year, month, day))
+        except ValueError:  # 29 Feb exists only in some of the candidate years
+            continue
+    if not options:
+        raise ValueError(f"no such booking date {entry}")
+    return min(options, key=lambda option: abs((option - value_day).days))
+
+
 def _mt940_line(value: str, line: int, currency: str, account: str, name: str):
     match = _LINE61.match(value.split("\n")[0])
     if not match:
         _fail(name, line, "unreadable :61: statement line", value)
-    day = dt.datetime.strptime(match.group("date"), "%y%m%d").date()
-    booking = day
-    if match.group("entry"):
-        booking = day.replace(month=int(match.group("entry")[:2]),
-                              day=int(match.group("entry")[2:]))
+    try:
+        day = dt.datetime.strptime(match.group("date"), "%y%m%d").date()
+        booking = _mt940_entry_date(day, match.group("entry"))
+    except ValueError:
+        _fail(name, line, "invalid date in :61: statement line", value)
     amount = _decimal(match.group("amount"), f"{name}: line {line}")
     credit = match.group("mark") in ("C", "RD")
     ref = (match.group("bankref") or match.group("ref") or "").strip()

@@ -89,7 +89,21 @@ class Matcher:
         for rule in (self._by_reference, self._by_account, self._by_name, self._by_amount):
             if rule(tx, result):
                 return result
+        result.reason = "no match: " + self._why_unmatched(tx)
         return result
+
+    def _why_unmatched(self, tx: BankTransaction) -> str:
+        """Why each rule passed over the receipt, so the user knows what to add or fix."""
+        named = {c.customer_id for token in _TOKEN.findall(tx.remittance or "")
+                 for c in self.by_number.get(token.upper(), []) if c.currency == tx.currency}
+        reference = ("remittance names open items of several customers" if len(named) > 1
+                     else "no open invoice number in the remittance")
+        account = "payer account not known" if tx.payer_account else "no payer account"
+        name = "payer name not known" if tx.payer_name else "no payer name"
+        count = len(self.by_amount.get((tx.currency, tx.amount), []))
+        amount = (f"{count} open items of {tx.amount} {tx.currency}" if count
+                  else f"no open item of {tx.amount} {tx.currency}")
+        return "; ".join((reference, account, name, amount))
 
     def _settle(self, result: Match, customer: str, items: list[Candidate], confidence: int,
                 reason: str) -> bool:
