@@ -102,17 +102,25 @@ def _bucket_cases(spec: AgingSpec, open_expr):
 
 def aging_rows(conn: Connection, spec: AgingSpec, customer_ids: Sequence[str] | None = None,
                currency: str | None = None) -> list[AgingRow]:
-    """Aging summary per customer and currency, computed in the database."""
+    """Aging summary per customer and currency, computed in the database.
+
+    Documents are summed per group first and customer names joined to the 10,000-odd
+    group rows afterwards, so the scan reads the covering ``ix_documents_open`` index alone.
+    """
     d = documents.c
     open_expr = open_amount(conn, spec.as_of)
     unapplied = func.sum(case((d.sign < 0, -open_expr), else_=0))
-    query = (
-        select(d.customer_id, customers.c.name, d.currency, *_bucket_cases(spec, open_expr),
-               unapplied, func.sum(case((open_expr != 0, 1), else_=0)))
-        .join(customers, customers.c.id == d.customer_id)
+    sums = (
+        select(d.customer_id, d.currency, *_bucket_cases(spec, open_expr), unapplied,
+               func.sum(case((open_expr != 0, 1), else_=0)).label("open_count"))
         .where(open_at_filter(spec.as_of), *scope_filter(customer_ids, currency))
-        .group_by(d.customer_id, customers.c.name, d.currency)
-        .order_by(d.customer_id, d.currency)
+        .group_by(d.customer_id, d.currency)
+        .subquery()
+    )
+    query = (
+        select(sums.c.customer_id, customers.c.name, *list(sums.c)[1:])
+        .join(customers, customers.c.id == sums.c.customer_id)
+        .order_by(sums.c.customer_id, sums.c.currency)
     )
     rows = []
     for r in conn.execute(query):

@@ -8,7 +8,7 @@ closing date only where they changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import groupby
 
 from sqlalchemy import Connection, and_, delete, select
@@ -90,7 +90,7 @@ def reapply(
         rows = list(rows)
         docs = [Doc(r[0], r[3], r[4], as_date(r[5]), as_date(r[6]), r[7], r[8]) for r in rows]
         outcome = apply_cash(docs, manual.get(group, ()), settlement_order=settlement_order,
-                             fmt=_formatter(group[1]))
+                             fmt=note_formatter(group[1]))
         for a in outcome.allocations:
             alloc_rows.append((group[0], group[1], a.credit_id, a.debit_id, a.amount_minor,
                                to_param(a.effective_date), a.rule, a.note))
@@ -106,7 +106,8 @@ def reapply(
     return written
 
 
-def _formatter(currency: str):
+def note_formatter(currency: str) -> Callable[[int], str]:
+    """How allocation notes show amounts: plain decimals in the group's currency."""
     return lambda minor: money.plain(money.from_minor(minor, currency))
 
 
@@ -121,14 +122,14 @@ def _delete_allocations(conn: Connection, groups: Sequence[Group] | None) -> Non
     conn.execute(stmt, [{"b_customer": c, "b_currency": cur} for c, cur in groups])
 
 
-_ALLOCATION_COLUMNS = ("customer_id", "currency", "credit_id", "debit_id", "amount_minor",
+ALLOCATION_COLUMNS = ("customer_id", "currency", "credit_id", "debit_id", "amount_minor",
                        "effective_date", "rule", "note")
 _UPDATE_DOC = "UPDATE documents SET open_minor = ?, closed_on = ? WHERE id = ?"
 
 
 def _flush(conn: Connection, alloc_rows: list[tuple], doc_updates: list[tuple]) -> int:
     count = len(alloc_rows)
-    insert_rows(conn, "allocations", _ALLOCATION_COLUMNS, alloc_rows)
+    insert_rows(conn, "allocations", ALLOCATION_COLUMNS, alloc_rows)
     alloc_rows.clear()
     execute_many(conn, _UPDATE_DOC, doc_updates)
     doc_updates.clear()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Date, Integer, Table, func, insert, literal, select
@@ -20,10 +19,12 @@ from arcli.allocation import PRINCIPAL_FIRST
 from arcli.cash_application import reapply
 from arcli.errors import InputError, InputProblem
 from arcli.importing.batches import find_batch, record_batch
-from arcli.importing.mapping import LEDGER_FIELDS, Mapping
-from arcli.importing.readers import SourceFile, detect_format, open_source, read_records
+from arcli.importing.first_load import load_first
+from arcli.importing.mapping import Mapping
+from arcli.importing.parsing import RowMaker, parse_ledger
+from arcli.importing.readers import SourceFile, open_source
 from arcli.importing.staging import index_staging, staging_table
-from arcli.importing.validate import CustomerTerms, FieldProblem, LedgerRow, LedgerValidator
+from arcli.importing.validate import CustomerTerms, LedgerValidator
 from arcli.store import Store
 from arcli.store.bulk import date_param, insert_rows
 from arcli.store.indexes import deferred_indexes
@@ -37,7 +38,6 @@ from arcli.store.schema import (
 
 MAX_PROBLEMS = 50
 BULK_LOAD_ROWS = 50_000  # first loads at least this big build secondary indexes afterwards
-_CHUNK = 5000
 _COMPARED = ("customer_id", "date", "due_date", "amount_minor", "currency", "reference",
              "description")
 
@@ -118,10 +118,20 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
         default_currency=options.default_currency, create_customers=options.create_customers,
     )
     stage = staging_table(conn)
-    as_date = date_param(conn)
-    for chunk in _chunked(_validated(source, options.mapping, validator, problems, result)):
-        insert_rows(conn, stage.name, STAGE_COLUMNS,
-                    [(*r[:4], as_date(r[4]), as_date(r[5]), *r[6:]) for r in chunk])
+    maker = RowMaker(options.mapping, validator, date_param(conn))
+
+    def check(columns: list[str], line: int) -> None:
+        _check_columns(options.mapping, columns, problems, line)
+        problems.raise_if_any()
+
+    for chunk in parse_ledger(source, maker, check):
+        if chunk.fatal:
+            raise InputError(chunk.fatal)
+        result.rows_read += chunk.read
+        for problem in chunk.problems:
+            problems.add(*problem)
+        if not problems.items:  # after the first problem, only more problems matter
+            insert_rows(conn, stage.name, STAGE_COLUMNS, chunk.rows)
     problems.raise_if_any()
     index_staging(conn, stage)
     _check_duplicates_in_file(conn, stage, problems)
@@ -130,21 +140,10 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
     previous = find_batch(conn, "ledger", source.sha256)
     if options.create_customers:
         result.customers_created = _create_missing_customers(conn, stage)
-    new_lines, new_groups = _new_rows(conn, stage)
-    deferred = new_lines >= BULK_LOAD_ROWS and _book_is_empty(conn)
-    with deferred_indexes(conn, deferred, ("documents", "allocations")):
-        batch_id = None
-        if new_lines or conflicts:
-            batch_id = record_batch(conn, "ledger", source, result.rows_read,
-                                    mapping=options.mapping.name, user=_user())
-            _insert_new(conn, stage, batch_id)
-            result.inserted = new_lines  # INSERT..SELECT rowcount is -1 on some drivers
-        replaced_groups: set[tuple[str, str]] = set()
-        if conflicts:
-            result.replaced, replaced_groups = _replace(conn, stage, conflicts, batch_id)
-        result.unchanged = result.rows_read - result.inserted - result.replaced
-        groups = sorted(new_groups | replaced_groups)
-        reapply(conn, None if deferred else groups, settlement_order=options.settlement_order)
+    if _book_is_empty(conn):
+        batch_id, groups = _first_load(conn, source, stage, options, result)
+    else:
+        batch_id, groups = _load_more(conn, source, stage, options, result, conflicts)
     if batch_id is not None:
         _finish_batch(conn, batch_id, result)
     result.batch_id = batch_id
@@ -152,6 +151,40 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
     result.groups = groups
     stage.drop(conn)
     return result
+
+
+def _first_load(conn: Connection, source: SourceFile, stage: Table,
+                options: LedgerImportOptions, result: ImportResult):
+    """Into an empty book: documents written once, with cash application already done."""
+    if not result.rows_read:
+        return None, []
+    batch_id = record_batch(conn, "ledger", source, result.rows_read,
+                            mapping=options.mapping.name, user=_user())
+    deferred = result.rows_read >= BULK_LOAD_ROWS
+    with deferred_indexes(conn, deferred, ("documents", "allocations")):
+        loaded = load_first(conn, stage, batch_id, options.settlement_order)
+    result.inserted = loaded.documents
+    result.unchanged = result.rows_read - loaded.documents
+    return batch_id, sorted(loaded.groups)
+
+
+def _load_more(conn: Connection, source: SourceFile, stage: Table,
+               options: LedgerImportOptions, result: ImportResult, conflicts: list):
+    """Into a book with documents: insert new ones, replace changed ones, reapply groups."""
+    new_lines, new_groups = _new_rows(conn, stage)
+    batch_id = None
+    if new_lines or conflicts:
+        batch_id = record_batch(conn, "ledger", source, result.rows_read,
+                                mapping=options.mapping.name, user=_user())
+        _insert_new(conn, stage, batch_id)
+        result.inserted = new_lines  # INSERT..SELECT rowcount is -1 on some drivers
+    replaced_groups: set[tuple[str, str]] = set()
+    if conflicts:
+        result.replaced, replaced_groups = _replace(conn, stage, conflicts, batch_id)
+    result.unchanged = result.rows_read - result.inserted - result.replaced
+    groups = sorted(new_groups | replaced_groups)
+    reapply(conn, groups, settlement_order=options.settlement_order)
+    return batch_id, groups
 
 
 def _book_is_empty(conn: Connection) -> bool:
@@ -170,26 +203,6 @@ def _customer_terms(conn: Connection) -> dict[str, CustomerTerms]:
     return {r.id: CustomerTerms(r.terms_days, r.currency) for r in rows}
 
 
-def _validated(source, mapping: Mapping, validator: LedgerValidator, problems: _ProblemList,
-               result: ImportResult) -> Iterator[tuple]:
-    fmt = detect_format(source, mapping.format)
-    records = read_records(source, fmt, encoding=mapping.encoding, delimiter=mapping.delimiter,
-                           skip_rows=mapping.skip_rows)
-    first = True
-    for line, raw in records:
-        if first:
-            _check_columns(mapping, list(raw), problems, line)
-            problems.raise_if_any()
-            first = False
-        result.rows_read += 1
-        try:
-            row = validator.row(line, mapping.to_native(raw, LEDGER_FIELDS))
-        except FieldProblem as bad:
-            problems.add(line, mapping.source_column(bad.field), bad.value, bad.message)
-            continue
-        yield _stage_values(row)
-
-
 def _check_columns(mapping: Mapping, header: list[str], problems: _ProblemList, line: int):
     required = ["number", "customer", "date", "amount"]
     if not mapping.sign:
@@ -200,23 +213,6 @@ def _check_columns(mapping: Mapping, header: list[str], problems: _ProblemList, 
 
 STAGE_COLUMNS = ("line_no", "type", "number", "customer_id", "date", "due_date",
                  "amount_minor", "sign", "currency", "reference", "description", "content_hash")
-
-
-def _stage_values(row: LedgerRow) -> tuple:
-    return (row.line, row.type, row.number, row.customer, row.date, row.due_date,
-            row.amount_minor, row.sign, row.currency, row.reference or None,
-            row.description or None, row.content_hash)
-
-
-def _chunked(rows: Iterator[tuple]) -> Iterator[list[tuple]]:
-    chunk: list[tuple] = []
-    for row in rows:
-        chunk.append(row)
-        if len(chunk) >= _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _check_duplicates_in_file(conn: Connection, stage: Table, problems: _ProblemList) -> None:

@@ -102,7 +102,8 @@ def _problem(source: SourceFile, line: int | None, message: str, value: str | No
     return InputError([InputProblem(source.name, line, None, value, message)])
 
 
-def _check_header(source: SourceFile, line: int, header: list[str]) -> list[str]:
+def check_header(source: SourceFile, line: int, header: list[str]) -> list[str]:
+    """The header's column names, refused if empty or repeated."""
     cleaned = [h.strip() for h in header]
     seen: set[str] = set()
     for name in cleaned:
@@ -128,22 +129,32 @@ def _read_delimited(source: SourceFile, sep: str, encoding: str, skip_rows: int)
             header = next(reader, None)
             if header is None:
                 raise _problem(source, header_line, "file is empty (no header line)")
-            columns = _check_header(source, header_line, header)
-            last = reader.line_num
-            for fields in reader:
-                start = skip_rows + last + 1
-                last = reader.line_num
-                if not any(f.strip() for f in fields):
-                    continue
-                if len(fields) > len(columns) and any(f.strip() for f in fields[len(columns):]):
-                    raise _problem(source, start, f"{len(fields)} fields, header has "
-                                   f"{len(columns)}")
-                yield start, dict(zip(columns, (f.strip() for f in fields), strict=False))
+            columns = check_header(source, header_line, header)
+            yield from delimited_records(source, reader, columns, skip_rows)
         except UnicodeDecodeError as exc:
             raise _problem(source, None, f"not valid {encoding} text ({exc.reason} at byte "
                            f"{exc.start}); set the mapping's encoding") from None
         except csv.Error as exc:
             raise _problem(source, None, f"malformed CSV: {exc}") from None
+
+
+def delimited_records(source: SourceFile, reader, columns: list[str],
+                      line_offset: int) -> Iterator[tuple[int, Record]]:
+    """Records of a ``csv.reader`` placed after the header, numbered as lines of the file.
+
+    ``line_offset`` is the number of file lines before the reader's first line, so a worker
+    reading a slice of the file reports the same line numbers as a whole-file read.
+    """
+    last = reader.line_num
+    width = len(columns)
+    for fields in reader:
+        start = line_offset + last + 1
+        last = reader.line_num
+        if not any(f.strip() for f in fields):
+            continue
+        if len(fields) > width and any(f.strip() for f in fields[width:]):
+            raise _problem(source, start, f"{len(fields)} fields, header has {width}")
+        yield start, dict(zip(columns, (f.strip() for f in fields), strict=False))
 
 
 def _cell_text(value: object) -> str:
@@ -173,7 +184,7 @@ def _read_xlsx(source: SourceFile, skip_rows: int):
         header = next(rows, None)
         if header is None:
             raise _problem(source, skip_rows + 1, "sheet is empty (no header row)")
-        columns = _check_header(source, skip_rows + 1, [_cell_text(v) for v in header])
+        columns = check_header(source, skip_rows + 1, [_cell_text(v) for v in header])
         for offset, values in enumerate(rows, start=skip_rows + 2):
             texts = [_cell_text(v) for v in values]
             if any(texts):

@@ -45,3 +45,15 @@ def execute_many(conn: Connection, sql: str, rows: Sequence[tuple]) -> None:
         if conn.dialect.name != "sqlite":
             sql = sql.replace("?", "%s")
         conn.exec_driver_sql(sql, list(rows))
+
+
+def move_id_sequence(conn: Connection, table: str) -> None:
+    """After rows were inserted with explicit ids, let PostgreSQL's next id follow them.
+
+    SQLite's rowid allocation already continues after the largest id; PostgreSQL's serial
+    sequence does not know about ids it did not hand out.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")

@@ -12,10 +12,11 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from arcli.errors import ArcliError, UsageError
 from arcli.ledger import balances
+from arcli.store.bulk import move_id_sequence
 from arcli.store.engine import Store
 from arcli.store.schema import metadata
 
@@ -88,6 +89,4 @@ def _move_sequences(conn) -> None:
         column = table.c.get("id")
         if column is None or not column.autoincrement or str(column.type) != "INTEGER":
             continue
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"))
+        move_id_sequence(conn, table.name)

@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from arcli.errors import StoreError
 
 #: The Alembic revision this code expects; ``arcli init`` upgrades older databases to it.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 

@@ -1,0 +1,33 @@
+"""covering index for aging and open items
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-23 05:00:00
+
+Why: the aging summary groups open documents by customer and currency; with the index
+led by ``closed_on`` SQLite looked up every open row in the table and sorted for the
+GROUP BY. An index led by the group and holding every column the query reads is
+scanned alone, in group order.
+"""
+
+from alembic import op
+
+revision = '0002'
+down_revision = '0001'
+branch_labels = None
+depends_on = None
+
+_NEW = ['customer_id', 'currency', 'closed_on', 'due_date', 'date', 'sign', 'open_minor']
+_OLD = ['closed_on', 'customer_id', 'currency', 'due_date']
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_documents_open')
+        batch_op.create_index('ix_documents_open', _NEW, unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_documents_open')
+        batch_op.create_index('ix_documents_open', _OLD, unique=False)
