@@ -16,13 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Connection, case, func, select
-
 from arcli import money
 from arcli.errors import UsageError
-from arcli.ledger import OpenItem, open_amount, open_at_filter, open_items, scope_filter
+from arcli.ledger import OpenItem, Scope, open_items, open_scope
 from arcli.output import Report
-from arcli.store.schema import customers, documents
+from arcli.store.reader import BookReader, reader_for
 
 BASES = ("due", "document")
 DEFAULT_BUCKETS = (30, 60, 90)
@@ -81,56 +79,67 @@ def parse_buckets(text: str) -> tuple[int, ...]:
         raise UsageError(f"buckets must be comma-separated day counts, got {text!r}") from None
 
 
-def _bucket_cases(spec: AgingSpec, open_expr):
-    """One SUM(CASE ...) per bucket, comparing dates (cheap) rather than computing ages."""
-    d = documents.c
-    column = d.due_date if spec.basis == "due" else d.date
-    debit = d.sign > 0
+def _bucket_cases(spec: AgingSpec, reader: BookReader, scope: Scope) -> tuple[list[str], list]:
+    """One SUM(CASE ...) per bucket, comparing dates (cheap) rather than computing ages.
+
+    Returns the SQL expressions and the parameters they take, in order.
+    """
+    column = "d.due_date" if spec.basis == "due" else "d.date"
     bounds = [spec.as_of - dt.timedelta(days=b) for b in spec.buckets]
-    exprs = []
+    ranges: list[tuple[dt.date | None, dt.date | None]] = []  # (oldest, newest) per bucket
     if spec.basis == "due":
-        exprs.append(case((debit & (column >= spec.as_of), open_expr), else_=0))
+        ranges.append((spec.as_of, None))
         upper = spec.as_of - dt.timedelta(days=1)
     else:
         upper = spec.as_of
     for bound in bounds:
-        exprs.append(case((debit & (column <= upper) & (column >= bound), open_expr), else_=0))
+        ranges.append((bound, upper))
         upper = bound - dt.timedelta(days=1)
-    exprs.append(case((debit & (column <= upper), open_expr), else_=0))
-    return [func.sum(e) for e in exprs]
+    ranges.append((None, upper))
+    exprs, params = [], []
+    for low, high in ranges:
+        tests = ["d.sign > 0"]
+        if high is not None:
+            tests.append(f"{column} <= ?")
+            params.append(reader.param(high))
+        if low is not None:
+            tests.append(f"{column} >= ?")
+            params.append(reader.param(low))
+        exprs.append(f"SUM(CASE WHEN {' AND '.join(tests)} THEN {scope.open_sql} ELSE 0 END)")
+        params.extend(scope.open_params)
+    return exprs, params
 
 
-def aging_rows(conn: Connection, spec: AgingSpec, customer_ids: Sequence[str] | None = None,
+def aging_rows(conn, spec: AgingSpec, customer_ids: Sequence[str] | None = None,
                currency: str | None = None) -> list[AgingRow]:
     """Aging summary per customer and currency, computed in the database.
 
     Documents are summed per group first and customer names joined to the 10,000-odd
     group rows afterwards, so the scan reads the covering ``ix_documents_open`` index alone.
     """
-    d = documents.c
-    open_expr = open_amount(conn, spec.as_of)
-    unapplied = func.sum(case((d.sign < 0, -open_expr), else_=0))
-    sums = (
-        select(d.customer_id, d.currency, *_bucket_cases(spec, open_expr), unapplied,
-               func.sum(case((open_expr != 0, 1), else_=0)).label("open_count"))
-        .where(open_at_filter(spec.as_of), *scope_filter(customer_ids, currency))
-        .group_by(d.customer_id, d.currency)
-        .subquery()
-    )
-    query = (
-        select(sums.c.customer_id, customers.c.name, *list(sums.c)[1:])
-        .join(customers, customers.c.id == sums.c.customer_id)
-        .order_by(sums.c.customer_id, sums.c.currency)
-    )
-    rows = []
-    for r in conn.execute(query):
-        cur = r[2]
-        amounts = [money.from_minor(v or 0, cur) for v in r[3:-1]]
-        if r[-1] == 0:
+    reader = reader_for(conn)
+    scope = open_scope(reader, spec.as_of, customer_ids, currency)
+    buckets, params = _bucket_cases(spec, reader, scope)
+    sums = ", ".join([
+        *buckets,
+        f"SUM(CASE WHEN d.sign < 0 THEN -({scope.open_sql}) ELSE 0 END)",
+        f"SUM(CASE WHEN ({scope.open_sql}) <> 0 THEN 1 ELSE 0 END)",
+    ])
+    params += [*scope.open_params, *scope.open_params]
+    rows = reader.rows(
+        f"SELECT g.*, c.name FROM (SELECT d.customer_id, d.currency, {sums} "
+        f"FROM documents d WHERE {scope.where} GROUP BY d.customer_id, d.currency) g "
+        "JOIN customers c ON c.id = g.customer_id ORDER BY g.customer_id, g.currency",
+        (*params, *scope.where_params))
+    result = []
+    for customer_id, cur, *figures, count, name in rows:
+        if count == 0:
             continue
-        buckets = dict(zip(spec.labels, amounts[:-1], strict=True))
-        rows.append(AgingRow(r[0], r[1], cur, buckets, amounts[-1], sum(amounts, Decimal(0))))
-    return rows
+        amounts = [money.from_minor(v or 0, cur) for v in figures]
+        labelled = dict(zip(spec.labels, amounts[:-1], strict=True))
+        result.append(AgingRow(customer_id, name, cur, labelled, amounts[-1],
+                               sum(amounts, Decimal(0))))
+    return result
 
 
 def currency_totals(rows: Sequence[AgingRow], spec: AgingSpec) -> list[AgingRow]:
@@ -177,6 +186,6 @@ def detail_report(items: Sequence[OpenItem], spec: AgingSpec) -> Report:
     return Report(columns, rows)
 
 
-def aging_detail(conn: Connection, spec: AgingSpec, customer_ids: Sequence[str] | None = None,
+def aging_detail(conn, spec: AgingSpec, customer_ids: Sequence[str] | None = None,
                  currency: str | None = None) -> Report:
     return detail_report(open_items(conn, spec.as_of, customer_ids, currency), spec)

@@ -13,13 +13,12 @@ keys ending in ``_file`` name a file holding the secret (see :meth:`ConfigView.s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from arcli.errors import ConfigError
 
@@ -38,29 +37,33 @@ class _LineList(list):
     lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records line numbers (1-based) on mappings and sequences."""
+@functools.cache
+def _line_loader():
+    """A SafeLoader that records line numbers (1-based) on mappings and sequences.
 
-    def construct_mapping(self, node, deep=False):  # type: ignore[override]
-        mapping = _LineDict(super().construct_mapping(node, deep=True))
-        mapping.lines = {}
-        for key_node, _value in node.value:
-            key = self.construct_object(key_node, deep=True)
-            mapping.lines[key] = key_node.start_mark.line + 1
-        return mapping
+    Built on first use: PyYAML takes ~10 ms to import, which commands run without a
+    config file (most cron jobs pass everything as options) should not pay.
+    """
+    import yaml
 
-    def construct_sequence(self, node, deep=False):  # type: ignore[override]
-        seq = _LineList(super().construct_sequence(node, deep=True))
-        seq.lines = [item.start_mark.line + 1 for item in node.value]
-        return seq
+    class LineLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):  # type: ignore[override]
+            mapping = _LineDict(super().construct_mapping(node, deep=True))
+            mapping.lines = {}
+            for key_node, _value in node.value:
+                key = self.construct_object(key_node, deep=True)
+                mapping.lines[key] = key_node.start_mark.line + 1
+            return mapping
 
+        def construct_sequence(self, node, deep=False):  # type: ignore[override]
+            seq = _LineList(super().construct_sequence(node, deep=True))
+            seq.lines = [item.start_mark.line + 1 for item in node.value]
+            return seq
 
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _LineLoader.construct_mapping
-)
-_LineLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _LineLoader.construct_sequence
-)
+    tags = yaml.resolver.BaseResolver
+    LineLoader.add_constructor(tags.DEFAULT_MAPPING_TAG, LineLoader.construct_mapping)
+    LineLoader.add_constructor(tags.DEFAULT_SEQUENCE_TAG, LineLoader.construct_sequence)
+    return LineLoader
 
 
 class ConfigView:
@@ -249,8 +252,10 @@ def load_config(path: str | os.PathLike | None) -> Config:
         raise ConfigError(f"{source}: config file not found") from None
     except OSError as exc:
         raise ConfigError(f"{source}: cannot read: {exc.strerror}") from None
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_LineLoader)
+        data = yaml.load(text, Loader=_line_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f": line {mark.line + 1}" if mark else ""

@@ -4,6 +4,10 @@ These are the building blocks every report shares (aging, statements, dunning,
 reconciliation), so that "the balance" means the same thing everywhere and every figure
 ties out. Open amounts as of a date come from the stored allocations: a document's final
 open amount plus whatever was applied to it after that date.
+
+The queries are plain SQL over a :class:`~arcli.store.reader.BookReader`, so quick
+reports run them without importing SQLAlchemy; ``conn`` may be a SQLAlchemy connection
+(batch commands, inside their transaction) or a reader.
 """
 
 from __future__ import annotations
@@ -13,71 +17,74 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, case, func, select
-
 from arcli import money
-from arcli.store.schema import allocations, customers, documents
+from arcli.store.reader import BookReader, reader_for
 
 Group = tuple[str, str]
 
-
-def _applied_after(as_of: dt.date, column) -> Select:
-    a = allocations.c
-    return (
-        select(func.coalesce(func.sum(a.amount_minor), 0))
-        .where(column == documents.c.id, a.effective_date > as_of)
-        .scalar_subquery()
-    )
-
-
-def open_at(as_of: dt.date) -> ColumnElement:
-    """SQL expression: the document's open amount (minor units, positive) as of ``as_of``."""
-    d = documents.c
-    return d.open_minor + case(
-        (d.sign > 0, _applied_after(as_of, allocations.c.debit_id)),
-        else_=_applied_after(as_of, allocations.c.credit_id),
-    )
+#: A document's open amount (minor units, positive) once nothing applies after the date.
+OPEN_NOW = "d.open_minor"
+#: ... and as of an earlier date: add back what was applied to it after that date.
+_OPEN_AT = (
+    "d.open_minor + CASE WHEN d.sign > 0 "
+    "THEN (SELECT COALESCE(SUM(a.amount_minor), 0) FROM allocations a "
+    "WHERE a.debit_id = d.id AND a.effective_date > ?) "
+    "ELSE (SELECT COALESCE(SUM(a.amount_minor), 0) FROM allocations a "
+    "WHERE a.credit_id = d.id AND a.effective_date > ?) END"
+)
 
 
-def open_amount(conn: Connection, as_of: dt.date) -> ColumnElement:
-    """The cheapest correct open-amount expression for ``as_of``.
+@dataclass(frozen=True)
+class Scope:
+    """The SQL pieces that select open documents as of a date, in some customers/currency.
 
-    When no allocation takes effect after the date (the usual "as of today" case), the
-    stored ``open_minor`` already is the open amount, and the per-row subqueries of
-    :func:`open_at` are skipped.
+    ``open_sql`` is the cheapest correct open-amount expression: when no allocation takes
+    effect after the date (the usual "as of today" case) the stored ``open_minor`` already
+    is the open amount and the per-row subqueries are skipped. ``open_params`` go with it;
+    ``where``/``where_params`` use only indexed columns (see ``ix_documents_open``).
     """
-    latest = conn.execute(select(func.max(allocations.c.effective_date))).scalar()
-    if latest is None or latest <= as_of:
-        return documents.c.open_minor
-    return open_at(as_of)
+
+    open_sql: str
+    open_params: tuple
+    where: str
+    where_params: tuple
 
 
-def open_at_filter(as_of: dt.date) -> ColumnElement:
-    """Documents that exist and are not fully settled as of ``as_of`` (index friendly)."""
-    d = documents.c
-    return and_(d.closed_on > as_of, d.date <= as_of)
+def open_scope(reader: BookReader, as_of: dt.date, customer_ids: Sequence[str] | None = None,
+               currency: str | None = None) -> Scope:
+    day = reader.param(as_of)
+    latest = reader.scalar("SELECT MAX(effective_date) FROM allocations")
+    if latest is None or reader.date(latest) <= as_of:
+        open_sql, open_params = OPEN_NOW, ()
+    else:
+        open_sql, open_params = _OPEN_AT, (day, day)
+    where, params = _scope_where(customer_ids, currency)
+    return Scope(open_sql, open_params, "d.closed_on > ? AND d.date <= ?" + where,
+                 (day, day, *params))
 
 
-def scope_filter(customer_ids: Sequence[str] | None = None,
-                 currency: str | None = None) -> list[ColumnElement]:
-    """WHERE clauses limiting a query to some customers and/or one currency."""
-    clauses: list[ColumnElement] = []
+def _scope_where(customer_ids: Sequence[str] | None, currency: str | None) -> tuple[str, tuple]:
+    """Extra WHERE clauses limiting a query to some customers and/or one currency."""
+    sql, params = "", []
     if customer_ids:
-        clauses.append(documents.c.customer_id.in_(list(customer_ids)))
+        ids = list(dict.fromkeys(customer_ids))
+        sql += f" AND d.customer_id IN ({', '.join('?' * len(ids))})"
+        params += ids
     if currency:
-        clauses.append(documents.c.currency == currency)
-    return clauses
+        sql += " AND d.currency = ?"
+        params.append(currency)
+    return sql, tuple(params)
 
 
-def balances(conn: Connection, as_of: dt.date, customer_ids: Sequence[str] | None = None,
+def balances(conn, as_of: dt.date, customer_ids: Sequence[str] | None = None,
              currency: str | None = None) -> dict[Group, Decimal]:
     """Ledger balance per customer and currency: debits minus credits dated on or before."""
-    d = documents.c
-    rows = conn.execute(
-        select(d.customer_id, d.currency, func.sum(d.sign * d.amount_minor))
-        .where(d.date <= as_of, *scope_filter(customer_ids, currency))
-        .group_by(d.customer_id, d.currency)
-    )
+    reader = reader_for(conn)
+    where, params = _scope_where(customer_ids, currency)
+    rows = reader.rows(
+        "SELECT d.customer_id, d.currency, SUM(d.sign * d.amount_minor) FROM documents d "
+        f"WHERE d.date <= ?{where} GROUP BY d.customer_id, d.currency",
+        (reader.param(as_of), *params))
     return {(c, cur): money.from_minor(total, cur) for c, cur, total in rows}
 
 
@@ -101,25 +108,22 @@ class OpenItem:
         return max((as_of - self.due_date).days, 0) if self.open_amount > 0 else 0
 
 
-def open_items(conn: Connection, as_of: dt.date, customer_ids: Sequence[str] | None = None,
+def open_items(conn, as_of: dt.date, customer_ids: Sequence[str] | None = None,
                currency: str | None = None) -> list[OpenItem]:
     """Every open item as of the date, ordered by customer, currency, due date, number."""
-    d = documents.c
-    open_minor = open_amount(conn, as_of).label("open_minor_at")
-    query = (
-        select(d.id, d.customer_id, customers.c.name, d.currency, d.type, d.number, d.date,
-               d.due_date, d.amount_minor, d.sign, d.reference, open_minor)
-        .join(customers, customers.c.id == d.customer_id)
-        .where(open_at_filter(as_of), *scope_filter(customer_ids, currency))
-        .order_by(d.customer_id, d.currency, d.due_date, d.number)
-    )
-    items = []
-    for r in conn.execute(query):
-        if r.open_minor_at == 0:
-            continue
-        items.append(OpenItem(
-            r.id, r.customer_id, r.name, r.currency, r.type, r.number, r.date, r.due_date,
-            money.from_minor(r.amount_minor, r.currency),
-            money.from_minor(r.sign * r.open_minor_at, r.currency), r.reference,
-        ))
-    return items
+    reader = reader_for(conn)
+    scope = open_scope(reader, as_of, customer_ids, currency)
+    rows = reader.rows(
+        "SELECT d.id, d.customer_id, c.name, d.currency, d.type, d.number, d.date, "
+        f"d.due_date, d.amount_minor, d.sign, d.reference, {scope.open_sql} "
+        "FROM documents d JOIN customers c ON c.id = d.customer_id "
+        f"WHERE {scope.where} ORDER BY d.customer_id, d.currency, d.due_date, d.number",
+        (*scope.open_params, *scope.where_params))
+    date, from_minor = reader.date, money.from_minor
+    return [
+        OpenItem(doc_id, customer_id, name, cur, doc_type, number, date(day), date(due),
+                 from_minor(amount, cur), from_minor(sign * open_minor, cur), reference)
+        for (doc_id, customer_id, name, cur, doc_type, number, day, due, amount, sign,
+             reference, open_minor) in rows
+        if open_minor != 0
+    ]

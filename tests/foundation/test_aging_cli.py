@@ -129,3 +129,46 @@ def test_real_subprocess_end_to_end(tmp_path):
     bad = run("import", "ledger", "/nonexistent.csv")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "/nonexistent.csv: file not found" in bad.stderr
+
+
+def test_old_schema_is_refused_then_upgraded_by_init(arcli):
+    """A book at schema 0001 is refused by reports (fast path too) until `arcli init`."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import inspect
+
+    from arcli.store import SCHEMA_HEAD, open_store
+    from arcli.store.engine import _MIGRATIONS
+
+    store = open_store(arcli.db)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(_MIGRATIONS))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    for args in (("aging",), ("aging", "--detail"), ("import", "customers",
+                                                     str(ROOT / "examples" / "customers.csv"))):
+        result = arcli(*args)
+        assert result.exit_code == 1
+        assert f"is at schema 0001, this arcli needs {SCHEMA_HEAD}" in result.stderr
+    assert arcli("init", "--no-config").exit_code == 0
+    with store.engine.connect() as conn:
+        columns = {ix["name"]: ix["column_names"] for ix in inspect(conn).get_indexes("documents")}
+        assert columns["ix_documents_open"][:3] == ["customer_id", "currency", "closed_on"]
+        assert "ix_allocations_effective" in {
+            ix["name"] for ix in inspect(conn).get_indexes("allocations")}
+    store.dispose()
+    assert arcli("aging").exit_code == 0
+
+
+def test_quick_reports_do_not_import_sqlalchemy(example_book):
+    """`aging` runs on a plain DB-API connection: SQLAlchemy's import alone costs ~0.15 s."""
+    code = ("import sys; from arcli.cli import main; sys.argv = ['arcli', '--db', "
+            f"{example_book.db!r}, 'aging', '--detail', '--csv'];\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print('SQLALCHEMY' if 'sqlalchemy' in sys.modules else 'PLAIN', file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "ARCLI_TODAY": "2026-11-22"}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "INV-2026-" in done.stdout
+    assert done.stderr.strip().endswith("PLAIN")

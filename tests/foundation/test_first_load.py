@@ -21,12 +21,15 @@ from generate import generate
 
 
 def book_state(db: str) -> tuple[list, list]:
-    """Documents' derived state and the allocations, keyed by document content, not id."""
+    """Documents' derived state and the allocations, keyed by document content, not id.
+
+    Values as text, so a PostgreSQL book (dates as dates) compares with a SQLite one.
+    """
     store = open_store(db)
     with store.engine.connect() as conn:
-        docs = sorted(tuple(r) for r in conn.execute(text(
+        docs = sorted(tuple(map(str, r)) for r in conn.execute(text(
             "SELECT type, number, open_minor, closed_on FROM documents")))
-        allocs = sorted(tuple(r) for r in conn.execute(text(
+        allocs = sorted(tuple(map(str, r)) for r in conn.execute(text(
             "SELECT c.number, d.number, a.amount_minor, a.effective_date, a.rule, a.note "
             "FROM allocations a JOIN documents c ON c.id = a.credit_id "
             "JOIN documents d ON d.id = a.debit_id")))

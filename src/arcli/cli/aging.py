@@ -38,9 +38,10 @@ def aging_command(app: AppContext, as_of, basis, buckets, customer_ids, currency
         buckets=parse_buckets(buckets) if buckets else tuple(
             section.get_list("buckets", [30, 60, 90])),
     )
-    with app.store.connect() as conn:
+    with app.reader() as reader:
         if detail:
-            report = aging_detail(conn, spec, customer_ids or None, currency)
+            report = aging_detail(reader, spec, customer_ids or None, currency)
         else:
-            report = aging_report(aging_rows(conn, spec, customer_ids or None, currency), spec)
+            report = aging_report(aging_rows(reader, spec, customer_ids or None, currency),
+                                  spec)
     emit(out, report)

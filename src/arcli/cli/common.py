@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,7 +17,12 @@ from arcli.config import Config, find_config, load_config
 from arcli.errors import EXIT_FOUND, UsageError
 from arcli.fileio import atomic_write
 from arcli.output import FORMATS, Report, format_for_path, write_report
-from arcli.store import Store, open_store
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
+    from arcli.store.engine import Store
+    from arcli.store.reader import BookReader
 
 DEFAULT_DB = "arcli.db"
 
@@ -44,6 +49,8 @@ class AppContext:
 
     def open_store(self, *, check: bool = True) -> Store:
         if self._store is None:
+            from arcli.store.engine import open_store
+
             self._store = open_store(self.db_location)
         if check:
             self._store.check_schema()
@@ -52,6 +59,12 @@ class AppContext:
     @property
     def store(self) -> Store:
         return self.open_store(check=True)
+
+    def reader(self) -> AbstractContextManager[BookReader]:
+        """A read-only connection for quick reports: no SQLAlchemy import, no engine."""
+        from arcli.store.reader import open_reader
+
+        return open_reader(self.db_location)
 
     @property
     def today(self) -> dt.date:

@@ -26,6 +26,7 @@ tables end at the last value known when this release was made, and you extend th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -89,11 +90,28 @@ class InterestPolicy:
 
     def annual_rate_changes(self) -> tuple[list[dt.date], list[Decimal]]:
         """Dates from which the total annual rate (percent) applies, and those rates."""
+        return self._rate_changes
+
+    @functools.cached_property
+    def _rate_changes(self) -> tuple[list[dt.date], list[Decimal]]:
+        # Asked once per overdue item: a dunning run over a big book asks ~500,000 times.
         if self.rate is not None:
             return [dt.date.min], [self.rate]
         preset = PRESETS[self.preset]
         margin = preset.margin if self.margin is None else self.margin
         return [d for d, _ in self.rates], [r + margin for _, r in self.rates]
+
+    def periods(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """Where an unpaid item's interest period splits (rate changes, years on act/act).
+
+        Items share due dates, so the split of each (start, end) is computed once.
+        """
+        cache = self.__dict__.setdefault("_periods", {})
+        found = cache.get((start, end))
+        if found is None:
+            found = cache[(start, end)] = _boundaries(start, end, self._rate_changes[0], (),
+                                                      self.basis)
+        return found
 
 
 def interest_policy(view: ConfigView) -> InterestPolicy:
@@ -165,7 +183,8 @@ def item_interest(policy: InterestPolicy, currency: str, start: dt.date, end: dt
         raise RateTableError(
             f"no reference rate for {start.isoformat()}: extend dunning.interest."
             f"reference_rates (table starts {dates[0] if dates else 'nowhere'})")
-    cuts = _boundaries(start, end, dates, payments, policy.basis)
+    cuts = (_boundaries(start, end, dates, payments, policy.basis) if payments
+            else policy.periods(start, end))
     total = D(0)
     for a, b in itertools.pairwise(cuts):
         base = outstanding + sum((amt for day, amt in payments if day > a), D(0))

@@ -10,21 +10,12 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from arcli.errors import StoreError
+from arcli.store.location import store_url
+from arcli.store.version import SCHEMA_HEAD, check_version
 
-#: The Alembic revision this code expects; ``arcli init`` upgrades older databases to it.
-SCHEMA_HEAD = "0002"
+__all__ = ["Store", "open_store", "store_url"]
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
-
-
-def store_url(path_or_url: str) -> str:
-    """Turn ``--db`` into a SQLAlchemy URL: a plain path means a SQLite file."""
-    if "://" in path_or_url:
-        if path_or_url.startswith("postgresql://"):
-            # psycopg 3 is the maintained driver; SQLAlchemy defaults to psycopg2.
-            return "postgresql+psycopg://" + path_or_url[len("postgresql://"):]
-        return path_or_url
-    return f"sqlite:///{Path(path_or_url).expanduser()}"
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -108,16 +99,7 @@ class Store:
 
     def check_schema(self) -> None:
         """Refuse to work on a database that is missing or at another schema version."""
-        version = self.schema_version()
-        if version is None:
-            raise StoreError(
-                f"{self.display_url} has no arcli schema: run `arcli init` first"
-            )
-        if version != SCHEMA_HEAD:
-            raise StoreError(
-                f"{self.display_url} is at schema {version}, this arcli needs {SCHEMA_HEAD}: "
-                "run `arcli init` to upgrade it"
-            )
+        check_version(self.schema_version(), self.display_url)
 
     def upgrade(self) -> tuple[str | None, str]:
         """Create or migrate the schema to :data:`SCHEMA_HEAD`; idempotent."""

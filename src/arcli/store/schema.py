@@ -136,6 +136,9 @@ allocations = Table(
     Index("ix_allocations_debit", "debit_id", "effective_date", "amount_minor"),
     Index("ix_allocations_credit", "credit_id", "effective_date", "amount_minor"),
     Index("ix_allocations_group", "customer_id", "currency"),
+    # "Does anything apply after this date?" decides whether open amounts need the per-row
+    # correction (see arcli.ledger.open_scope); without it MAX() scans every allocation.
+    Index("ix_allocations_effective", "effective_date"),
 )
 
 manual_allocations = Table(

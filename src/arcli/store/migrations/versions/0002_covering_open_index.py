@@ -1,4 +1,4 @@
-"""covering index for aging and open items
+"""covering index for aging and open items; allocations by effective date
 
 Revision ID: 0002
 Revises: 0001
@@ -7,7 +7,8 @@ Create Date: 2026-11-23 05:00:00
 Why: the aging summary groups open documents by customer and currency; with the index
 led by ``closed_on`` SQLite looked up every open row in the table and sorted for the
 GROUP BY. An index led by the group and holding every column the query reads is
-scanned alone, in group order.
+scanned alone, in group order. Reports ask for the latest allocation date first (to
+skip per-row corrections when nothing applies later); an index answers that at once.
 """
 
 from alembic import op
@@ -25,9 +26,13 @@ def upgrade() -> None:
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index('ix_documents_open')
         batch_op.create_index('ix_documents_open', _NEW, unique=False)
+    with op.batch_alter_table('allocations', schema=None) as batch_op:
+        batch_op.create_index('ix_allocations_effective', ['effective_date'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('allocations', schema=None) as batch_op:
+        batch_op.drop_index('ix_allocations_effective')
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index('ix_documents_open')
         batch_op.create_index('ix_documents_open', _OLD, unique=False)
