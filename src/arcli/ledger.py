@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from arcli import money
 from arcli.store.reader import BookReader, reader_for
@@ -88,9 +89,12 @@ def balances(conn, as_of: dt.date, customer_ids: Sequence[str] | None = None,
     return {(c, cur): money.from_minor(total, cur) for c, cur, total in rows}
 
 
-@dataclass(frozen=True)
-class OpenItem:
-    """A document not fully settled as of a date. ``open_amount`` is negative for credits."""
+class OpenItem(NamedTuple):
+    """A document not fully settled as of a date. ``open_amount`` is negative for credits.
+
+    A named tuple rather than a frozen dataclass: a dunning run over a big book builds
+    half a million of these, and a tuple is built about four times faster.
+    """
 
     document_id: int
     customer_id: str

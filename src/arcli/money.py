@@ -64,8 +64,12 @@ def to_minor(amount: Decimal, currency: str) -> int:
 
 
 def from_minor(minor: int, currency: str) -> Decimal:
-    """Convert integer minor units back to a Decimal quantized to the currency."""
-    return Decimal(int(minor)).scaleb(-exponent(currency)).quantize(quantum(currency))
+    """Convert integer minor units back to a Decimal quantized to the currency.
+
+    Scaling an integer by the currency's exponent already gives exactly that exponent
+    (``12345`` → ``123.45``, ``0`` → ``0.00``), so no separate quantize step is needed.
+    """
+    return Decimal(int(minor)).scaleb(-exponent(currency))
 
 
 def parse_decimal(text: str, decimal_sep: str = ".", thousands_sep: str = "") -> Decimal:
