@@ -10,8 +10,11 @@ from __future__ import annotations
 import json
 import sys
 
+import pytest
 from sqlalchemy import text
 
+import arcli.importing.first_load as first_load
+from arcli import forkpool
 from arcli.cash_application import reapply
 from arcli.store import open_store
 from tests.conftest import ROOT
@@ -37,7 +40,17 @@ def book_state(db: str) -> tuple[list, list]:
     return docs, allocs
 
 
-def test_first_load_equals_a_full_reapply(arcli, tmp_path):
+@pytest.fixture(params=["in-process", "workers"])
+def apply_mode(request, monkeypatch):
+    """Cash application of the first load in this process, or in workers on small batches."""
+    if request.param == "workers":
+        monkeypatch.setattr(first_load, "PARALLEL_MIN_ROWS", 0)
+        monkeypatch.setattr(first_load, "_TASK_ROWS", 100)
+        monkeypatch.setattr(forkpool, "worker_count", lambda: 2)
+    return request.param
+
+
+def test_first_load_equals_a_full_reapply(arcli, tmp_path, apply_mode):
     customers, ledger = generate(tmp_path / "data", 3000, 40, seed=7)
     lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
     repeated = tmp_path / "repeated.csv"  # identical repeats are allowed and skipped
@@ -77,7 +90,7 @@ def test_first_load_then_more_equals_one_load(arcli, tmp_path):
     assert arcli("aging", "--json").stdout == whole("aging", "--json").stdout
 
 
-def test_ids_of_one_customer_are_contiguous(arcli, tmp_path):
+def test_ids_of_one_customer_are_contiguous(arcli, tmp_path, apply_mode):
     customers, ledger = generate(tmp_path / "data", 1000, 10, seed=3)
     arcli("import", "customers", str(customers))
     arcli("import", "ledger", str(ledger))

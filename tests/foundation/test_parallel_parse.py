@@ -7,6 +7,7 @@ import json
 import pytest
 
 import arcli.importing.parsing as parsing
+from arcli import forkpool
 from tests.conftest import EXAMPLES, Arcli
 from tests.foundation.test_first_load import book_state
 
@@ -33,7 +34,7 @@ def small_slices(monkeypatch):
     """Every file counts as big and is cut into many slices of a few hundred bytes."""
     monkeypatch.setattr(parsing, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(parsing, "SLICE_BYTES", 300)
-    monkeypatch.setattr(parsing, "worker_count", lambda: 2)
+    monkeypatch.setattr(forkpool, "worker_count", lambda: 2)
 
 
 def fresh_book(tmp_path, name: str) -> Arcli:
@@ -50,7 +51,7 @@ def test_parallel_parse_gives_the_same_book(tmp_path, monkeypatch):
     assert plain("import", "ledger", str(path)).exit_code == 0
     monkeypatch.setattr(parsing, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(parsing, "SLICE_BYTES", 300)
-    monkeypatch.setattr(parsing, "worker_count", lambda: 2)
+    monkeypatch.setattr(forkpool, "worker_count", lambda: 2)
     slices = []
     cut = parsing._slices
     monkeypatch.setattr(parsing, "_slices", lambda *a: (slices.append(s) or s for s in cut(*a)))

@@ -14,6 +14,7 @@ gives them, so both paths reach the same allocations (tested).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -21,9 +22,14 @@ from operator import itemgetter
 
 from sqlalchemy import Connection, Table
 
+from arcli import forkpool
 from arcli.allocation import Doc, apply_cash
 from arcli.cash_application import ALLOCATION_COLUMNS, note_formatter
-from arcli.store.bulk import date_param, date_value, insert_rows, move_id_sequence
+from arcli.store.bulk import (
+    insert_rows,
+    move_id_sequence,
+    stream_rows,
+)
 from arcli.store.schema import OPEN_SENTINEL
 
 Group = tuple[str, str]
@@ -32,6 +38,8 @@ DOCUMENT_COLUMNS = ("id", "type", "number", "customer_id", "date", "due_date", "
                     "sign", "currency", "reference", "description", "content_hash", "line_no",
                     "batch_id", "open_minor", "closed_on")
 _FLUSH_ROWS = 20_000
+_TASK_ROWS = 10_000
+PARALLEL_MIN_ROWS = 50_000  # below this, starting workers costs more than it saves
 _STAGED = ("SELECT type, number, customer_id, date, due_date, amount_minor, sign, currency, "
            "reference, description, content_hash, line_no FROM {table} "
            "ORDER BY customer_id, currency, line_no")
@@ -46,49 +54,91 @@ class FirstLoad:
     groups: set[Group] = field(default_factory=set)
 
 
-class _DateCache:
-    """Stored date values (ISO text on SQLite) to ``date`` objects, each distinct one once."""
+@dataclass(frozen=True)
+class _Job:
+    """What cash application in a worker needs; inherited through fork."""
 
-    def __init__(self, conn: Connection):
-        self._convert = date_value(conn)
-        self._seen: dict[object, dt.date] = {}
+    batch_id: int
+    settlement_order: tuple[str, ...]
+    dates_as_text: bool  # SQLite stores dates as ISO text
 
-    def __call__(self, value: object) -> dt.date:
-        found = self._seen.get(value)
-        if found is None:
-            found = self._seen[value] = self._convert(value)
-        return found
+    def param(self, day: dt.date):
+        return day.isoformat() if self.dates_as_text else day
+
+
+@functools.cache
+def _as_date(value: object) -> dt.date:
+    """A staged date (ISO text on SQLite) as a date; each distinct value parsed once."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
 def load_first(conn: Connection, stage: Table, batch_id: int,
                settlement_order: Sequence[str]) -> FirstLoad:
-    """Insert every staged document (first line of each type+number) into the empty book."""
+    """Insert every staged document (first line of each type+number) into the empty book.
+
+    Cash application, the Python-heavy part, runs in worker processes on batches of
+    whole groups once the load is big enough; this process reads and writes.
+    """
     result = FirstLoad()
     writer = _Writer(conn)
-    as_date, to_param = _DateCache(conn), date_param(conn)
-    sentinel = to_param(OPEN_SENTINEL)
-    next_id = 1
-    staged = conn.exec_driver_sql(_STAGED.format(table=stage.name))
-    for group, rows in groupby(staged, key=itemgetter(2, 7)):
-        kept = _first_of_each_key(rows)
-        docs = [Doc(next_id + i, r[0], r[1], as_date(r[3]), as_date(r[4]), r[5], r[8])
-                for i, r in enumerate(kept)]
-        outcome = apply_cash(docs, settlement_order=settlement_order,
-                             fmt=note_formatter(group[1]))
-        for doc, r in zip(docs, kept, strict=True):
-            closed = outcome.closed_on[doc.id]
-            writer.documents.append((doc.id, *r, batch_id, outcome.open_minor[doc.id],
-                                     to_param(closed) if closed else sentinel))
-        writer.allocations.extend(
-            (group[0], group[1], a.credit_id, a.debit_id, a.amount_minor,
-             to_param(a.effective_date), a.rule, a.note) for a in outcome.allocations)
-        next_id += len(docs)
-        result.groups.add(group)
+    shared = _Job(batch_id, tuple(settlement_order), conn.dialect.name == "sqlite")
+    staged = stream_rows(conn, _STAGED.format(table=stage.name))
+    parallel = _count(conn, stage) >= PARALLEL_MIN_ROWS
+    for documents, allocations in forkpool.ordered_map(_apply, _tasks(staged, result), shared,
+                                                       parallel=parallel):
+        writer.documents.extend(documents)
+        writer.allocations.extend(allocations)
         writer.flush_if_full()
     writer.flush()
     move_id_sequence(conn, "documents")
     result.documents, result.allocations = writer.documents_written, writer.allocations_written
     return result
+
+
+def _count(conn: Connection, stage: Table) -> int:
+    return conn.exec_driver_sql(f"SELECT COUNT(*) FROM {stage.name}").scalar()
+
+
+def _tasks(staged: Iterator[tuple], result: FirstLoad) -> Iterator[tuple[int, list]]:
+    """Batches of whole groups, each with the first id of its documents.
+
+    Ids are handed out here, in group order, so they do not depend on the workers.
+    """
+    next_id, batch, size, start = 1, [], 0, 1
+    for group, rows in groupby(staged, key=itemgetter(2, 7)):
+        kept = _first_of_each_key(rows)
+        batch.append((group, kept))
+        result.groups.add(group)
+        next_id += len(kept)
+        size += len(kept)
+        if size >= _TASK_ROWS:
+            yield start, batch
+            batch, size, start = [], 0, next_id
+    if batch:
+        yield start, batch
+
+
+def _apply(task: tuple[int, list]) -> tuple[list[tuple], list[tuple]]:
+    """Cash application over a batch of groups: their document rows and allocation rows."""
+    job: _Job = forkpool.job()
+    next_id, groups = task
+    sentinel = job.param(OPEN_SENTINEL)
+    documents: list[tuple] = []
+    allocations: list[tuple] = []
+    for group, kept in groups:
+        docs = [Doc(next_id + i, r[0], r[1], _as_date(r[3]), _as_date(r[4]), r[5], r[8])
+                for i, r in enumerate(kept)]
+        outcome = apply_cash(docs, settlement_order=job.settlement_order,
+                             fmt=note_formatter(group[1]))
+        for doc, r in zip(docs, kept, strict=True):
+            closed = outcome.closed_on[doc.id]
+            documents.append((doc.id, *r, job.batch_id, outcome.open_minor[doc.id],
+                              job.param(closed) if closed else sentinel))
+        allocations.extend(
+            (group[0], group[1], a.credit_id, a.debit_id, a.amount_minor,
+             job.param(a.effective_date), a.rule, a.note) for a in outcome.allocations)
+        next_id += len(docs)
+    return documents, allocations
 
 
 def _first_of_each_key(rows: Iterator[tuple]) -> list[tuple]:

@@ -161,7 +161,7 @@ def _first_load(conn: Connection, source: SourceFile, stage: Table,
     batch_id = record_batch(conn, "ledger", source, result.rows_read,
                             mapping=options.mapping.name, user=_user())
     deferred = result.rows_read >= BULK_LOAD_ROWS
-    with deferred_indexes(conn, deferred, ("documents", "allocations")):
+    with deferred_indexes(conn, deferred, ("documents", "allocations"), unique_too=True):
         loaded = load_first(conn, stage, batch_id, options.settlement_order)
     result.inserted = loaded.documents
     result.unchanged = result.rows_read - loaded.documents

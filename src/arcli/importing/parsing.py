@@ -2,10 +2,10 @@
 
 Reading, checking and hashing a record costs about 9 microseconds of Python; on a million
 documents that was the largest single part of an import. A big CSV/TSV file is therefore
-cut into slices of about 2 MB at line ends and two worker processes parse and validate
-slices while this process writes the previous results into the staging table. Results
-come back in file order, so problems are reported in line order and the outcome does not
-depend on the number of workers.
+cut into slices of about 2 MB at line ends and worker processes (:mod:`arcli.forkpool`)
+parse and validate slices while this process writes the previous results into the staging
+table. Results come back in file order, so problems are reported in line order and the
+outcome does not depend on the number of workers.
 
 A slice never ends inside a quoted field: it is extended line by line until its count of
 ``"`` characters is even, which is exact for RFC 4180 files (quotes inside quoted fields
@@ -19,11 +19,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import multiprocessing
-import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
+from arcli import forkpool
 from arcli.errors import InputError, InputProblem
 from arcli.importing.mapping import LEDGER_FIELDS, Mapping
 from arcli.importing.readers import (
@@ -37,7 +36,6 @@ from arcli.importing.validate import FieldProblem, LedgerRow, LedgerValidator
 
 SLICE_BYTES = 2 << 20
 PARALLEL_MIN_BYTES = 16 << 20  # below this, starting workers costs more than it saves
-WORKERS = 2
 _ROWS_PER_CHUNK = 5000
 _PROBE = '\n",\t'
 
@@ -92,7 +90,7 @@ def parse_ledger(source: SourceFile, maker: RowMaker,
 
 def _splittable(source: SourceFile, fmt: str, encoding: str) -> bool:
     if fmt not in ("csv", "tsv") or source.path.stat().st_size < PARALLEL_MIN_BYTES \
-            or worker_count() < 2:
+            or forkpool.worker_count() < 2:
         return False
     try:
         probe = _PROBE.encode(encoding)
@@ -132,25 +130,15 @@ class _Job:
     delimiter: str
 
 
-_job: _Job | None = None
-
-
 def _parallel(source: SourceFile, fmt: str, maker: RowMaker,
               check: HeaderCheck) -> Iterator[ParsedChunk]:
-    global _job
     mapping = maker.mapping
     delimiter = mapping.delimiter or ("\t" if fmt == "tsv" else ",")
     with source.path.open("rb") as stream:
         header_line, columns = _read_header(source, stream, mapping, delimiter)
         check(columns, header_line + 1)
-        _job = _Job(source, maker, columns, mapping.encoding, delimiter)
-        try:
-            context = multiprocessing.get_context("fork")
-            with context.Pool(worker_count()) as pool:
-                slices = _slices(stream, header_line + 1)
-                yield from pool.imap(_parse_slice, slices)
-        finally:
-            _job = None
+        shared = _Job(source, maker, columns, mapping.encoding, delimiter)
+        yield from forkpool.ordered_map(_parse_slice, _slices(stream, header_line + 1), shared)
 
 
 def _read_header(source: SourceFile, stream, mapping: Mapping,
@@ -193,7 +181,7 @@ def _slices(stream, first_line: int) -> Iterable[tuple[bytes, int, int]]:
 def _parse_slice(task: tuple[bytes, int, int]) -> ParsedChunk:
     """In a worker: one slice's records, validated."""
     block, first_line, offset = task
-    job = _job
+    job: _Job = forkpool.job()
     chunk = ParsedChunk()
     try:
         text = block.decode(job.encoding)
@@ -215,8 +203,3 @@ def _parse_slice(task: tuple[bytes, int, int]) -> ParsedChunk:
 
 def _problem(source: SourceFile, line: int | None, message: str) -> InputError:
     return InputError([InputProblem(source.name, line, None, None, message)])
-
-
-def worker_count() -> int:
-    """Workers actually useful here: never more than the machine's cores."""
-    return max(1, min(WORKERS, os.cpu_count() or 1))

@@ -9,7 +9,7 @@ stores them as ISO text, the way SQLAlchemy's Date type does).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection
 
@@ -57,3 +57,21 @@ def move_id_sequence(conn: Connection, table: str) -> None:
         conn.exec_driver_sql(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+
+
+def stream_rows(conn: Connection, sql: str, size: int = 10_000) -> Iterator[tuple]:
+    """Rows of a big query as plain tuples, fetched in batches and never all at once.
+
+    Straight from the driver: SQLAlchemy's row-by-row fetching cost more than the query
+    on a million staged rows. PostgreSQL gets a server-side cursor (its default cursor
+    would load the whole result into memory first).
+    """
+    driver = conn.connection.driver_connection
+    postgres = conn.dialect.name == "postgresql"
+    cursor = driver.cursor(name="arcli_stream") if postgres else driver.cursor()
+    try:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(size):
+            yield from rows
+    finally:
+        cursor.close()

@@ -111,7 +111,10 @@ documents = Table(
     Column("line_no", Integer),
     Column("open_minor", BigInteger, nullable=False),
     Column("closed_on", Date, nullable=False, default=OPEN_SENTINEL),
-    UniqueConstraint("type", "number"),
+    # A unique index rather than a table constraint: SQLite cannot drop a constraint, and
+    # the first load into an empty book builds this index once after inserting (1M rows:
+    # 1.0 s to build against 2.5 s extra to maintain it row by row).
+    Index("ux_documents_type_number", "type", "number", unique=True),
     Index("ix_documents_group", "customer_id", "currency", "date"),
     # Covers the aging summary and open items of one customer: both read only this index
     # (a 1M-document aging went from 1.3 s to 0.3 s in SQLite against the former

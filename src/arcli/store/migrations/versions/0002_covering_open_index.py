@@ -1,4 +1,8 @@
-"""covering index for aging and open items; allocations by effective date
+"""covering index for aging and open items; allocations by effective date; unique index
+
+The unique (type, number) table constraint becomes a unique index, which a first bulk
+load can drop and build once at the end (SQLite cannot drop a table constraint; this
+migration rebuilds the documents table there to remove it).
 
 Revision ID: 0002
 Revises: 0001
@@ -26,6 +30,8 @@ def upgrade() -> None:
     with op.batch_alter_table('documents', schema=None) as batch_op:
         batch_op.drop_index('ix_documents_open')
         batch_op.create_index('ix_documents_open', _NEW, unique=False)
+        batch_op.drop_constraint('uq_documents_type_number', type_='unique')
+        batch_op.create_index('ux_documents_type_number', ['type', 'number'], unique=True)
     with op.batch_alter_table('allocations', schema=None) as batch_op:
         batch_op.create_index('ix_allocations_effective', ['effective_date'], unique=False)
 
@@ -34,5 +40,7 @@ def downgrade() -> None:
     with op.batch_alter_table('allocations', schema=None) as batch_op:
         batch_op.drop_index('ix_allocations_effective')
     with op.batch_alter_table('documents', schema=None) as batch_op:
+        batch_op.drop_index('ux_documents_type_number')
+        batch_op.create_unique_constraint('uq_documents_type_number', ['type', 'number'])
         batch_op.drop_index('ix_documents_open')
         batch_op.create_index('ix_documents_open', _OLD, unique=False)
