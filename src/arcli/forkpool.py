@@ -1,8 +1,8 @@
-"""An ordered map over forked worker processes, for the CPU-bound stages of an import.
+"""An ordered map over forked worker processes, for the CPU-bound stage of an import.
 
-Python runs one thread of Python at a time, and parsing, validating and applying cash to
-a million documents is Python work; on a 2-core machine two workers do it while the main
-process keeps the single database connection busy. Workers are forked, so what they need
+Python runs one thread of Python at a time, and parsing and validating a million records
+is Python work; on a 2-core machine two workers do it while the main process keeps the
+single database connection busy. Workers are forked, so what they need
 (validators, customer tables, settings) is inherited rather than pickled; only tasks and
 results cross the pipe, and results come back in task order so the outcome does not
 depend on the number of workers. With fewer than two cores the map runs in-process.
@@ -30,19 +30,17 @@ def worker_count() -> int:
     return max(1, min(WORKERS, os.cpu_count() or 1))
 
 
-def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any, *,
-                parallel: bool = True) -> Iterator:
+def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any) -> Iterator:
     """``func`` over ``tasks`` in worker processes that see ``shared`` through :func:`job`.
 
     Tasks are drawn from ``tasks`` in the calling thread (they may come from a database
     cursor, which must stay in its thread) and at most a few are in flight at once, so
-    memory stays bounded however long the input. ``parallel=False`` (small inputs:
-    forking costs tens of milliseconds) maps in-process.
+    memory stays bounded however long the input.
     """
     global _job
     _job = shared
     try:
-        if not parallel or worker_count() < 2:
+        if worker_count() < 2:
             yield from map(func, tasks)
             return
         window = 2 * worker_count() + 1

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import text
 
 import arcli.importing.first_load as first_load
-from arcli import forkpool
 from arcli.cash_application import reapply
 from arcli.store import open_store
 from tests.conftest import ROOT
@@ -40,13 +39,10 @@ def book_state(db: str) -> tuple[list, list]:
     return docs, allocs
 
 
-@pytest.fixture(params=["in-process", "workers"])
+@pytest.fixture(params=[10_000, 100])
 def apply_mode(request, monkeypatch):
-    """Cash application of the first load in this process, or in workers on small batches."""
-    if request.param == "workers":
-        monkeypatch.setattr(first_load, "PARALLEL_MIN_ROWS", 0)
-        monkeypatch.setattr(first_load, "_TASK_ROWS", 100)
-        monkeypatch.setattr(forkpool, "worker_count", lambda: 2)
+    """The first load's batches of groups: one batch for the sample, or many small ones."""
+    monkeypatch.setattr(first_load, "_TASK_ROWS", request.param)
     return request.param
 
 
