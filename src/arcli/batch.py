@@ -1,4 +1,4 @@
-"""The batch document pipeline: render -> attach -> sign -> atomic write -> manifest.
+"""The batch document pipeline: render (JSON copy embedded) -> sign -> atomic write -> manifest.
 
 Statements and dunning letters both go through here, so both get the same guarantees a
 cron job needs:
@@ -17,10 +17,13 @@ cron job needs:
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import gc
 import hashlib
 import io
 import json
+import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +34,7 @@ from typing import Any
 from arcli.errors import UsageError
 from arcli.fileio import atomic_write, safe_filename_part
 from arcli.output import Report, machine_value
+from arcli.render.model import Attachment
 
 MANIFEST_COLUMNS = ["customer", "currency", "kind", "status", "reason", "closing_balance",
                     "file", "pages", "sha256", "content_sha256", "signed", "error"]
@@ -108,7 +112,8 @@ def file_name(pattern: str, **values: Any) -> str:
 _WORKER: dict[str, Any] = {}
 
 
-def _renderers() -> dict[str, Callable]:
+def _renderers() -> dict[str, tuple]:
+    """Per kind: the renderer, the JSON copy it embeds, and that file's name."""
     from arcli.render.letter import letter_attachment, render_letter
     from arcli.render.statement import render_statement, statement_json_bytes
 
@@ -133,8 +138,9 @@ def _produce(job: Job, previous: dict | None) -> JobResult:
     try:
         render, attachment, attachment_name = _WORKER["renderers"][job.kind]
         kwargs = {} if options.render_options is None else {"options": options.render_options}
-        rendered = render(job.payload, **kwargs)
         data = attachment(job.payload)
+        rendered = render(job.payload, attachment=Attachment(
+            attachment_name, data, f"{job.kind} data (arcli)"), **kwargs)
         content = hashlib.sha256(rendered.pdf + b"\0" + data).hexdigest()
         result.pages, result.content_sha256 = rendered.pages, content
         target = options.out_dir / job.file_name
@@ -142,10 +148,7 @@ def _produce(job: Job, previous: dict | None) -> JobResult:
             result.status, result.sha256 = "unchanged", previous["sha256"]
             result.signed = previous.get("signed") in (True, "yes")
             return result
-        from arcli.signing import attach_file
-
-        pdf = attach_file(rendered.pdf, attachment_name, data,
-                          description=f"{job.kind} data (arcli)")
+        pdf = rendered.pdf
         key = _WORKER.get("key")
         if key is not None:
             pdf = key.sign(pdf, rendered.signature_box)
@@ -180,23 +183,69 @@ def run_batch(jobs: Iterable[Job], options: PipelineOptions,
     """Produce every job's document; yields results in job order as they complete."""
     options.out_dir.mkdir(parents=True, exist_ok=True)
     previous = read_manifest(options.out_dir)
-    if options.jobs <= 1:
-        _init_worker(options)
-        for job in jobs:
-            result = _produce(job, previous.get(job.file_name))
-            if progress:
-                progress(result)
-            yield result
-        return
-    with ProcessPoolExecutor(max_workers=options.jobs, initializer=_init_worker,
-                             initargs=(options,)) as pool:
-        job_list = list(jobs)
-        results = pool.map(_produce, job_list, [previous.get(j.file_name) for j in job_list],
-                           chunksize=8)
+    work = [(job, previous.get(job.file_name)) for job in jobs]
+    with _frozen_heap():
+        results = _in_process(work, options) if options.jobs <= 1 \
+            else _in_workers(work, options)
         for result in results:
             if progress:
                 progress(result)
             yield result
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the objects that exist now (job payloads, modules) out of garbage collection
+    while the batch runs.
+
+    They live until the batch ends anyway; without this, every full collection walked
+    the payloads of all documents again (~0.15 s per 1,000 statements), and in forked
+    workers it also touched every inherited page (copy-on-write copies).
+    """
+    if gc.get_freeze_count():  # someone else manages frozen objects: leave them alone
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _in_process(work: list[tuple[Job, dict | None]], options: PipelineOptions,
+                ) -> Iterator[JobResult]:
+    _init_worker(options)
+    for job, previous in work:
+        yield _produce(job, previous)
+
+
+_SHARED: list[tuple[Job, dict | None]] = []  # the batch, as forked workers inherit it
+
+
+def _in_workers(work: list[tuple[Job, dict | None]], options: PipelineOptions,
+                ) -> Iterator[JobResult]:
+    """Spread the jobs over worker processes, results in job order.
+
+    Forked workers (the default on Linux) inherit the job list, so only indexes cross
+    the process boundary: pickling 1,000 statements (~5 MB) in the parent and unpickling
+    them in the workers cost ~0.3 s of CPU that the workers needed. With other start
+    methods the jobs are sent as usual.
+    """
+    context = multiprocessing.get_context()
+    inherited = context.get_start_method() == "fork"
+    _SHARED[:] = work if inherited else []
+    args = (range(len(work)),) if inherited else tuple(zip(*work, strict=True)) or ((), ())
+    try:
+        with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context,
+                                 initializer=_init_worker, initargs=(options,)) as pool:
+            yield from pool.map(_produce_inherited if inherited else _produce, *args,
+                                chunksize=8)
+    finally:
+        _SHARED.clear()
+
+
+def _produce_inherited(index: int) -> JobResult:
+    return _produce(*_SHARED[index])
 
 
 def write_manifest(out_dir: Path, results: list[JobResult], merge: bool = True) -> None:

@@ -165,12 +165,10 @@ def build_statements(conn: Connection, req: StatementRequest, company: Company,
     if ids:
         query = query.where(customers.c.id.in_(ids))
     found = set()
+    currencies_of = _currencies_by_customer(activity, items_by, closing)
     for cust in conn.execute(query):
         found.add(cust.id)
-        currencies = sorted({cur for (cid, cur) in set(activity) | set(items_by) | set(closing)
-                             if cid == cust.id
-                             and (activity.get((cid, cur)) or items_by.get((cid, cur))
-                                  or closing.get((cid, cur)))})
+        currencies = sorted(currencies_of.get(cust.id, ()))
         if not currencies:
             if not req.include_zero:
                 yield Skip(cust.id, "nothing open and no activity in the period")
@@ -198,6 +196,20 @@ def build_statements(conn: Connection, req: StatementRequest, company: Company,
         )
     for missing in sorted(set(req.customer_ids) - found):
         yield Skip(missing, "unknown customer")
+
+
+def _currencies_by_customer(*by_key: dict[tuple, object]) -> dict[str, set[str]]:
+    """Customer -> currencies with activity, open items or a balance, in one pass.
+
+    Scanning every (customer, currency) key once per customer made assembling 1,000
+    statements quadratic (0.7 of 1.0 s).
+    """
+    found: dict[str, set[str]] = defaultdict(set)
+    for mapping in by_key:
+        for (customer_id, currency), value in mapping.items():
+            if value:
+                found[customer_id].add(currency)
+    return found
 
 
 class TieOutError(AssertionError):

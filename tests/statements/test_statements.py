@@ -185,3 +185,32 @@ def test_statement_that_does_not_tie_out_is_refused_not_written(signed_book, tmp
     assert rows["C001"]["status"] == "failed" and "disagree" in rows["C001"]["error"]
     assert not (out / "statement-C001-2026-10.pdf").exists()
     assert rows["C002"]["status"] == "written"
+
+
+def _page_images(pdf: Path, prefix: Path) -> list[bytes]:
+    prefix.parent.mkdir(exist_ok=True)
+    subprocess.run(["pdftoppm", "-r", "100", "-png", str(pdf), str(prefix)], check=True)
+    return [p.read_bytes() for p in sorted(prefix.parent.glob(f"{prefix.name}*.png"))]
+
+
+def test_fast_text_drawing_looks_exactly_like_reportlabs(signed_book, tmp_path, monkeypatch):
+    """Table cells and paragraphs drawn as text blocks (render/tabletext, paragraphs) land
+    on the same pixels as reportlab's own per-string drawing; this guards the hooks into
+    reportlab's private drawing methods across reportlab upgrades."""
+    from reportlab.platypus import Paragraph, Table
+
+    from arcli.render.paragraphs import ReusedParagraph
+    from arcli.render.tabletext import PlainTable
+
+    fast, plain = tmp_path / "fast", tmp_path / "plain"
+    run_statements(signed_book, fast, "--no-sign")
+    monkeypatch.setattr(PlainTable, "_drawCell", Table._drawCell)
+    monkeypatch.setattr(PlainTable, "_drawLines", Table._drawLines)
+    monkeypatch.setattr(ReusedParagraph, "draw", Paragraph.draw)
+    _result, rows = run_statements(signed_book, plain, "--no-sign")
+    assert len(rows) >= 3
+    for row in rows.values():
+        name = row["file"]
+        images = _page_images(fast / name, tmp_path / "png" / f"fast-{name}")
+        assert images and images == _page_images(plain / name, tmp_path / "png" / f"plain-{name}")
+        assert (fast / name).read_bytes() != (plain / name).read_bytes()  # other drawing code

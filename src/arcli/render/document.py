@@ -21,11 +21,16 @@ from reportlab.lib.utils import TimeStamp
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
-from arcli.render.model import Company, Recipient, RenderedPdf, SignatureBox
+from arcli.render.embedding import embed_attachment
+from arcli.render.model import Attachment, Company, Recipient, RenderedPdf, SignatureBox
 from arcli.render.story import ACCENT, INK, MUTED, RULE, Fonts, StoryContext, Styles, _fit
 from arcli.render.story import build_flowables as story_flowables
+from arcli.render.textblock import TextBlock
 
 rl_config.invariant = 1
+# Streams are Flate-compressed; ASCII85 on top only makes them 25% bigger and costs ~1 ms
+# per document in reportlab's pure-Python encoder.
+rl_config.useA85 = 0
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 20 * mm
@@ -78,9 +83,11 @@ def _fixed_timestamp(day: dt.date) -> TimeStamp:
 class _NumberedCanvas(Canvas):
     """Defers page output so every page can say "Page x of y"."""
 
-    def __init__(self, *args, spec: DocumentSpec, **kwargs):
+    def __init__(self, *args, spec: DocumentSpec, attachment: Attachment | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self._spec = spec
+        self._attachment = attachment
         self._saved: list[dict] = []
         self._doc._timeStamp = _fixed_timestamp(spec.doc_date)
 
@@ -94,17 +101,19 @@ class _NumberedCanvas(Canvas):
             self.__dict__.update(state)
             _draw_page_number(self, self._spec, total)
             super().showPage()
+        if self._attachment is not None:
+            embed_attachment(self, self._attachment)
         super().save()
 
 
 def _draw_page_number(c: Canvas, spec: DocumentSpec, total: int) -> None:
     text = spec.labels.page_of.format(page=c.getPageNumber(), pages=total)
-    c.setFont(spec.fonts.regular, 7.5)
-    c.setFillColor(MUTED)
-    c.drawRightString(PAGE_W - MARGIN_X, 12 * mm, text)
+    block = TextBlock(c).style(spec.fonts.regular, 7.5, MUTED)
+    block.text(PAGE_W - MARGIN_X, 12 * mm, text, "RIGHT")
+    block.draw()
 
 
-def _letterhead(c: Canvas, spec: DocumentSpec) -> None:
+def _letterhead(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
     co, f = spec.company, spec.fonts
     top = PAGE_H - 14 * mm
     x_text = MARGIN_X
@@ -112,84 +121,88 @@ def _letterhead(c: Canvas, spec: DocumentSpec) -> None:
         c.drawImage(str(co.logo), MARGIN_X, top - 12 * mm, width=24 * mm, height=14 * mm,
                     preserveAspectRatio=True, mask="auto", anchor="sw")
         x_text = MARGIN_X + 28 * mm
-    c.setFillColor(ACCENT)
-    c.setFont(f.bold, 14)
-    c.drawString(x_text, top - 5 * mm, co.name)
-    c.setFont(f.regular, 7.5)
-    c.setFillColor(MUTED)
+    block.style(f.bold, 14, ACCENT).text(x_text, top - 5 * mm, co.name)
     contact = " · ".join(x for x in (", ".join(co.address), co.phone and
                                      f"{spec.labels.tel} {co.phone}", co.email, co.website)
                          if x)
-    c.drawString(x_text, top - 10 * mm, contact[:140])
+    block.style(f.regular, 7.5, MUTED).text(x_text, top - 10 * mm, contact[:140])
     c.setStrokeColor(ACCENT)
     c.setLineWidth(1.2)
     c.line(MARGIN_X, top - 13 * mm, PAGE_W - MARGIN_X, top - 13 * mm)
     c.setLineWidth(1)
 
 
-def _footer(c: Canvas, spec: DocumentSpec) -> None:
+def _footer(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
     co, f = spec.company, spec.fonts
     c.setStrokeColor(RULE)
     c.line(MARGIN_X, 17 * mm, PAGE_W - MARGIN_X, 17 * mm)
-    c.setFont(f.regular, 7)
-    c.setFillColor(MUTED)
+    block.style(f.regular, 7, MUTED)
     ids = " · ".join(x for x in (co.registration_no and f"{spec.labels.reg} {co.registration_no}",
                                  co.tax_id and f"{spec.labels.tax} {co.tax_id}") if x)
-    c.drawString(MARGIN_X, 12 * mm, f"{co.name}{' · ' + ids if ids else ''}"[:120])
+    block.text(MARGIN_X, 12 * mm, f"{co.name}{' · ' + ids if ids else ''}"[:120])
     bank = " · ".join(co.bank_details)
     if bank:
-        c.drawString(MARGIN_X, 8.5 * mm, bank[:150])
+        block.text(MARGIN_X, 8.5 * mm, bank[:150])
 
 
-def _address_window(c: Canvas, spec: DocumentSpec) -> None:
+def _address_window(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
     """Return line and recipient in the envelope window; title block on the right."""
     f, r = spec.fonts, spec.recipient
     top = PAGE_H - ADDRESS_TOP
-    c.setFont(f.regular, 6.5)
-    c.setFillColor(MUTED)
     sender = " · ".join([spec.company.name, *spec.company.address[:2]])
-    c.drawString(MARGIN_X, top - 4 * mm, _fit(c, sender, f.regular, 6.5, 85 * mm))
+    block.style(f.regular, 6.5, MUTED).text(MARGIN_X, top - 4 * mm,
+                                            _fit(c, sender, f.regular, 6.5, 85 * mm))
     c.setStrokeColor(RULE)
     c.line(MARGIN_X, top - 5 * mm, MARGIN_X + 85 * mm, top - 5 * mm)
     lines = [r.name, *([r.contact] if r.contact else []), *r.address]
     y = top - 11 * mm
-    c.setFillColor(INK)
     for index, line in enumerate(lines[:7]):
-        c.setFont(f.bold if index == 0 else f.regular, 10 if index == 0 else 9.5)
-        c.drawString(MARGIN_X, y, line[:60])
+        block.style(f.bold if index == 0 else f.regular, 10 if index == 0 else 9.5, INK)
+        block.text(MARGIN_X, y, line[:60])
         y -= 4.6 * mm
-    _title_block(c, spec, top)
+    _title_block(spec, top, block)
 
 
-def _title_block(c: Canvas, spec: DocumentSpec, top: float) -> None:
+def _title_block(spec: DocumentSpec, top: float, block: TextBlock) -> None:
     f, lab = spec.fonts, spec.labels
     x = PAGE_W - MARGIN_X - 62 * mm
-    c.setFillColor(ACCENT)
-    c.setFont(f.bold, 15)
-    c.drawString(x, top - 8 * mm, spec.title)
+    block.style(f.bold, 15, ACCENT).text(x, top - 8 * mm, spec.title)
     rows = [(lab.number, spec.number), (lab.date, spec.date_text),
             (lab.customer, spec.recipient.customer_id)]
     y = top - 16 * mm
     for label, value in rows:
-        c.setFont(f.regular, 8)
-        c.setFillColor(MUTED)
-        c.drawString(x, y, label)
-        c.setFillColor(INK)
-        c.setFont(f.bold, 8.5)
-        c.drawString(x + 18 * mm, y, value[:40])
+        block.style(f.regular, 8, MUTED).text(x, y, label)
+        block.style(f.bold, 8.5, INK).text(x + 18 * mm, y, value[:40])
         y -= 5 * mm
 
 
-def _later_header(c: Canvas, spec: DocumentSpec) -> None:
-    c.setFont(spec.fonts.regular, 8)
-    c.setFillColor(MUTED)
-    c.drawRightString(PAGE_W - MARGIN_X, PAGE_H - 30 * mm,
-                      f"{spec.title} · {spec.number} · {spec.recipient.name}"[:110])
+def _later_header(spec: DocumentSpec, block: TextBlock) -> None:
+    block.style(spec.fonts.regular, 8, MUTED)
+    block.text(PAGE_W - MARGIN_X, PAGE_H - 30 * mm,
+               f"{spec.title} · {spec.number} · {spec.recipient.name}"[:110], "RIGHT")
+
+
+def _first_page(c: Canvas, spec: DocumentSpec) -> None:
+    """Letterhead, address window, title block and footer, text in one block."""
+    block = TextBlock(c)
+    _letterhead(c, spec, block)
+    _address_window(c, spec, block)
+    _footer(c, spec, block)
+    block.draw()
+
+
+def _later_page(c: Canvas, spec: DocumentSpec) -> None:
+    block = TextBlock(c)
+    _letterhead(c, spec, block)
+    _later_header(spec, block)
+    _footer(c, spec, block)
+    block.draw()
 
 
 def build_pdf(spec: DocumentSpec, story_root, *, signature_images=(), signatory: str = "",
-              subject: str = "") -> RenderedPdf:
-    """Lay out the story on letterhead pages and return the PDF bytes."""
+              subject: str = "", attachment: Attachment | None = None) -> RenderedPdf:
+    """Lay out the story on letterhead pages and return the PDF bytes (with ``attachment``
+    embedded as an associated file when given)."""
     buffer = io.BytesIO()
     width = PAGE_W - 2 * MARGIN_X
     first = Frame(MARGIN_X, BOTTOM, width, PAGE_H - FIRST_TOP - BOTTOM, id="first",
@@ -198,14 +211,10 @@ def build_pdf(spec: DocumentSpec, story_root, *, signature_images=(), signatory:
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
 
     def on_first(c, _doc):
-        _letterhead(c, spec)
-        _address_window(c, spec)
-        _footer(c, spec)
+        _first_page(c, spec)
 
     def on_later(c, _doc):
-        _letterhead(c, spec)
-        _later_header(c, spec)
-        _footer(c, spec)
+        _later_page(c, spec)
 
     doc = BaseDocTemplate(buffer, pagesize=A4, title=f"{spec.title} {spec.number}",
                           author=spec.company.name, subject=subject, creator="arcli",
@@ -214,8 +223,10 @@ def build_pdf(spec: DocumentSpec, story_root, *, signature_images=(), signatory:
                                        autoNextPageTemplate="later"),
                           PageTemplate("later", [later], onPage=on_later)])
     sink: list = []
-    ctx = StoryContext(Styles(spec.fonts), width, signatory, tuple(signature_images), sink)
+    ctx = StoryContext(Styles.for_fonts(spec.fonts), width, signatory,
+                       tuple(signature_images), sink)
     flowables = story_flowables(list(story_root), ctx)
-    doc.build(flowables, canvasmaker=lambda *a, **k: _NumberedCanvas(*a, spec=spec, **k))
+    doc.build(flowables, canvasmaker=lambda *a, **k: _NumberedCanvas(
+        *a, spec=spec, attachment=attachment, **k))
     box = SignatureBox(*sink[-1]) if sink else None
     return RenderedPdf(buffer.getvalue(), doc.page, box)

@@ -12,7 +12,7 @@ import dataclasses
 import json
 
 from arcli.render.document import DocumentSpec, build_pdf
-from arcli.render.model import LetterData, RenderedPdf
+from arcli.render.model import Attachment, LetterData, RenderedPdf
 from arcli.render.statement import (
     DEFAULT_OPTIONS,
     RenderOptions,
@@ -30,7 +30,9 @@ def letter_context(data: LetterData) -> dict:
     return context
 
 
-def render_letter(data: LetterData, options: RenderOptions = DEFAULT_OPTIONS) -> RenderedPdf:
+def render_letter(data: LetterData, options: RenderOptions = DEFAULT_OPTIONS,
+                  attachment: Attachment | None = None) -> RenderedPdf:
+    """Render one dunning letter, with ``attachment`` (its JSON copy) embedded if given."""
     language = normalize_language(data.language)
     name = f"letters/{data.template}.{language}.xml.j2"
     root = parse_story(render_template(name, letter_context(data), language,
@@ -48,7 +50,8 @@ def render_letter(data: LetterData, options: RenderOptions = DEFAULT_OPTIONS) ->
                    if p and p.is_file())
     return build_pdf(spec, root, signature_images=images,
                      signatory=data.company.signatory or data.company.name,
-                     subject=f"{data.recipient.customer_id} L{data.level}")
+                     subject=f"{data.recipient.customer_id} L{data.level}",
+                     attachment=attachment)
 
 
 def letter_attachment(data: LetterData) -> bytes:
@@ -58,4 +61,4 @@ def letter_attachment(data: LetterData) -> bytes:
             "customer": data.recipient.customer_id, "items": _plain(data.items),
             "charges": _plain(data.charges), "interest_total": _plain(data.interest_total),
             "total_due": _plain(data.total_due)}
-    return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")  # C encoder: no indent

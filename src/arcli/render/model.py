@@ -33,6 +33,16 @@ class RenderedPdf:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file to embed in the PDF as an associated file (the document's JSON copy)."""
+
+    name: str
+    data: bytes
+    description: str
+    mime_type: str = "application/json"
+
+
+@dataclass(frozen=True)
 class Company:
     """Our side: letterhead, bank details, who signs."""
 

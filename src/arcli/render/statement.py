@@ -9,6 +9,7 @@ retyping.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 from arcli.output import machine_value
 from arcli.render.document import DocumentSpec, PageLabels, build_pdf
 from arcli.render.fonts import font_pair, needs_cjk
-from arcli.render.model import RenderedPdf, StatementData
+from arcli.render.model import Attachment, RenderedPdf, StatementData
 from arcli.render.story import Fonts, parse_story
 from arcli.render.templating import _date, normalize_language, render_template
 
@@ -53,9 +54,10 @@ def document_fonts(language: str, texts, options: RenderOptions) -> Fonts:
 DEFAULT_OPTIONS = RenderOptions()
 
 
-def render_statement(data: StatementData,
-                     options: RenderOptions = DEFAULT_OPTIONS) -> RenderedPdf:
-    """Render one customer's statement (all its currencies) as PDF bytes."""
+def render_statement(data: StatementData, options: RenderOptions = DEFAULT_OPTIONS,
+                     attachment: Attachment | None = None) -> RenderedPdf:
+    """Render one customer's statement (all its currencies) as PDF bytes, with
+    ``attachment`` (its JSON copy, see :func:`statement_attachment`) embedded if given."""
     language = normalize_language(data.language)
     context = {
         **{f.name: getattr(data, f.name) for f in dataclasses.fields(data)},
@@ -74,17 +76,31 @@ def render_statement(data: StatementData,
                    if p and p.is_file())
     return build_pdf(spec, root, signature_images=images,
                      signatory=data.company.signatory or data.company.name,
-                     subject=f"{data.recipient.customer_id} {data.period_label}")
+                     subject=f"{data.recipient.customer_id} {data.period_label}",
+                     attachment=attachment)
+
+
+_AS_IS = frozenset({str, int, bool, type(None)})
 
 
 def _plain(value):
+    """JSON-safe copy of plain data: dataclasses as dicts, Decimal and dates as strings."""
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
     if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {name: _plain(getattr(value, name)) for name in _field_names(kind)}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, Path):
         return None
     return machine_value(value)
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    """Field names of a dataclass, looked up once: a statement has a few hundred values."""
+    return tuple(f.name for f in dataclasses.fields(kind))
 
 
 def statement_json(data: StatementData) -> dict:
@@ -105,6 +121,8 @@ def statement_json(data: StatementData) -> dict:
 
 
 def statement_json_bytes(data: StatementData) -> bytes:
-    return json.dumps(statement_json(data), ensure_ascii=False, indent=1,
+    """The attachment's bytes: one line, since only ``indent=None`` lets ``json`` use its C
+    encoder (indenting a statement cost ~0.3 ms, as much as its whole data assembly)."""
+    return json.dumps(statement_json(data), ensure_ascii=False,
                       default=lambda v: format(v, "f") if isinstance(v, Decimal) else str(v)
                       ).encode("utf-8")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from reportlab.lib import colors
@@ -33,13 +34,16 @@ from reportlab.platypus import (
     HRFlowable,
     KeepTogether,
     PageBreak,
-    Paragraph,
     Spacer,
     Table,
     TableStyle,
 )
+from reportlab.platypus.tables import CellStyle
 
+from arcli.render.paragraphs import ReusedParagraph
+from arcli.render.tabletext import PlainTable
 from arcli.render.templating import TemplateError
+from arcli.render.textblock import TextBlock
 
 INK = colors.HexColor("#1f2a37")
 MUTED = colors.HexColor("#6b7280")
@@ -47,21 +51,30 @@ ACCENT = colors.HexColor("#1d4e89")
 RULE = colors.HexColor("#c9d1dc")
 ZEBRA = colors.HexColor("#f3f5f8")
 DISPUTED = colors.HexColor("#fff4e0")
+_DUE_SOON = colors.HexColor("#e0a030")
+_OVERDUE = colors.HexColor("#c0392b")
 _ALIGN = {"l": "LEFT", "r": "RIGHT", "c": "CENTER"}
 _PARA_ALIGN = {"left": TA_LEFT, "right": TA_RIGHT, "center": TA_CENTER}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Fonts:
     regular: str
     bold: str
 
 
 class Styles:
-    """Paragraph styles for one font pair, built once per document kind."""
+    """Paragraph styles for one font pair, built once per process (:meth:`for_fonts`):
+    paragraphs share parsing and line breaking by style (see :mod:`.paragraphs`)."""
+
+    @classmethod
+    @lru_cache(maxsize=8)
+    def for_fonts(cls, fonts: Fonts) -> Styles:
+        return cls(fonts)
 
     def __init__(self, fonts: Fonts):
         self.fonts = fonts
+        self._variants: dict[tuple, ParagraphStyle] = {}
         base = ParagraphStyle("body", fontName=fonts.regular, fontSize=9.5, leading=13,
                               textColor=INK)
         self.body = base
@@ -78,6 +91,14 @@ class Styles:
         color = el.get("color")
         if not (align or size or color):
             return default
+        key = (default.name, align, size, color)
+        if key not in self._variants:
+            self._variants[key] = self._variant(default, align, size, color)
+        return self._variants[key]
+
+    @staticmethod
+    def _variant(default: ParagraphStyle, align: str | None, size: str | None,
+                 color: str | None) -> ParagraphStyle:
         extra = {}
         if align:
             extra["alignment"] = _PARA_ALIGN.get(align, TA_LEFT)
@@ -150,18 +171,17 @@ class Bars(Flowable):
         top = max((abs(v) for _, v, _ in self.bars), default=Decimal(0)) or Decimal(1)
         label_w, text_w = 22 * mm, 30 * mm
         span = self.width - label_w - text_w
+        labels = TextBlock(c)
         for index, (label, value, text) in enumerate(self.bars):
             y = self.height - (index + 1) * self.row
-            c.setFont(self.fonts.regular, 7.5)
-            c.setFillColor(MUTED)
-            c.drawString(0, y + 2, label)
+            labels.style(self.fonts.regular, 7.5, MUTED).text(0, y + 2, label)
+            labels.style(self.fonts.regular, 7.5, INK).text(self.width, y + 2, text, "RIGHT")
             length = float(abs(value) / top) * span
-            c.setFillColor(ACCENT if index == 0 else colors.HexColor("#c0392b")
-                           if index >= len(self.bars) - 1 else colors.HexColor("#e0a030"))
+            c.setFillColor(ACCENT if index == 0 else _OVERDUE
+                           if index >= len(self.bars) - 1 else _DUE_SOON)
             if length:
                 c.rect(label_w, y + 1, max(length, 0.8), self.row - 3, stroke=0, fill=1)
-            c.setFillColor(INK)
-            c.drawRightString(self.width, y + 2, text)
+        labels.draw()
 
 
 class Boxes(Flowable):
@@ -255,39 +275,84 @@ def _table(el: ET.Element, ctx: StoryContext) -> Table:
     cols = max(len(r) for r in data)
     data = [r + [""] * (cols - len(r)) for r in data]
     header = el.get("header", "1") == "1"
-    fonts = ctx.styles.fonts
-    size = float(el.get("size", "8.5"))
-    style = [
-        ("FONT", (0, 0), (-1, -1), fonts.regular, size),
-        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2),
-        ("LEFTPADDING", (0, 0), (-1, -1), 3),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-    ]
-    aligns = (el.get("align") or "").split(",")
-    for index, a in enumerate(aligns[:cols]):
-        style.append(("ALIGN", (index, 0), (index, -1), _ALIGN.get(a.strip(), "LEFT")))
-    if header:
-        style += [("FONT", (0, 0), (-1, 0), fonts.bold, size),
-                  ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
-                  ("BACKGROUND", (0, 0), (-1, 0), ACCENT)]
-    for index, row in enumerate(rows):
-        klass = row.get("class", "")
-        if "total" in klass:
-            style += [("FONT", (0, index), (-1, index), fonts.bold, size),
-                      ("LINEABOVE", (0, index), (-1, index), 0.8, INK)]
-        elif "disputed" in klass:
-            style.append(("BACKGROUND", (0, index), (-1, index), DISPUTED))
-        elif index % 2 == 0 and (index or not header) and el.get("zebra", "1") == "1":
-            style.append(("BACKGROUND", (0, index), (-1, index), ZEBRA))
-        if "muted" in klass:
-            style.append(("TEXTCOLOR", (0, index), (-1, index), MUTED))
-    style.append(("LINEBELOW", (0, -1), (-1, -1), 0.5, RULE))
+    aligns = [_ALIGN.get(a.strip(), "LEFT") for a in (el.get("align") or "").split(",")]
+    cells = _CellStyles.for_table(ctx.styles.fonts, float(el.get("size", "8.5")),
+                                  tuple((aligns + ["LEFT"] * cols)[:cols]))
+    kinds = [(row.get("class", ""), header and index == 0) for index, row in enumerate(rows)]
+    styles = [cells.row(klass, is_header) for klass, is_header in kinds]
     widths = _widths(el.get("widths"), cols, ctx.frame_width)
-    return Table(data, colWidths=widths, repeatRows=1 if header else 0,
-                 style=TableStyle(style), hAlign="LEFT")
+    return PlainTable(data, colWidths=widths, rowHeights=_row_heights(data, styles),
+                      repeatRows=1 if header else 0,
+                      style=TableStyle(_row_commands(kinds, el.get("zebra", "1") == "1")),
+                      cellStyles=styles, hAlign="LEFT",
+                      normalizedData=1)  # cells are plain str already
+
+
+def _row_heights(data: list[list[str]], styles: list[list[CellStyle]]) -> list[float]:
+    """Row heights as reportlab's ``Table._calc_height`` computes them for string cells
+    (lines x leading + padding), without its general per-cell machinery."""
+    heights = []
+    for row, row_styles in zip(data, styles, strict=True):
+        height = 0
+        for value, s in zip(row, row_styles, strict=True):
+            cell = (s.leading or 1.2 * s.fontsize) * len(value.split("\n"))
+            cell += s.bottomPadding + s.topPadding
+            height = max(height, cell)
+        heights.append(height)
+    return heights
+
+
+class _CellStyles:
+    """Cell styles of one table, built directly and shared by rows of the same kind.
+
+    Expressing font, colour, padding and alignment as TableStyle commands made reportlab
+    apply each command to every cell in turn (~550 calls per table); the table's cells
+    only come in a few kinds (header, total, muted, plain) per column.
+    """
+
+    @classmethod
+    @lru_cache(maxsize=64)
+    def for_table(cls, fonts: Fonts, size: float, aligns: tuple[str, ...]) -> _CellStyles:
+        """Shared by all tables (and documents) alike: reportlab only reads cell styles
+        unless cell-level TableStyle commands are applied, and these tables have none."""
+        return cls(fonts, size, aligns)
+
+    def __init__(self, fonts: Fonts, size: float, aligns: tuple[str, ...]):
+        self.fonts, self.size, self.aligns = fonts, size, aligns
+        self.kinds: dict[tuple, list[CellStyle]] = {}
+
+    def row(self, klass: str, is_header: bool) -> list[CellStyle]:
+        bold = is_header or "total" in klass
+        color = MUTED if "muted" in klass else colors.white if is_header else INK
+        key = (bold, color)
+        if key not in self.kinds:
+            font = self.fonts.bold if bold else self.fonts.regular
+            self.kinds[key] = [self._cell(font, color, align) for align in self.aligns]
+        return list(self.kinds[key])
+
+    def _cell(self, font: str, color, align: str) -> CellStyle:
+        style = CellStyle(f"{font}-{align}")
+        style.fontname, style.fontsize, style.leading = font, self.size, self.size * 1.2
+        style.color, style.alignment, style.valign = color, align, "TOP"
+        style.topPadding = style.bottomPadding = 2.2
+        style.leftPadding = style.rightPadding = 3
+        return style
+
+
+def _row_commands(kinds: list[tuple[str, bool]], zebra: bool) -> list[tuple]:
+    """Backgrounds and rules by row: header, totals, disputed rows, zebra stripes."""
+    commands: list[tuple] = []
+    for index, (klass, is_header) in enumerate(kinds):
+        if is_header:
+            commands.append(("BACKGROUND", (0, 0), (-1, 0), ACCENT))
+        if "total" in klass:
+            commands.append(("LINEABOVE", (0, index), (-1, index), 0.8, INK))
+        elif "disputed" in klass:
+            commands.append(("BACKGROUND", (0, index), (-1, index), DISPUTED))
+        elif index % 2 == 0 and not is_header and zebra:
+            commands.append(("BACKGROUND", (0, index), (-1, index), ZEBRA))
+    commands.append(("LINEBELOW", (0, -1), (-1, -1), 0.5, RULE))
+    return commands
 
 
 def _bars(el: ET.Element, ctx: StoryContext) -> Flowable:
@@ -313,7 +378,7 @@ def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
             default = {"p": s.body, "h1": s.h1, "h2": s.h2}[tag]
             if el.get("style") == "small":
                 default = s.small
-            out.append(Paragraph(_inner_markup(el), s.paragraph_style(el, default)))
+            out.append(ReusedParagraph(_inner_markup(el), s.paragraph_style(el, default)))
         elif tag == "spacer":
             out.append(Spacer(0, float(el.get("h", "4")) * mm))
         elif tag == "hr":

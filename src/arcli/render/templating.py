@@ -53,6 +53,13 @@ def _money(value: Decimal | None, currency: str, locale: str) -> str:
 def _date(value: dt.date | None, locale: str) -> str:
     if value is None:
         return ""
+    return _format_date(value, locale)
+
+
+@lru_cache(maxsize=8192)
+def _format_date(value: dt.date, locale: str) -> str:
+    """Cached: a batch prints the same few hundred dates thousands of times, and Babel's
+    ``format_date`` (~30 us a call) was half the template rendering time."""
     if locale.startswith("zh"):
         return f"{value.year}年{value.month}月{value.day}日"
     from babel.dates import format_date

@@ -1,0 +1,141 @@
+"""Many short strings written as one PDF text block.
+
+reportlab's ``drawString`` builds a text object per string: ``BT``, font selection, a text
+matrix, the string, ``ET``, each number formatted by reportlab's pure-Python ``fp_str``.
+Statements draw a few hundred short strings (table cells, letterhead, address, title
+block), and that per-string overhead was the largest single cost of rendering one.
+:class:`TextBlock` collects strings with their font, colour and position and writes them
+as one ``q BT … ET Q`` block, selecting font and colour only when they change. It encodes
+text exactly as reportlab's text objects do (TrueType subsets, standard-font encodings)
+and formats numbers with ``fp_str``'s precision, so the page looks the same; ``q``/``Q``
+keeps the colour and font it leaves behind from leaking into later drawing.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from math import log10
+
+from reportlab.lib.colors import CMYKColor, Color
+from reportlab.lib.rl_accel import escapePDF
+from reportlab.pdfbase import pdfmetrics
+
+_NUMBERS: dict[float, str] = {}
+_ASCII_ESCAPES = str.maketrans({"\\": "\\\\", "(": "\\(", ")": "\\)"})
+
+
+def plain_color(color) -> bool:
+    """True for the opaque RGB colours a text block can set with ``rg``."""
+    return type(color) is Color and color.alpha == 1 and not isinstance(color, CMYKColor)
+
+
+class TextBlock:
+    """Strings to draw on one canvas page, written out by :meth:`draw`."""
+
+    def __init__(self, canv):
+        self.canv, self.doc = canv, canv._doc
+        self.code: list[str] = ["q BT"]
+        self._font: tuple[str, float, float] | None = None
+        self._face = None  # the reportlab font object of ``_font``
+        self._ascii = False  # whether printable ASCII is at its own codes in subset 0
+        self._ascii_resource: str | None = None  # that subset's resource, once used
+        self._selected: str | None = None  # PDF font resource currently selected
+        self._color: Color | None = None
+
+    def style(self, font: str, size: float, color: Color, leading: float | None = None):
+        """Font and colour for the following strings (emitted only when they change)."""
+        key = (font, size, size * 1.2 if leading is None else leading)
+        if key != self._font:
+            self._font, self._selected = key, None
+            if self._face is None or self._face.fontName != font:
+                self._face = pdfmetrics.getFont(font)
+                self._ascii = self._face._dynamicFont and _ascii_is_subset_zero(self._face)
+                self._ascii_resource = None
+        if color != self._color:
+            self._color = color
+            self.code.append(f"{_num(color.red)} {_num(color.green)} {_num(color.blue)} rg")
+        return self
+
+    def text(self, x: float, y: float, value: str, align: str = "LEFT") -> None:
+        """``value`` at baseline ``y``, starting (LEFT), ending (RIGHT) or centred at x."""
+        if not value:
+            return
+        if align != "LEFT":
+            width = self._face.stringWidth(value, self._font[1])
+            x -= width if align == "RIGHT" else width * 0.5
+        code = self.code
+        code.append(f"1 0 0 1 {_num(x)} {_num(y)} Tm")
+        if self._ascii and value.isascii() and value.isprintable():
+            if self._ascii_resource is None:
+                self._ascii_resource = self._face.getSubsetInternalName(0, self.doc)
+            self._select(self._ascii_resource)
+            code.append(f"({value.translate(_ASCII_ESCAPES)}) Tj")
+            return
+        for resource, data in self._chunks(value):
+            self._select(resource)
+            code.append(f"({_escape(data)}) Tj")
+
+    def draw(self) -> None:
+        if len(self.code) > 1:
+            self.canv.addLiteral(" ".join([*self.code, "ET Q"]))
+        self.code = ["q BT"]
+        self._font = self._selected = self._color = None
+
+    def _select(self, resource: str) -> None:
+        if resource != self._selected:
+            _, size, leading = self._font
+            self.code.append(f"{resource} {_num(size)} Tf {_num(leading)} TL")
+            self._selected = resource
+
+    def _chunks(self, value: str) -> list[tuple[str, bytes]]:
+        """(font resource, encoded text) pieces, as reportlab's text objects make them."""
+        font = self._face
+        if font._dynamicFont:
+            return [(font.getSubsetInternalName(subset, self.doc), data)
+                    for subset, data in font.splitString(value, self.doc)]
+        return [(self.doc.getInternalFontName(f.fontName), data) for f, data
+                in pdfmetrics.unicode2T1(value, [font, *font.substitutionFonts])]
+
+
+def _num(value: float) -> str:
+    """A PDF number with reportlab's ``fp_str`` precision (six significant digits, at
+    most six decimals), so strings land on exactly the same coordinates as before.
+
+    Remembered: every document of a batch uses the same few hundred coordinates."""
+    text = _NUMBERS.get(value)
+    if text is None:
+        if len(_NUMBERS) > 20_000:
+            _NUMBERS.clear()
+        text = _NUMBERS[value] = _format_num(value)
+    return text
+
+
+def _format_num(value: float) -> str:
+    size = abs(value)
+    if size <= 1e-7:
+        return "0"
+    places = 6 if size <= 1 else min(max(0, 6 - int(log10(size))), 6)
+    text = f"{value:.{places}f}"
+    return text.rstrip("0").rstrip(".") if places else text
+
+
+def _escape(data: bytes) -> str:
+    """``escapePDF``, short-cut for printable ASCII (only ``\\ ( )`` need escaping)."""
+    if data.isascii():
+        text = data.decode("ascii")
+        if text.isprintable():
+            return text.translate(_ASCII_ESCAPES)
+    return escapePDF(data)
+
+
+@lru_cache(maxsize=16)
+def _ascii_is_subset_zero(font) -> bool:
+    """True when the TrueType font puts printable ASCII at its own codes in subset 0.
+
+    reportlab reserves codes 32-126 of the first subset for ASCII ("ascii readable"
+    subsets, the default) when the face has those glyphs, so such text needs no
+    per-character subset assignment.
+    """
+    face = font.face
+    return bool(font._asciiReadable) and not getattr(face, "_full_font", None) \
+        and all(code in face.charToGlyph for code in range(32, 127))
