@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from arcli_process import ARCLI, compile_bytecode
 from generate import generate
 
-ARCLI = [sys.executable, "-m", "arcli"]
 COMMANDS = {"statements": ["statements", "--period", "2026-10"],
             "letters": ["dunning", "run", "--as-of", "2026-11-01"]}
 
@@ -99,6 +99,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path,
                         help="keep the generated book here and reuse it on later runs")
     args = parser.parse_args()
+    compile_bytecode()
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
         measure(args.workdir, args)

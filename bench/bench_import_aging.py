@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from arcli_process import ARCLI, compile_bytecode
 from generate import generate
-
-ARCLI = [sys.executable, "-m", "arcli"]
 
 
 def timed(args: list[str], env: dict) -> tuple[float, float]:
@@ -57,6 +56,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000])
     parser.add_argument("--db", help="a PostgreSQL URL to use instead of a SQLite file")
     args = parser.parse_args()
+    compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="arcli-bench-") as tmp:
         print("documents,customers,import_s,import_peak_mb,aging_s,aging_peak_mb,"
               "detail_one_customer_s,reimport_s")

@@ -22,6 +22,7 @@ with open(sys.argv[1]) as src, open(sys.argv[2], "w") as out:
                   f"    assets:receivable:{r['customer']}  {sign}{r['amount']} {r['currency']}\n"
                   f"    revenue\n\n")
 PY
+.venv/bin/python -c "import sys; sys.path.insert(0, 'bench'); from arcli_process import compile_bytecode; compile_bytecode()"
 export ARCLI_DB="$work/book.db" ARCLI_TODAY=2026-11-01
 .venv/bin/arcli -q init --no-config
 .venv/bin/arcli -q import customers "$work/data/customers.csv" >/dev/null
