@@ -147,6 +147,19 @@ def _section(req, currency, opening, rows, items, aged, disputed, confirmed) -> 
                             money.from_minor(amount, currency) if amount is not None else None)
 
 
+def statement_customers(conn: Connection, req: StatementRequest) -> list[str]:
+    """The customers a run covers, in the order :func:`build_statements` reports them:
+    the book's customers (or the requested ones it has) by id, then requested ids it does
+    not know. A batch cuts this list into chunks and builds each chunk's statements with
+    ``customer_ids`` set to the chunk -- in worker processes when there are several."""
+    ids = list(conn.execute(select(customers.c.id).order_by(customers.c.id)).scalars())
+    if not req.customer_ids:
+        return ids
+    wanted = set(req.customer_ids)
+    known = [cid for cid in ids if cid in wanted]
+    return known + sorted(wanted - set(known))
+
+
 def build_statements(conn: Connection, req: StatementRequest, company: Company,
                      ) -> Iterator[StatementData | Skip]:
     """Statement data per customer (or the reason it was skipped), in customer order."""

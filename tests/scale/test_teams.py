@@ -102,3 +102,44 @@ def test_statements_shards_split_the_batch(example_book, tmp_path):
         produced += sorted({r["customer"] for r in json.loads(result.stdout)
                             if r["status"] == "written"})
     assert sorted(produced) == ["C001", "C002", "C003", "C004", "C005", "C006"]
+
+
+def _backend_pid(conn) -> int | None:
+    if conn.dialect.name != "postgresql":
+        return None
+    return conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+
+
+def _report_child_connection(store, queue) -> None:
+    with store.connect() as conn:
+        conn.exec_driver_sql("SELECT COUNT(*) FROM customers").scalar()
+        queue.put((conn.info.get("opened_by"), _backend_pid(conn)))
+
+
+def test_a_forked_worker_opens_its_own_connections(db_url):
+    """`--jobs` workers are forked while the parent holds connections (the batch lock's,
+    a pooled one). They must open their own and leave the parent's alone: sharing one
+    would interleave two processes on one socket or SQLite handle."""
+    import multiprocessing
+
+    store = open_store(db_url)
+    store.upgrade()
+    with batch_lock(store, "statements"):
+        with store.connect() as conn:  # goes back to the pool, still open
+            conn.info["opened_by"] = "parent"
+            parent_pid = _backend_pid(conn)
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        child = context.Process(target=_report_child_connection, args=(store, queue))
+        child.start()
+        owner, child_pid = queue.get(timeout=60)
+        child.join(60)
+        assert child.exitcode == 0
+        assert owner is None  # not the parent's pooled connection
+        assert child_pid != parent_pid or parent_pid is None
+        with store.connect() as conn:  # the parent's connection still works
+            assert conn.info.get("opened_by") == "parent"
+            assert _backend_pid(conn) == parent_pid
+        with pytest.raises(LockHeld), batch_lock(open_store(db_url), "statements"):
+            pass  # the lock's session survived the child
+    store.dispose()

@@ -111,6 +111,33 @@ def test_rerun_is_byte_identical_and_jobs_give_same_content(signed_book, tmp_pat
     assert one == two
 
 
+@pytest.mark.parametrize("selection", [(), ("--customer", "C003", "--customer", "NOPE",
+                                             "--customer", "C001", "--customer", "C000")])
+def test_jobs_give_the_same_rows_in_the_same_order(example_book, tmp_path, selection):
+    """With --jobs 2 each chunk of customers is assembled and rendered in a worker; the
+    results, skips included, must come back exactly as one process reports them."""
+    idle = tmp_path / "idle.csv"
+    idle.write_text("id,name,currency\nC000,Idle Ltd,EUR\n")
+    assert example_book("import", "customers", str(idle)).exit_code == 0
+    runs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        result = example_book("statements", "--period", "2026-10", "--out", str(out),
+                              "--no-sign", "--json", "--jobs", jobs, *selection)
+        assert result.exit_code == 0, result.output
+        runs.append((json.loads(result.stdout), json.loads((out / "manifest.json").read_text())))
+    assert runs[0] == runs[1]
+    rows = runs[0][0]
+    customers = [r["customer"] for r in rows]
+    expected = ["C000", "C001", "C003", "NOPE"] if selection else \
+        ["C000", "C001", "C002", "C003", "C004", "C005", "C005", "C006"]
+    assert customers == expected
+    status = {r["customer"]: (r["status"], r["reason"]) for r in rows}
+    assert status["C000"] == ("skipped", "nothing open and no activity in the period")
+    if selection:
+        assert status["NOPE"] == ("skipped", "unknown customer")
+
+
 def test_text_content_chinese_markup_and_disputes(signed_book, tmp_path):
     out = tmp_path / "st"
     run_statements(signed_book, out)

@@ -7,7 +7,7 @@ import functools
 import io
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -188,22 +188,21 @@ def shard_option(func: Callable) -> Callable:
                         help="Only customers in shard K of N (stable split by customer id).")(func)
 
 
-def run_documents(app: AppContext, jobs: list, options, label: str, summary) -> list:
-    """Run a document batch with a progress bar on stderr (only on a terminal, not with
-    --quiet); returns the results in order, counting each into ``summary``."""
-    from arcli.batch import run_batch
-
-    results = []
-    if app.quiet or not sys.stderr.isatty() or not jobs:
-        for result in run_batch(jobs, options):
+def run_documents(app: AppContext, results: Iterable, total: int, label: str, summary) -> list:
+    """Collect a document batch's results with a progress bar of ``total`` steps on stderr
+    (only on a terminal, not with --quiet), counting each into ``summary``."""
+    collected = []
+    if app.quiet or not sys.stderr.isatty() or not total:
+        for result in results:
             summary.add(result)
-            results.append(result)
-        return results
-    with click.progressbar(length=len(jobs), label=label, file=sys.stderr) as bar:
-        for result in run_batch(jobs, options, progress=lambda _result: bar.update(1)):
+            collected.append(result)
+        return collected
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        for result in results:
             summary.add(result)
-            results.append(result)
-    return results
+            collected.append(result)
+            bar.update(1)
+    return collected
 
 
 def signing_choice(app: AppContext, sign: bool | None):

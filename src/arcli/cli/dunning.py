@@ -64,7 +64,15 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
     file); skipped customers are listed with the reason. Rerunning the same --as-of makes
     nothing new. Exit 0 when done, 1 if a letter failed.
     """
-    from arcli.batch import BatchSummary, Job, PipelineOptions, file_name, skipped, write_manifest
+    from arcli.batch import (
+        BatchSummary,
+        Job,
+        PipelineOptions,
+        file_name,
+        run_batch,
+        skipped,
+        write_manifest,
+    )
     from arcli.dunning.interest import stale_table_warning
     from arcli.dunning.run import RunRequest, plan_run, record_run
     from arcli.sharding import parse_shard
@@ -94,7 +102,8 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
                                    level=p.level, date=req.as_of.isoformat()),
                          p.letter, ((p.currency, p.total_due),)) for p in letters]
         summary = BatchSummary()
-        results = run_documents(app, jobs_list, options, "letters", summary)
+        results = run_documents(app, run_batch(jobs_list, options), len(jobs_list), "letters",
+                                summary)
         files = {(r.customer_id, r.currency): r for r in results}
         written = {key: (r.file, r.sha256) for key, r in files.items()
                    if r.status in ("written", "unchanged")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -49,17 +50,16 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     """
     from arcli.batch import (
         BatchSummary,
-        Job,
         PipelineOptions,
-        file_name,
+        chunk_size,
         results_report,
-        skipped,
+        run_assembled,
         write_manifest,
     )
     from arcli.periods import parse_period
     from arcli.render.templating import normalize_language
     from arcli.sharding import parse_shard
-    from arcli.statements import Skip, StatementRequest, build_statements, company_from_config
+    from arcli.statements import StatementRequest, company_from_config, statement_customers
     from arcli.store.locks import batch_lock
 
     cfg = app.config.section("statements")
@@ -82,26 +82,43 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     store = app.store
     summary = BatchSummary()
     with batch_lock(store, "statements"):
-        results, job_list = [], []
         with store.connect() as conn:
-            for item in build_statements(conn, request, company_from_config(app.config)):
-                cid = item.customer_id if isinstance(item, Skip) else item.recipient.customer_id
-                if owns and not owns.owns(cid):
-                    continue
-                if isinstance(item, Skip):
-                    results.append(skipped(cid, None, "statement", item.reason))
-                    if item.failed:
-                        results[-1].status, results[-1].error = "failed", item.reason
-                    summary.add(results[-1])
-                    continue
-                name = file_name(pattern, customer=cid, period=chosen.label)
-                amounts = tuple((s.currency, s.closing_balance) for s in item.sections)
-                job_list.append(Job(cid, ",".join(s.currency for s in item.sections),
-                                    "statement", name, item, amounts))
-        results += run_documents(app, job_list, options, "statements", summary)
+            covered = [cid for cid in statement_customers(conn, request)
+                       if not owns or owns.owns(cid)]
+        size = chunk_size(len(covered), jobs)
+        chunks = [covered[i:i + size] for i in range(0, len(covered), size)]
+        assemble = _assembler(store, request, company_from_config(app.config), pattern)
+        results = run_documents(app, run_assembled(assemble, chunks, options), len(covered),
+                                "statements", summary)
         write_manifest(options.out_dir, results)
     app.info(f"statements {chosen.label} in {options.out_dir}: {summary}")
     emit(out, results_report(results))
     if summary.failed:
         raise click.exceptions.Exit(1)
 
+
+
+def _assembler(store, request, company, pattern: str):
+    """``assemble(chunk of customer ids)``: the chunk's statement jobs, and results for the
+    customers without one. Runs where the chunk is rendered (a worker with ``--jobs``),
+    on a store connection of that process."""
+    from arcli.batch import Job, file_name, skipped
+    from arcli.statements import Skip, build_statements
+
+    def assemble(chunk: list[str]):
+        part = dataclasses.replace(request, customer_ids=tuple(chunk))
+        with store.connect() as conn:
+            for item in build_statements(conn, part, company):
+                if isinstance(item, Skip):
+                    result = skipped(item.customer_id, None, "statement", item.reason)
+                    if item.failed:
+                        result.status, result.error = "failed", item.reason
+                    yield result
+                    continue
+                cid = item.recipient.customer_id
+                amounts = tuple((s.currency, s.closing_balance) for s in item.sections)
+                yield Job(cid, ",".join(s.currency for s in item.sections), "statement",
+                          file_name(pattern, customer=cid, period=request.period_label),
+                          item, amounts)
+
+    return assemble

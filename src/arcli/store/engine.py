@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,11 +38,17 @@ class Store:
     def __init__(self, url: str):
         self.url = url
         self._engine: Engine | None = None
+        self._pid = os.getpid()
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = self._make_engine()
+        elif self._pid != os.getpid():
+            # A forked worker (``--jobs``): start a pool of its own and leave the parent's
+            # connections alone -- closing them here would close them for the parent.
+            self._engine.dispose(close=False)
+        self._pid = os.getpid()
         return self._engine
 
     @property
