@@ -12,13 +12,13 @@ balance as of the same date.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 from arcli import money
 from arcli.errors import UsageError
-from arcli.ledger import OpenItem, Scope, open_items, open_scope
+from arcli.ledger import OpenItem, Scope, iter_open_items, open_scope
 from arcli.output import Report
 from arcli.store.reader import BookReader, reader_for
 
@@ -169,23 +169,23 @@ def aging_report(rows: Sequence[AgingRow], spec: AgingSpec) -> Report:
                   totals=[as_dict(t) for t in currency_totals(rows, spec)])
 
 
-def detail_report(items: Sequence[OpenItem], spec: AgingSpec) -> Report:
-    """Open items with their age and bucket (``--detail``)."""
+def detail_report(items: Iterable[OpenItem], spec: AgingSpec) -> Report:
+    """Open items with their age and bucket (``--detail``). The rows are produced as the
+    report is written, so a whole book's open items stream through."""
     columns = ["customer", "name", "currency", "type", "number", "date", "due_date",
                "days_overdue", "open_amount", "bucket"]
-    rows = []
-    for item in items:
-        debit = item.open_amount > 0
-        rows.append({
-            "customer": item.customer_id, "name": item.customer_name, "currency": item.currency,
-            "type": item.type, "number": item.number, "date": item.date,
-            "due_date": item.due_date, "days_overdue": item.days_overdue(spec.as_of),
-            "open_amount": item.open_amount,
-            "bucket": spec.label_for(item.date, item.due_date) if debit else "unapplied",
-        })
+    rows = ({
+        "customer": item.customer_id, "name": item.customer_name, "currency": item.currency,
+        "type": item.type, "number": item.number, "date": item.date,
+        "due_date": item.due_date, "days_overdue": item.days_overdue(spec.as_of),
+        "open_amount": item.open_amount,
+        "bucket": spec.label_for(item.date, item.due_date) if item.open_amount > 0
+        else "unapplied",
+    } for item in items)
     return Report(columns, rows)
 
 
 def aging_detail(conn, spec: AgingSpec, customer_ids: Sequence[str] | None = None,
                  currency: str | None = None) -> Report:
-    return detail_report(open_items(conn, spec.as_of, customer_ids, currency), spec)
+    """The ``--detail`` report; write it while ``conn`` is open (its rows are lazy)."""
+    return detail_report(iter_open_items(conn, spec.as_of, customer_ids, currency), spec)

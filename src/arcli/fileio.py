@@ -12,20 +12,36 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str, *, encoding: str = "utf-8") -> Path:
     """Write ``data`` to ``path`` so that readers never observe a partial file."""
+    payload = data.encode(encoding) if isinstance(data, str) else data
+    with atomic_output(path) as handle:
+        handle.write(payload)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> Iterator[IO]:
+    """A stream that becomes ``path`` when the block ends without an exception.
+
+    Binary, or text in ``encoding`` (newlines written as given). The data goes to a
+    temporary file beside the target, is fsynced and renamed over it; on any error the
+    temporary file is removed and the target is untouched.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode(encoding) if isinstance(data, str) else data
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+        mode = "w" if encoding else "wb"
+        with os.fdopen(fd, mode, encoding=encoding, newline="" if encoding else None) as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp_name, 0o644)
@@ -34,7 +50,6 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, encoding: str = 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-    return target
 
 
 def safe_filename_part(text: str, max_length: int = 80) -> str:

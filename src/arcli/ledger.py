@@ -13,7 +13,7 @@ reports run them without importing SQLAlchemy; ``conn`` may be a SQLAlchemy conn
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -115,6 +115,13 @@ class OpenItem(NamedTuple):
 def open_items(conn, as_of: dt.date, customer_ids: Sequence[str] | None = None,
                currency: str | None = None) -> list[OpenItem]:
     """Every open item as of the date, ordered by customer, currency, due date, number."""
+    return list(iter_open_items(conn, as_of, customer_ids, currency))
+
+
+def iter_open_items(conn, as_of: dt.date, customer_ids: Sequence[str] | None = None,
+                    currency: str | None = None) -> Iterator[OpenItem]:
+    """:func:`open_items` one at a time, as the database returns them: an export of
+    every open item of a big book never holds them all."""
     reader = reader_for(conn)
     scope = open_scope(reader, as_of, customer_ids, currency)
     rows = reader.rows(
@@ -124,10 +131,10 @@ def open_items(conn, as_of: dt.date, customer_ids: Sequence[str] | None = None,
         f"WHERE {scope.where} ORDER BY d.customer_id, d.currency, d.due_date, d.number",
         (*scope.open_params, *scope.where_params))
     date, from_minor = reader.date, money.from_minor
-    return [
+    return (
         OpenItem(doc_id, customer_id, name, cur, doc_type, number, date(day), date(due),
                  from_minor(amount, cur), from_minor(sign * open_minor, cur), reference)
         for (doc_id, customer_id, name, cur, doc_type, number, day, due, amount, sign,
              reference, open_minor) in rows
         if open_minor != 0
-    ]
+    )

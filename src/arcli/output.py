@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
@@ -24,10 +25,14 @@ _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jso
 
 @dataclass
 class Report:
-    """Rows of plain values under fixed columns, plus optional total rows."""
+    """Rows of plain values under fixed columns, plus optional total rows.
+
+    ``rows`` may be an iterator (a whole book's open items): the machine formats write
+    each row as it comes, so memory stays flat; only the table collects them first.
+    """
 
     columns: list[str]
-    rows: list[dict[str, Any]]
+    rows: Iterable[dict[str, Any]]
     totals: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -68,8 +73,8 @@ def _table_value(value: Any) -> str:
     return str(machine_value(value))
 
 
-def _rows(report: Report, include_totals: bool) -> list[dict[str, Any]]:
-    return report.rows + (report.totals if include_totals else [])
+def _rows(report: Report, include_totals: bool) -> Iterator[dict[str, Any]]:
+    return itertools.chain(report.rows, report.totals if include_totals else ())
 
 
 def write_report(report: Report, stream: IO[str], fmt: str, *, headers: bool = True,
@@ -85,9 +90,8 @@ def write_report(report: Report, stream: IO[str], fmt: str, *, headers: bool = T
         for row in _rows(report, include_totals):
             writer.writerow([_csv_value(row.get(c)) for c in report.columns])
     elif fmt == "json":
-        objects = [_machine_row(report.columns, r) for r in _rows(report, include_totals)]
-        json.dump(objects, stream, ensure_ascii=False, indent=2)
-        stream.write("\n")
+        _write_json_array((_machine_row(report.columns, r)
+                           for r in _rows(report, include_totals)), stream)
     elif fmt == "jsonl":
         for row in _rows(report, include_totals):
             stream.write(json.dumps(_machine_row(report.columns, row), ensure_ascii=False))
@@ -96,12 +100,26 @@ def write_report(report: Report, stream: IO[str], fmt: str, *, headers: bool = T
         raise ValueError(f"unknown format {fmt!r}")
 
 
+def _write_json_array(objects: Iterable[dict[str, Any]], stream: IO[str]) -> None:
+    """What ``json.dump(list(objects), stream, indent=2)`` writes, one object at a time."""
+    opened = False
+    for obj in objects:
+        stream.write(",\n" if opened else "[\n")
+        text = json.dumps(obj, ensure_ascii=False, indent=2)
+        # indent by splitting on "\n" only: the JSON may hold U+0085 or U+2028 raw,
+        # which str.splitlines (and so textwrap) would take for line ends
+        stream.write("\n".join("  " + line for line in text.split("\n")))
+        opened = True
+    stream.write("\n]\n" if opened else "[]\n")
+
+
 def _machine_row(columns: Iterable[str], row: dict[str, Any]) -> dict[str, Any]:
     return {c: machine_value(row.get(c)) for c in columns}
 
 
 def _is_numeric_column(report: Report, column: str) -> bool:
-    values = [r.get(column) for r in report.rows + report.totals if r.get(column) is not None]
+    values = [r.get(column) for r in itertools.chain(report.rows, report.totals)
+              if r.get(column) is not None]
     return bool(values) and all(
         isinstance(v, (Decimal, int)) and not isinstance(v, bool) for v in values
     )
@@ -110,6 +128,7 @@ def _is_numeric_column(report: Report, column: str) -> bool:
 def _write_table(report: Report, stream: IO[str], headers: bool) -> None:
     from tabulate import tabulate
 
+    report = Report(report.columns, list(report.rows), report.totals)  # aligned: needs all
     align = ["right" if _is_numeric_column(report, c) else "left" for c in report.columns]
     body = [[_table_value(r.get(c)) for c in report.columns] for r in report.rows]
     if report.totals:

@@ -11,6 +11,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from arcli.aging import AgingSpec
 from tests.conftest import ROOT
@@ -172,3 +174,61 @@ def test_quick_reports_do_not_import_sqlalchemy(example_book):
     assert done.returncode == 0, done.stderr
     assert "INV-2026-" in done.stdout
     assert done.stderr.strip().endswith("PLAIN")
+
+
+json_values = st.one_of(st.none(), st.booleans(), st.integers(), st.text(),
+                        st.lists(st.text(), max_size=2), st.dictionaries(st.text(), st.text(),
+                                                                         max_size=2))
+
+
+@given(st.lists(st.dictionaries(st.text(min_size=1), json_values, max_size=4), max_size=4))
+def test_streamed_json_array_is_what_json_dump_writes(objects):
+    from arcli.output import _write_json_array
+
+    streamed = io.StringIO()
+    _write_json_array(iter(objects), streamed)
+    assert streamed.getvalue() == json.dumps(objects, ensure_ascii=False, indent=2) + "\n"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "json", "jsonl", "table"])
+def test_detail_streams_to_stdout_and_files_alike(example_book, tmp_path, fmt):
+    """--detail rows are read as they are written; a file gets the same bytes, atomically."""
+    shown = example_book("aging", "--detail", "--format", fmt)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.count("C00") >= 10
+    target = tmp_path / f"detail.{fmt}"
+    written = example_book("aging", "--detail", "--format", fmt, "-o", str(target))
+    assert written.exit_code == 0, written.output
+    assert target.read_text(encoding="utf-8") == shown.stdout
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp left
+
+
+class _Watched(io.StringIO):
+    """A stream that records how many rows had been produced at each write."""
+
+    def __init__(self, produced: list):
+        super().__init__()
+        self.produced, self.writes = produced, []
+
+    def write(self, text):
+        self.writes.append((len(self.produced), text))
+        return super().write(text)
+
+
+def test_lazy_report_rows_are_written_as_they_come():
+    from arcli.output import Report, write_report
+
+    produced: list[int] = []
+
+    def rows():
+        for i in range(3):
+            produced.append(i)
+            yield {"n": i}
+
+    for fmt in ("csv", "jsonl", "json"):
+        produced.clear()
+        stream = _Watched(produced)
+        write_report(Report(["n"], rows()), stream, fmt)
+        assert produced == [0, 1, 2]
+        # row 0 was on its way out before row 2 existed
+        assert any(count < 3 and "0" in text for count, text in stream.writes), fmt

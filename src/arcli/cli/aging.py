@@ -39,9 +39,8 @@ def aging_command(app: AppContext, as_of, basis, buckets, customer_ids, currency
             section.get_list("buckets", [30, 60, 90])),
     )
     with app.reader() as reader:
-        if detail:
-            report = aging_detail(reader, spec, customer_ids or None, currency)
-        else:
-            report = aging_report(aging_rows(reader, spec, customer_ids or None, currency),
-                                  spec)
-    emit(out, report)
+        if detail:  # rows are read as they are written: emit while the reader is open
+            emit(out, aging_detail(reader, spec, customer_ids or None, currency))
+            return
+        rows = aging_rows(reader, spec, customer_ids or None, currency)
+    emit(out, aging_report(rows, spec))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import io
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -15,7 +14,7 @@ import click
 
 from arcli.config import Config, find_config, load_config
 from arcli.errors import EXIT_FOUND, UsageError
-from arcli.fileio import atomic_write
+from arcli.fileio import atomic_output
 from arcli.output import FORMATS, Report, format_for_path, write_report
 
 if TYPE_CHECKING:
@@ -171,9 +170,8 @@ def emit(out: OutputOptions, report: Report) -> None:
         write_report(report, sys.stdout, fmt, headers=out.headers, include_totals=out.totals)
         sys.stdout.flush()
         return
-    buffer = io.StringIO()
-    write_report(report, buffer, fmt, headers=out.headers, include_totals=out.totals)
-    atomic_write(out.path, buffer.getvalue())
+    with atomic_output(out.path, encoding="utf-8") as stream:
+        write_report(report, stream, fmt, headers=out.headers, include_totals=out.totals)
 
 
 def exit_found(found: bool) -> None:
