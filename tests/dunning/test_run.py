@@ -155,3 +155,24 @@ def test_letters_are_signed_like_statements(book, tmp_path):
     pdf = book.cwd / "letters" / row["file"]
     check = subprocess.run(["pdfsig", str(pdf)], capture_output=True, text=True).stdout
     assert "Signature is Valid" in check and "Total document signed" in check
+
+
+def test_planning_in_chunks_of_customers_decides_the_same(book, monkeypatch):
+    """Open items and the payments behind interest are read per chunk of customers; the
+    decisions, charges and their order must not depend on where the chunks are cut."""
+    from arcli.dunning import run as dunning_run
+
+    text = book.config.read_text(encoding="utf-8")
+    text = text.replace("    enabled: false          # late-payment interest is off by default",
+                        "    enabled: true")
+    book.config.write_text(text.replace("    rate: null ", '    rate: "12.00" '),
+                           encoding="utf-8")
+    plans = {}
+    for size in (1, 2, 250):
+        monkeypatch.setattr(dunning_run._Planner, "CHUNK", size)
+        result = book("dunning", "run", "--as-of", "2026-12-31", "--dry-run", "--json")
+        assert result.exit_code == 0, result.output
+        plans[size] = json.loads(result.stdout)
+    assert plans[1] == plans[2] == plans[250]
+    assert len({r["customer"] for r in plans[1]}) >= 5
+    assert any(Decimal(r["interest"]) > 0 for r in plans[1])
