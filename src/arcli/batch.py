@@ -97,6 +97,10 @@ def skipped(customer_id: str, currency: str | None, kind: str, reason: str) -> J
     return JobResult(customer_id, currency, kind, "skipped", reason=reason)
 
 
+def failed(customer_id: str, currency: str | None, kind: str, error: str) -> JobResult:
+    return JobResult(customer_id, currency, kind, "failed", reason=error, error=error)
+
+
 # -- file names ---------------------------------------------------------------------------
 def file_name(pattern: str, **values: Any) -> str:
     """Fill a pattern like ``statement-{customer}-{period}.pdf`` with safe values."""

@@ -138,6 +138,36 @@ def test_jobs_give_the_same_rows_in_the_same_order(example_book, tmp_path, selec
         assert status["NOPE"] == ("skipped", "unknown customer")
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_chunk_that_cannot_be_read_fails_its_customers_only(example_book, tmp_path,
+                                                              monkeypatch, jobs):
+    """A store error while reading one chunk of customers (e.g. a disk error) marks those
+    customers failed in the results and the manifest; the rest of the batch is written."""
+    import arcli.statements
+    from arcli.errors import StoreError
+
+    real = arcli.statements.build_statements
+
+    def flaky(conn, request, company):
+        if "C004" in request.customer_ids:
+            raise StoreError("database error on book.db: disk I/O error")
+        yield from real(conn, request, company)
+
+    monkeypatch.setattr(arcli.statements, "build_statements", flaky)
+    out = tmp_path / "st"
+    result = example_book("statements", "--period", "2026-10", "--out", str(out),
+                          "--no-sign", "--json", "--jobs", jobs)
+    assert result.exit_code == 1
+    status = {r["customer"]: (r["status"], r["error"]) for r in json.loads(result.stdout)}
+    assert status.pop("C004") == ("failed", "StoreError: database error on book.db: "
+                                            "disk I/O error")
+    assert {s for s, _ in status.values()} == {"written"}
+    manifest = {r["customer"]: r["status"] for r in
+                json.loads((out / "manifest.json").read_text())}
+    assert manifest["C004"] == "failed" and manifest["C001"] == "written"
+    assert not (out / "statement-C004-2026-10.pdf").exists()
+
+
 def test_text_content_chinese_markup_and_disputes(signed_book, tmp_path):
     out = tmp_path / "st"
     run_statements(signed_book, out)

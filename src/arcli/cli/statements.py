@@ -52,6 +52,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         BatchSummary,
         PipelineOptions,
         chunk_size,
+        file_name,
         results_report,
         run_assembled,
         write_manifest,
@@ -74,6 +75,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         buckets=tuple(app.config.section("aging").get_list("buckets", [30, 60, 90])),
     )
     pattern = cfg.get_str("filename", "statement-{customer}-{period}.pdf")
+    file_name(pattern, customer="C", period=chosen.label)  # a bad pattern is a usage error
     signing = signing_choice(app, sign)
     options = PipelineOptions(
         out_dir=Path(out_dir or cfg.get_str("out", "statements")), signing=signing,
@@ -101,24 +103,32 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
 def _assembler(store, request, company, pattern: str):
     """``assemble(chunk of customer ids)``: the chunk's statement jobs, and results for the
     customers without one. Runs where the chunk is rendered (a worker with ``--jobs``),
-    on a store connection of that process."""
-    from arcli.batch import Job, file_name, skipped
+    on a store connection of that process. If reading the chunk fails, its customers are
+    reported failed with the error and the batch goes on (exit 1 at the end)."""
+    from arcli.batch import Job, failed, file_name, skipped
     from arcli.statements import Skip, build_statements
 
     def assemble(chunk: list[str]):
         part = dataclasses.replace(request, customer_ids=tuple(chunk))
-        with store.connect() as conn:
-            for item in build_statements(conn, part, company):
-                if isinstance(item, Skip):
-                    result = skipped(item.customer_id, None, "statement", item.reason)
-                    if item.failed:
-                        result.status, result.error = "failed", item.reason
-                    yield result
-                    continue
-                cid = item.recipient.customer_id
-                amounts = tuple((s.currency, s.closing_balance) for s in item.sections)
-                yield Job(cid, ",".join(s.currency for s in item.sections), "statement",
-                          file_name(pattern, customer=cid, period=request.period_label),
-                          item, amounts)
+        reported = set()
+        try:
+            with store.connect() as conn:
+                for item in build_statements(conn, part, company):
+                    if isinstance(item, Skip):
+                        reported.add(item.customer_id)
+                        yield (failed if item.failed else skipped)(
+                            item.customer_id, None, "statement", item.reason)
+                        continue
+                    cid = item.recipient.customer_id
+                    reported.add(cid)
+                    amounts = tuple((s.currency, s.closing_balance) for s in item.sections)
+                    yield Job(cid, ",".join(s.currency for s in item.sections), "statement",
+                              file_name(pattern, customer=cid, period=request.period_label),
+                              item, amounts)
+        except Exception as exc:  # recorded per customer, as a render error is
+            error = f"{type(exc).__name__}: {exc}"
+            for cid in chunk:
+                if cid not in reported:
+                    yield failed(cid, None, "statement", error)
 
     return assemble
