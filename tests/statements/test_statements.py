@@ -271,3 +271,35 @@ def test_fast_text_drawing_looks_exactly_like_reportlabs(signed_book, tmp_path, 
         images = _page_images(fast / name, tmp_path / "png" / f"fast-{name}")
         assert images and images == _page_images(plain / name, tmp_path / "png" / f"plain-{name}")
         assert (fast / name).read_bytes() != (plain / name).read_bytes()  # other drawing code
+
+
+def test_jobs_from_option_config_or_auto(example_book, tmp_path, monkeypatch):
+    """--jobs N|auto, else render.jobs from the config, else 1; bad values exit 2."""
+    import arcli.batch
+
+    used = []
+    real = arcli.batch.run_assembled
+
+    def spy(assemble, chunks, options):
+        used.append(options.jobs)
+        return real(assemble, chunks, options)
+
+    monkeypatch.setattr(arcli.batch, "run_assembled", spy)
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+
+    def statements(*extra):
+        return example_book("statements", "--period", "2026-10", "--no-sign",
+                            "--out", str(tmp_path / "st"), "--json", *extra)
+
+    assert statements().exit_code == 0
+    assert statements("--jobs", "auto").exit_code == 0
+    config = tmp_path / "arcli.yaml"
+    config.write_text("render:\n  jobs: 2\n", encoding="utf-8")
+    example_book.config = config
+    assert statements().exit_code == 0
+    assert statements("--jobs", "1").exit_code == 0
+    assert used == [1, 3, 2, 1]
+    assert statements("--jobs", "0").exit_code == 2
+    config.write_text("render:\n  jobs: many\n", encoding="utf-8")
+    bad = statements()
+    assert bad.exit_code == 2 and "line 2: render.jobs" in bad.stderr

@@ -122,6 +122,55 @@ class CurrencyType(click.ParamType):
 
 CURRENCY = CurrencyType()
 
+_MAX_JOBS = 64
+
+
+def parse_jobs(value: Any) -> int:
+    """``N`` (1..64) or ``auto`` (one per core) as a number of processes; ValueError if
+    it is neither."""
+    if str(value).strip().lower() == "auto":
+        return max(1, min(_MAX_JOBS, os.cpu_count() or 1))
+    jobs = int(value)
+    if not 1 <= jobs <= _MAX_JOBS:
+        raise ValueError(value)
+    return jobs
+
+
+class JobsType(click.ParamType):
+    """``--jobs N`` or ``--jobs auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param, ctx) -> int:
+        try:
+            return parse_jobs(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number of processes (1-{_MAX_JOBS}) or auto",
+                      param, ctx)
+
+
+def jobs_option(func: Callable) -> Callable:
+    """``--jobs N|auto``: worker processes for a document batch (default: ``render.jobs``
+    in the config, else 1)."""
+    return click.option("--jobs", type=JobsType(), default=None,
+                        help="Worker processes: a number or auto (one per core); "
+                             "default render.jobs in the config, else 1.")(func)
+
+
+def batch_jobs(app: AppContext, given: int | None) -> int:
+    """``--jobs`` if given, else ``render.jobs`` from the config, else 1."""
+    if given is not None:
+        return given
+    view = app.config.section("render")
+    value = view.raw("jobs")
+    if value is None:
+        return 1
+    try:
+        return parse_jobs(value)
+    except (TypeError, ValueError):
+        raise view.error("jobs", f"must be a number of processes (1-{_MAX_JOBS}) or auto"
+                         ) from None
+
 
 @dataclass(frozen=True)
 class OutputOptions:

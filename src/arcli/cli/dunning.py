@@ -9,8 +9,10 @@ import click
 from arcli.cli.common import (
     DATE,
     AppContext,
+    batch_jobs,
     emit,
     exit_found,
+    jobs_option,
     output_options,
     pass_app,
     render_options,
@@ -52,7 +54,7 @@ def _context(app: AppContext):
 @click.option("--dry-run", is_flag=True, help="Show the proposal; write and record nothing.")
 @click.option("--sign/--no-sign", default=None, help="Sign letters (default: if configured).")
 @click.option("--force", is_flag=True, help="Regenerate letters already made for this date.")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True)
+@jobs_option
 @shard_option
 @output_options
 @pass_app
@@ -96,7 +98,7 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
             return
         options = PipelineOptions(
             out_dir=Path(out_dir or policy.out), signing=signing_choice(app, sign),
-            render_options=render_options(app), force=force, jobs=jobs)
+            render_options=render_options(app), force=force, jobs=batch_jobs(app, jobs))
         jobs_list = [Job(p.customer_id, p.currency, "letter",
                          file_name(policy.filename, customer=p.customer_id, currency=p.currency,
                                    level=p.level, date=req.as_of.isoformat()),

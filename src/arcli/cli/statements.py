@@ -10,7 +10,9 @@ import click
 from arcli.cli.common import (
     DATE,
     AppContext,
+    batch_jobs,
     emit,
+    jobs_option,
     output_options,
     pass_app,
     render_options,
@@ -33,8 +35,7 @@ from arcli.cli.common import (
               help="Output folder (default: config statements.out or ./statements).")
 @click.option("--sign/--no-sign", default=None,
               help="Cryptographically sign (default: when signing: is configured).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker processes.")
+@jobs_option
 @click.option("--include-zero", is_flag=True,
               help="Also customers with nothing open and no activity.")
 @click.option("--force", is_flag=True, help="Rewrite files even when their content is unchanged.")
@@ -79,7 +80,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     signing = signing_choice(app, sign)
     options = PipelineOptions(
         out_dir=Path(out_dir or cfg.get_str("out", "statements")), signing=signing,
-        render_options=render_options(app), force=force, jobs=jobs)
+        render_options=render_options(app), force=force, jobs=batch_jobs(app, jobs))
     owns = parse_shard(shard)
     store = app.store
     summary = BatchSummary()
@@ -87,7 +88,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         with store.connect() as conn:
             covered = [cid for cid in statement_customers(conn, request)
                        if not owns or owns.owns(cid)]
-        size = chunk_size(len(covered), jobs)
+        size = chunk_size(len(covered), options.jobs)
         chunks = [covered[i:i + size] for i in range(0, len(covered), size)]
         assemble = _assembler(store, request, company_from_config(app.config), pattern)
         results = run_documents(app, run_assembled(assemble, chunks, options), len(covered),
