@@ -39,11 +39,31 @@ def book_state(db: str) -> tuple[list, list]:
     return docs, allocs
 
 
-@pytest.fixture(params=[10_000, 100])
+@pytest.fixture(params=[(10_000, "staged"), (100, "staged"), (10_000, "spilled"),
+                        (100, "spilled")], ids=lambda p: f"{p[1]}-{p[0]}")
 def apply_mode(request, monkeypatch):
-    """The first load's batches of groups: one batch for the sample, or many small ones."""
-    monkeypatch.setattr(first_load, "_TASK_ROWS", request.param)
+    """The first load's batches of groups (one for the sample, or many small ones), through
+    the staging table or spilled by customer range (a big file's path on SQLite, here with
+    small parsing slices and ranges so that every step really splits)."""
+    task_rows, path = request.param
+    monkeypatch.setattr(first_load, "_TASK_ROWS", task_rows)
+    if path == "spilled":
+        use_spill(monkeypatch)
     return request.param
+
+
+def use_spill(monkeypatch) -> None:
+    """Make even a small file take the spilled first load, in parallel slices."""
+    from arcli import forkpool
+    from arcli.importing import ledger, parsing, spill
+
+    monkeypatch.setattr(ledger, "SPILL_MIN_BYTES", 0)
+    monkeypatch.setattr(parsing, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parsing, "SLICE_BYTES", 4096)
+    monkeypatch.setattr(forkpool, "worker_count", lambda: 2)
+    real = spill.CustomerRanges.of.__func__
+    monkeypatch.setattr(spill.CustomerRanges, "of",
+                        classmethod(lambda cls, ids, ranges: real(cls, ids, 7)))
 
 
 def test_first_load_equals_a_full_reapply(arcli, tmp_path, apply_mode):
@@ -97,3 +117,70 @@ def test_ids_of_one_customer_are_contiguous(arcli, tmp_path, apply_mode):
             "GROUP BY customer_id")).all()
     store.dispose()
     assert all(high - low + 1 == count for _, low, high, count in spans)
+
+
+def book_rows(db: str) -> tuple[list, list]:
+    """Documents and allocations exactly as stored, ids included."""
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        docs = [tuple(r) for r in conn.execute(text(
+            "SELECT id, type, number, customer_id, date, due_date, amount_minor, sign, "
+            "currency, reference, description, content_hash, line_no, open_minor, closed_on "
+            "FROM documents ORDER BY id"))]
+        allocs = [tuple(r)[1:] for r in conn.execute(text(
+            "SELECT * FROM allocations ORDER BY id"))]
+    store.dispose()
+    return docs, allocs
+
+
+def test_spilled_first_load_stores_exactly_what_the_staged_one_stores(tmp_path, monkeypatch):
+    from tests.conftest import Arcli
+
+    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=5)
+    lines = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text("".join([*lines, *lines[1:300]]), encoding="utf-8")
+    books = []
+    for path in ("staged", "spilled"):
+        if path == "spilled":
+            use_spill(monkeypatch)
+        book = Arcli(str(tmp_path / f"{path}.db"), tmp_path)
+        book("init", "--no-config")
+        book("import", "customers", str(customers))
+        result = book("import", "ledger", str(repeated), "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)[0]["unchanged"] == 299
+        books.append(book_rows(book.db))
+    assert books[0] == books[1]
+    assert len(books[0][0]) == 3000 and len(books[0][1]) > 500
+
+
+@pytest.mark.parametrize("path", ["staged", "spilled"])
+@pytest.mark.parametrize("repeats", ["same customer", "other customer", "both"])
+def test_first_load_refuses_a_number_repeated_with_other_content(arcli, tmp_path,
+                                                                   monkeypatch, path, repeats):
+    """Within one customer's lines and across customers, reported as the staging check
+    reports it (first and last line of the number); nothing is stored."""
+    if path == "spilled":
+        if not arcli.is_sqlite:
+            pytest.skip("the spilled first load is SQLite's")
+        use_spill(monkeypatch)
+    customers, ledger = generate(tmp_path / "data", 400, 8, seed=9)
+    header, *rows = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    fields = rows[10].split(",")  # type,number,customer,...
+    other = next(r for r in rows if r.split(",")[2] != fields[2])
+    extra = [rows[10]]  # an identical repeat is fine
+    if repeats in ("same customer", "both"):
+        extra.append(",".join([*fields[:5], "1234.56", *fields[6:]]))
+    if repeats in ("other customer", "both"):
+        extra.append(",".join([*fields[:2], other.split(",")[2], *fields[3:]]))
+    bad = tmp_path / "bad.csv"
+    bad.write_text(header + "".join(rows) + "".join(extra), encoding="utf-8")
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    result = arcli("import", "ledger", str(bad))
+    assert result.exit_code == 1, result.output
+    last = len(rows) + 1 + len(extra)
+    assert (f"line {last}: number: {fields[0]} {fields[1]} appears again with different "
+            f"content (first at line 12)") in result.stderr
+    assert "Traceback" not in result.output
+    assert json.loads(arcli("aging", "--json").stdout) == []

@@ -3,7 +3,10 @@
 The file is streamed into a temporary staging table, so a million rows never sit in
 Python at once; conflicts and duplicates are then found with set-based SQL. Either every
 row lands (with its batch and line number) and cash application is rerun for the
-customer+currency groups it touched, or nothing does.
+customer+currency groups it touched, or nothing does. A big first load into an empty
+SQLite book skips the staging table: its rows are spilled to files by customer range
+(:mod:`~arcli.importing.spill`), cash-applied range by range in worker processes, and
+repeated numbers are caught while loading.
 """
 
 from __future__ import annotations
@@ -11,18 +14,32 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Date, Integer, Table, func, insert, literal, select
+from sqlalchemy.exc import IntegrityError
 
 from arcli.allocation import PRINCIPAL_FIRST
 from arcli.cash_application import reapply
 from arcli.errors import InputError, InputProblem
 from arcli.importing.batches import find_batch, record_batch
-from arcli.importing.first_load import load_first
+from arcli.importing.first_load import (
+    FirstLoad,
+    load_first,
+    load_first_spilled,
+    repeated_numbers,
+)
 from arcli.importing.mapping import Mapping
-from arcli.importing.parsing import RowMaker, parse_ledger
+from arcli.importing.parsing import (
+    PARALLEL_MIN_BYTES,
+    STAGE_COLUMNS,
+    ParsedChunk,
+    RowMaker,
+    parse_ledger,
+)
 from arcli.importing.readers import SourceFile, open_source
+from arcli.importing.spill import CustomerRanges, Spill
 from arcli.importing.staging import index_staging, staging_table
 from arcli.importing.validate import CustomerTerms, LedgerValidator
 from arcli.store import Store
@@ -38,6 +55,8 @@ from arcli.store.schema import (
 
 MAX_PROBLEMS = 50
 BULK_LOAD_ROWS = 50_000  # first loads at least this big build secondary indexes afterwards
+SPILL_MIN_BYTES = PARALLEL_MIN_BYTES  # first loads from files this big skip the staging table
+SPILL_RANGE_BYTES = 1 << 20
 _COMPARED = ("customer_id", "date", "due_date", "amount_minor", "currency", "reference",
              "description")
 
@@ -117,11 +136,47 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
         options.mapping, _customer_terms(conn), default_terms=options.default_terms,
         default_currency=options.default_currency, create_customers=options.create_customers,
     )
-    stage = staging_table(conn)
-    maker = RowMaker(options.mapping, validator, date_param(conn))
+    result.previous_batch = find_batch(conn, "ledger", source.sha256)
+    ranges = _spill_ranges(conn, source, options, validator)
+    maker = RowMaker(options.mapping, validator, date_param(conn), ranges)
+    if ranges is not None:
+        with Spill(ranges) as spill:
+            _parse(source, maker, result, problems, lambda chunk: spill.add(chunk.parts))
+            batch_id, groups = _first_load(
+                conn, source, options, result, problems, deferred=True,
+                load=lambda batch: load_first_spilled(conn, spill, batch,
+                                                      options.settlement_order))
+    else:
+        batch_id, groups = _load_staged(conn, source, maker, options, result, problems)
+    if batch_id is not None:
+        _finish_batch(conn, batch_id, result)
+    result.batch_id = batch_id
+    result.groups = groups
+    return result
 
+
+def _spill_ranges(conn: Connection, source: SourceFile, options: LedgerImportOptions,
+                  validator: LedgerValidator) -> CustomerRanges | None:
+    """Customer ranges for a big first load on SQLite (see :mod:`~.spill`), else None.
+
+    PostgreSQL keeps the staging table (its collation may order customer ids differently
+    from Python), and so does ``--create-customers`` (customers are created from it).
+    """
+    size = source.path.stat().st_size
+    if conn.dialect.name != "sqlite" or options.create_customers \
+            or size < SPILL_MIN_BYTES or not _book_is_empty(conn):
+        return None
+    # about 1 MB of the file per range: what a worker sorts and applies, and what comes
+    # back, stays the same size however big the file
+    return CustomerRanges.of(validator.customers, ranges=max(16, -(-size // SPILL_RANGE_BYTES)))
+
+
+def _parse(source: SourceFile, maker: RowMaker, result: ImportResult, problems: _ProblemList,
+           sink: Callable[[ParsedChunk], None]) -> None:
+    """Parse and validate the whole file, handing good chunks to ``sink``; raises
+    :class:`InputError` with every problem found (up to the limit)."""
     def check(columns: list[str], line: int) -> None:
-        _check_columns(options.mapping, columns, problems, line)
+        _check_columns(maker.mapping, columns, problems, line)
         problems.raise_if_any()
 
     for chunk in parse_ledger(source, maker, check):
@@ -131,41 +186,70 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
         for problem in chunk.problems:
             problems.add(*problem)
         if not problems.items:  # after the first problem, only more problems matter
-            insert_rows(conn, stage.name, STAGE_COLUMNS, chunk.rows)
+            sink(chunk)
     problems.raise_if_any()
+
+
+def _load_staged(conn: Connection, source: SourceFile, maker: RowMaker,
+                 options: LedgerImportOptions, result: ImportResult, problems: _ProblemList):
+    """Through the staging table: duplicates and conflicts found with SQL, then loaded."""
+    stage = staging_table(conn)
+    _parse(source, maker, result, problems,
+           lambda chunk: insert_rows(conn, stage.name, STAGE_COLUMNS, chunk.rows))
     index_staging(conn, stage)
     _check_duplicates_in_file(conn, stage, problems)
     conflicts = _conflicts(conn, stage, problems, report=not options.replace)
     problems.raise_if_any()
-    previous = find_batch(conn, "ledger", source.sha256)
     if options.create_customers:
         result.customers_created = _create_missing_customers(conn, stage)
     if _book_is_empty(conn):
-        batch_id, groups = _first_load(conn, source, stage, options, result)
+        loaded = _first_load(
+            conn, source, options, result, problems,
+            deferred=result.rows_read >= BULK_LOAD_ROWS,
+            load=lambda batch: load_first(conn, stage, batch, options.settlement_order))
     else:
-        batch_id, groups = _load_more(conn, source, stage, options, result, conflicts)
-    if batch_id is not None:
-        _finish_batch(conn, batch_id, result)
-    result.batch_id = batch_id
-    result.previous_batch = previous
-    result.groups = groups
+        loaded = _load_more(conn, source, stage, options, result, conflicts)
     stage.drop(conn)
-    return result
+    return loaded
 
 
-def _first_load(conn: Connection, source: SourceFile, stage: Table,
-                options: LedgerImportOptions, result: ImportResult):
-    """Into an empty book: documents written once, with cash application already done."""
+def _first_load(conn: Connection, source: SourceFile, options: LedgerImportOptions,
+                result: ImportResult, problems: _ProblemList, deferred: bool,
+                load: Callable[[int], FirstLoad]):
+    """Into an empty book: documents written once, with cash application already done.
+
+    Rows not checked for repeated numbers beforehand (a spilled load) are checked on the
+    way: a number repeated with other content within a customer's group is noted while
+    loading, one repeated across groups makes the unique index fail when it is built at
+    the end. Either way the problems are reported as the staging check reports them, and
+    the transaction rolls back.
+    """
     if not result.rows_read:
         return None, []
     batch_id = record_batch(conn, "ledger", source, result.rows_read,
                             mapping=options.mapping.name, user=_user())
-    deferred = result.rows_read >= BULK_LOAD_ROWS
-    with deferred_indexes(conn, deferred, ("documents", "allocations"), unique_too=True):
-        loaded = load_first(conn, stage, batch_id, options.settlement_order)
+    loaded = None
+    try:
+        with deferred_indexes(conn, deferred, ("documents", "allocations"), unique_too=True):
+            loaded = load(batch_id)
+            if any(differs for *_lines, differs in loaded.repeats.values()):
+                _raise_repeated(conn, loaded, problems)
+    except IntegrityError:
+        if loaded is not None:
+            _raise_repeated(conn, loaded, problems)
+        raise
     result.inserted = loaded.documents
     result.unchanged = result.rows_read - loaded.documents
     return batch_id, sorted(loaded.groups)
+
+
+def _raise_repeated(conn: Connection, loaded: FirstLoad, problems: _ProblemList) -> None:
+    """Raise the numbers repeated with different content, if there are any."""
+    for doc_type, number, first, last in repeated_numbers(conn, loaded, MAX_PROBLEMS):
+        problems.add(last, "number", number,
+                     f"{doc_type} {number} appears again with different content (first at line "
+                     f"{first})")
+    problems.raise_if_any()
 
 
 def _load_more(conn: Connection, source: SourceFile, stage: Table,
@@ -211,8 +295,6 @@ def _check_columns(mapping: Mapping, header: list[str], problems: _ProblemList, 
         problems.add(max(line - 1, 1), column, None, "required column missing from header")
 
 
-STAGE_COLUMNS = ("line_no", "type", "number", "customer_id", "date", "due_date",
-                 "amount_minor", "sign", "currency", "reference", "description", "content_hash")
 
 
 def _check_duplicates_in_file(conn: Connection, stage: Table, problems: _ProblemList) -> None:

@@ -32,6 +32,7 @@ from arcli.importing.readers import (
     detect_format,
     read_records,
 )
+from arcli.importing.spill import CustomerRanges
 from arcli.importing.validate import FieldProblem, LedgerRow, LedgerValidator
 
 SLICE_BYTES = 2 << 20
@@ -45,12 +46,17 @@ HeaderCheck = Callable[[list[str], int], None]
 
 @dataclass
 class ParsedChunk:
-    """Staging rows of consecutive records, and the problems found among them."""
+    """Staging rows of consecutive records, and the problems found among them.
+
+    With customer ranges (a big first load) the rows come split by range in ``parts``
+    instead, so the split is done where the rows were parsed.
+    """
 
     rows: list[tuple] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     read: int = 0
     fatal: list[InputProblem] | None = None  # a problem that stops reading (as a list: picklable)
+    parts: list[list[tuple]] | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,7 @@ class RowMaker:
     mapping: Mapping
     validator: LedgerValidator
     as_date: Callable
+    ranges: CustomerRanges | None = None  # split rows by customer range (first load)
 
     def add(self, chunk: ParsedChunk, line: int, raw: dict[str, str]) -> None:
         chunk.read += 1
@@ -71,10 +78,22 @@ class RowMaker:
             return
         chunk.rows.append(self._stage_values(row))
 
+    def finish(self, chunk: ParsedChunk) -> ParsedChunk:
+        """The chunk as it leaves the parser: rows split by customer range if asked."""
+        if self.ranges is not None:
+            chunk.parts, chunk.rows = self.ranges.split(chunk.rows), []
+        return chunk
+
     def _stage_values(self, row: LedgerRow) -> tuple:
-        return (row.line, row.type, row.number, row.customer, self.as_date(row.date),
+        """Values in :data:`STAGE_COLUMNS` order."""
+        return (row.type, row.number, row.customer, self.as_date(row.date),
                 self.as_date(row.due_date), row.amount_minor, row.sign, row.currency,
-                row.reference or None, row.description or None, row.content_hash)
+                row.reference or None, row.description or None, row.content_hash, row.line)
+
+
+#: What a staged row holds, in order (the first load reads rows back in this order).
+STAGE_COLUMNS = ("type", "number", "customer_id", "date", "due_date", "amount_minor", "sign",
+                 "currency", "reference", "description", "content_hash", "line_no")
 
 
 def parse_ledger(source: SourceFile, maker: RowMaker,
@@ -111,10 +130,10 @@ def _sequential(source: SourceFile, fmt: str, maker: RowMaker,
             check(list(raw), line)
             first = False
         maker.add(chunk, line, raw)
-        if len(chunk.rows) + len(chunk.problems) >= _ROWS_PER_CHUNK:
-            yield chunk
+        if chunk.read >= _ROWS_PER_CHUNK:
+            yield maker.finish(chunk)
             chunk = ParsedChunk()
-    yield chunk
+    yield maker.finish(chunk)
 
 
 # -- the parallel path -------------------------------------------------------------------
@@ -198,7 +217,7 @@ def _parse_slice(task: tuple[bytes, int, int]) -> ParsedChunk:
         chunk.fatal = exc.problems
     except csv.Error as exc:
         chunk.fatal = _problem(job.source, None, f"malformed CSV: {exc}").problems
-    return chunk
+    return job.maker.finish(chunk)
 
 
 def _problem(source: SourceFile, line: int | None, message: str) -> InputError:
