@@ -11,6 +11,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from arcli import money
 from arcli.allocation import DOCUMENT_TYPES, sign_of
@@ -25,9 +26,12 @@ class CustomerTerms:
     currency: str | None
 
 
-@dataclass(frozen=True)
-class LedgerRow:
-    """A validated document, ready for the store."""
+class LedgerRow(NamedTuple):
+    """A validated document, ready for the store.
+
+    A named tuple rather than a frozen dataclass: one is built per record, and a frozen
+    dataclass sets each of its eleven fields through ``object.__setattr__``.
+    """
 
     line: int
     type: str
