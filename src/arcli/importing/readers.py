@@ -154,7 +154,7 @@ def delimited_records(source: SourceFile, reader, columns: list[str],
             continue
         if len(fields) > width and any(f.strip() for f in fields[width:]):
             raise _problem(source, start, f"{len(fields)} fields, header has {width}")
-        yield start, dict(zip(columns, (f.strip() for f in fields), strict=False))
+        yield start, dict(zip(columns, map(str.strip, fields), strict=False))
 
 
 def _cell_text(value: object) -> str:
