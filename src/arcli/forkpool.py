@@ -1,8 +1,9 @@
-"""An ordered map over forked worker processes, for the CPU-bound stage of an import.
+"""An ordered map over forked worker processes, for the CPU-bound stages of an import.
 
 Python runs one thread of Python at a time, and parsing and validating a million records
-is Python work; on a 2-core machine two workers do it while the main process keeps the
-single database connection busy. Workers are forked, so what they need
+is Python work, as is sorting and cash-applying a big first load's customer ranges; on a
+2-core machine two workers do it while the main process keeps the single database
+connection busy. Workers are forked, so what they need
 (validators, customer tables, settings) is inherited rather than pickled; only tasks and
 results cross the pipe, and results come back in task order so the outcome does not
 depend on the number of workers. With fewer than two cores the map runs in-process.
