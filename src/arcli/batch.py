@@ -189,19 +189,19 @@ Assemble = Callable[[Any], Iterable[Job | JobResult]]
 
 def run_batch(jobs: Sequence[Job], options: PipelineOptions) -> Iterator[JobResult]:
     """Produce every job's document; yields results in job order as they complete."""
-    size = chunk_size(len(jobs), options.jobs)
-    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    return run_assembled(_as_given, chunks, options)
+    return run_assembled(_as_given, chunked(jobs, options.jobs), options)
 
 
 def _as_given(chunk: Sequence[Job]) -> Sequence[Job]:
     return chunk
 
 
-def chunk_size(count: int, jobs: int, largest: int = 250) -> int:
-    """Items per chunk: about eight chunks per worker (so a slow chunk does not leave the
-    other workers idle at the end), at most ``largest`` (memory stays flat)."""
-    return max(1, min(largest, -(-count // (8 * max(jobs, 1)))))
+def chunked(items: Sequence, jobs: int, largest: int = 250) -> list[Sequence]:
+    """``items`` in consecutive chunks: about eight per worker (so a slow chunk does not
+    leave the other workers idle at the end), at most ``largest`` items each (memory
+    stays flat)."""
+    size = max(1, min(largest, -(-len(items) // (8 * max(jobs, 1)))))
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def run_assembled(assemble: Assemble, chunks: Sequence[Any], options: PipelineOptions,

@@ -52,7 +52,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     from arcli.batch import (
         BatchSummary,
         PipelineOptions,
-        chunk_size,
+        chunked,
         file_name,
         results_report,
         run_assembled,
@@ -88,17 +88,14 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         with store.connect() as conn:
             covered = [cid for cid in statement_customers(conn, request)
                        if not owns or owns.owns(cid)]
-        size = chunk_size(len(covered), options.jobs)
-        chunks = [covered[i:i + size] for i in range(0, len(covered), size)]
         assemble = _assembler(store, request, company_from_config(app.config), pattern)
-        results = run_documents(app, run_assembled(assemble, chunks, options), len(covered),
-                                "statements", summary)
+        results = run_documents(app, run_assembled(assemble, chunked(covered, options.jobs),
+                                                   options), len(covered), "statements", summary)
         write_manifest(options.out_dir, results)
     app.info(f"statements {chosen.label} in {options.out_dir}: {summary}")
     emit(out, results_report(results))
     if summary.failed:
         raise click.exceptions.Exit(1)
-
 
 
 def _assembler(store, request, company, pattern: str):

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Table
 from arcli import forkpool
 from arcli.allocation import Doc, apply_cash
 from arcli.cash_application import ALLOCATION_COLUMNS, note_formatter
+from arcli.importing.parsing import STAGE_COLUMNS
 from arcli.importing.spill import Spill, sorted_range
 from arcli.store.bulk import (
     insert_rows,
@@ -41,8 +42,7 @@ DOCUMENT_COLUMNS = ("id", "type", "number", "customer_id", "date", "due_date", "
                     "batch_id", "open_minor", "closed_on")
 _FLUSH_ROWS = 20_000
 _TASK_ROWS = 10_000
-_STAGED = ("SELECT type, number, customer_id, date, due_date, amount_minor, sign, currency, "
-           "reference, description, content_hash, line_no FROM {table} "
+_STAGED = (f"SELECT {', '.join(STAGE_COLUMNS)} FROM {{table}} "
            "ORDER BY customer_id, currency, line_no")
 
 

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection
 
+from arcli.store.reader import fetched
+
 
 def placeholder(conn: Connection) -> str:
     return "?" if conn.dialect.name == "sqlite" else "%s"
@@ -69,9 +71,4 @@ def stream_rows(conn: Connection, sql: str, size: int = 10_000) -> Iterator[tupl
     driver = conn.connection.driver_connection
     postgres = conn.dialect.name == "postgresql"
     cursor = driver.cursor(name="arcli_stream") if postgres else driver.cursor()
-    try:
-        cursor.execute(sql)
-        while rows := cursor.fetchmany(size):
-            yield from rows
-    finally:
-        cursor.close()
+    return fetched(cursor, sql, batch=size)

@@ -60,12 +60,16 @@ def reader_for(conn) -> BookReader:
     return BookReader(conn.exec_driver_sql, conn.dialect.name)
 
 
-def _fetched(dbapi_conn, sql: str, params: Sequence, batch: int = 2000) -> Iterator[tuple]:
-    """Rows of one query, fetched in batches: memory stays flat when a report reads half
-    a million open items, and the cursor is closed even when the caller stops early."""
-    cursor = dbapi_conn.cursor()
+def fetched(cursor, sql: str, params: Sequence | None = None,
+            batch: int = 2000) -> Iterator[tuple]:
+    """Rows of one query on a driver cursor, fetched in batches: memory stays flat when a
+    report reads half a million open items, and the cursor is closed even when the caller
+    stops early."""
     try:
-        cursor.execute(sql, params)
+        if params is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, params)
         while rows := cursor.fetchmany(batch):
             yield from rows
     finally:
@@ -84,7 +88,8 @@ def open_reader(location: str) -> Iterator[BookReader]:
     else:
         raise StoreError(f"unsupported database {shown}: use a SQLite path or postgresql://")
     try:
-        reader = BookReader(lambda sql, params: _fetched(dbapi_conn, sql, params), dialect)
+        reader = BookReader(lambda sql, params: fetched(dbapi_conn.cursor(), sql, params),
+                            dialect)
         check_version(_version(reader, shown), shown)
         yield reader
     finally:
