@@ -31,6 +31,8 @@ import heapq
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import NamedTuple
 
 DEBIT_TYPES = ("invoice", "fee", "interest")
 CREDIT_TYPES = ("payment", "credit_note")
@@ -48,9 +50,12 @@ def sign_of(doc_type: str) -> int:
     return 1 if doc_type in DEBIT_TYPES else -1
 
 
-@dataclass(frozen=True)
-class Doc:
-    """The facts about one document that cash application needs."""
+class Doc(NamedTuple):
+    """The facts about one document that cash application needs.
+
+    A named tuple: a first load builds one per document, and a frozen dataclass sets
+    each field through ``object.__setattr__`` (three times the cost).
+    """
 
     id: int
     type: str
@@ -72,8 +77,7 @@ class ManualAllocation:
     amount_minor: int
 
 
-@dataclass(frozen=True)
-class Allocation:
+class Allocation(NamedTuple):
     """One application of (part of) a credit to a debit, and the rule that made it."""
 
     credit_id: int
@@ -220,6 +224,16 @@ def _final_state(docs: Sequence[Doc], outcome: Outcome) -> None:
         outcome.closed_on[doc.id] = last_day.get(doc.id, doc.date) if left == 0 else None
 
 
+_NUMBER_ORDER = attrgetter("number", "id")
+
+
+def _in_number_order(docs: list[Doc]) -> list[Doc]:
+    """A day's documents by number (then id), sorted in place: most days have one."""
+    if len(docs) > 1:
+        docs.sort(key=_NUMBER_ORDER)
+    return docs
+
+
 def apply_cash(
     docs: Sequence[Doc],
     manual: Sequence[ManualAllocation] = (),
@@ -247,14 +261,14 @@ def apply_cash(
 
     carried: list[tuple[Doc, int, bool]] = []  # (credit, remaining, untouched)
     for day in sorted(set(debits_on) | set(credits_on) | set(manual_on)):
-        new_debits = sorted(debits_on.get(day, ()), key=lambda d: (d.number, d.id))
+        new_debits = _in_number_order(debits_on.get(day, []))
         for debit in new_debits:
             state.open_debit(debit, reserved_debit.get(debit.id, 0))
-        for m in sorted(manual_on.get(day, ()), key=lambda m: (m.credit_id, m.debit_id)):
-            state.outcome.allocations.append(
-                Allocation(m.credit_id, m.debit_id, m.amount_minor, day, "manual", "pinned by hand")
-            )
-        todays = sorted(credits_on.get(day, ()), key=lambda d: (d.number, d.id))
+        if manual_on:
+            for m in sorted(manual_on.get(day, ()), key=lambda m: (m.credit_id, m.debit_id)):
+                state.outcome.allocations.append(Allocation(
+                    m.credit_id, m.debit_id, m.amount_minor, day, "manual", "pinned by hand"))
+        todays = _in_number_order(credits_on.get(day, []))
         fresh = [(c, c.amount_minor - reserved_credit.get(c.id, 0), True) for c in todays]
         queue = (carried if new_debits else []) + fresh
         still = [] if new_debits else carried

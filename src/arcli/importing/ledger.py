@@ -138,15 +138,16 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions) 
     )
     result.previous_batch = find_batch(conn, "ledger", source.sha256)
     ranges = _spill_ranges(conn, source, options, validator)
-    maker = RowMaker(options.mapping, validator, date_param(conn), ranges)
     if ranges is not None:
         with Spill(ranges) as spill:
-            _parse(source, maker, result, problems, lambda chunk: spill.add(chunk.parts))
+            maker = RowMaker(options.mapping, validator, date_param(conn), spill)
+            _parse(source, maker, result, problems, lambda chunk: _spilled(spill, chunk))
             batch_id, groups = _first_load(
                 conn, source, options, result, problems, deferred=True,
                 load=lambda batch: load_first_spilled(conn, spill, batch,
                                                       options.settlement_order))
     else:
+        maker = RowMaker(options.mapping, validator, date_param(conn))
         batch_id, groups = _load_staged(conn, source, maker, options, result, problems)
     if batch_id is not None:
         _finish_batch(conn, batch_id, result)
@@ -169,6 +170,11 @@ def _spill_ranges(conn: Connection, source: SourceFile, options: LedgerImportOpt
     # about 1 MB of the file per range: what a worker sorts and applies, and what comes
     # back, stays the same size however big the file
     return CustomerRanges.of(validator.customers, ranges=max(16, -(-size // SPILL_RANGE_BYTES)))
+
+
+def _spilled(spill: Spill, chunk: ParsedChunk) -> None:
+    if chunk.spilled is not None:
+        spill.add(chunk.spilled)
 
 
 def _parse(source: SourceFile, maker: RowMaker, result: ImportResult, problems: _ProblemList,

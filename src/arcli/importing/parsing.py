@@ -32,7 +32,7 @@ from arcli.importing.readers import (
     detect_format,
     read_records,
 )
-from arcli.importing.spill import CustomerRanges
+from arcli.importing.spill import Spill, SpilledSlice
 from arcli.importing.validate import FieldProblem, LedgerRow, LedgerValidator
 
 SLICE_BYTES = 2 << 20
@@ -48,15 +48,15 @@ HeaderCheck = Callable[[list[str], int], None]
 class ParsedChunk:
     """Staging rows of consecutive records, and the problems found among them.
 
-    With customer ranges (a big first load) the rows come split by range in ``parts``
-    instead, so the split is done where the rows were parsed.
+    In a big first load the rows are spilled to disk by customer range where they were
+    parsed, and only ``spilled`` (where they went) comes back.
     """
 
     rows: list[tuple] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     read: int = 0
     fatal: list[InputProblem] | None = None  # a problem that stops reading (as a list: picklable)
-    parts: list[list[tuple]] | None = None
+    spilled: SpilledSlice | None = None
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class RowMaker:
     mapping: Mapping
     validator: LedgerValidator
     as_date: Callable
-    ranges: CustomerRanges | None = None  # split rows by customer range (first load)
+    spill: Spill | None = None  # spill rows by customer range (big first load)
 
     def add(self, chunk: ParsedChunk, line: int, raw: dict[str, str]) -> None:
         chunk.read += 1
@@ -82,9 +82,9 @@ class RowMaker:
         chunk.rows.append(self._stage_values(row))
 
     def finish(self, chunk: ParsedChunk) -> ParsedChunk:
-        """The chunk as it leaves the parser: rows split by customer range if asked."""
-        if self.ranges is not None:
-            chunk.parts, chunk.rows = self.ranges.split(chunk.rows), []
+        """The chunk as it leaves the parser: rows spilled by customer range if asked."""
+        if self.spill is not None and chunk.rows:
+            chunk.spilled, chunk.rows = self.spill.write(chunk.rows), []
         return chunk
 
     def _stage_values(self, row: LedgerRow) -> tuple:

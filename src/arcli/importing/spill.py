@@ -1,17 +1,19 @@
 """Parsed rows of a big first load, kept by customer range on disk instead of in SQLite.
 
 Into an empty book the staging table only hands the rows back in customer order for cash
-application. Instead the parsing workers split their rows by customer range, the main
-process appends each range's rows to a file of its own (pickled), and later each range is
-read back and sorted in Python -- by a worker, one range at a time, so memory stays
-bounded. Concatenating the sorted ranges gives exactly the order ``ORDER BY customer_id,
-currency, line_no`` gives on SQLite (both compare code points), so documents get the same
-ids either way.
+application. Instead each parsing worker splits the rows of its slice by customer range
+and writes them to a file of its own, one pickle per range (:meth:`Spill.write`); the main
+process only notes where each range's pieces are. Later each range's pieces are read back
+and sorted in Python -- by a worker, one range at a time, so memory stays bounded.
+Concatenating the sorted ranges gives exactly the order ``ORDER BY customer_id, currency,
+line_no`` gives on SQLite (both compare code points), so documents get the same ids
+either way.
 """
 
 from __future__ import annotations
 
 import bisect
+import os
 import pickle
 import tempfile
 from collections.abc import Iterable
@@ -21,6 +23,9 @@ from pathlib import Path
 
 #: Position of customer, currency and line number in a staged row.
 _ORDER = itemgetter(2, 7, 11)
+
+#: Where one range's rows are: (file, byte offset of their pickle) per parsed slice.
+Pieces = tuple[tuple[Path, int], ...]
 
 
 @dataclass(frozen=True)
@@ -48,28 +53,48 @@ class CustomerRanges:
         return parts
 
 
+@dataclass(frozen=True)
+class SpilledSlice:
+    """One parsed slice on disk: its file and where each range's pickle starts (or None)."""
+
+    path: Path
+    offsets: tuple[int | None, ...]
+
+
 class Spill:
-    """One append-only file per customer range in a temporary folder, removed on close."""
+    """Spilled slices in a temporary folder, removed on close.
+
+    Parsing workers inherit the object (fork) and call :meth:`write`; the main process
+    hands what they return to :meth:`add`, so it never touches the rows themselves.
+    """
 
     def __init__(self, ranges: CustomerRanges):
         self.ranges = ranges
         self._dir = tempfile.TemporaryDirectory(prefix="arcli-load-")
-        self.paths = tuple(Path(self._dir.name) / f"{i:03d}.pickle"
-                           for i in range(ranges.count))
-        self._files = [path.open("wb") for path in self.paths]
+        self._pieces: list[list[tuple[Path, int]]] = [[] for _ in range(ranges.count)]
 
-    def add(self, parts: list[list[tuple]]) -> None:
-        for handle, rows in zip(self._files, parts, strict=True):
-            if rows:
-                pickle.dump(rows, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    def write(self, rows: list[tuple]) -> SpilledSlice:
+        """Split ``rows`` by range into a new file (in whichever process parsed them)."""
+        fd, name = tempfile.mkstemp(suffix=".pickle", dir=self._dir.name)
+        offsets: list[int | None] = []
+        with os.fdopen(fd, "wb") as handle:
+            for part in self.ranges.split(rows):
+                offsets.append(handle.tell() if part else None)
+                if part:
+                    pickle.dump(part, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        return SpilledSlice(Path(name), tuple(offsets))
 
-    def seal(self) -> None:
-        """Finish writing (before the ranges are read, possibly by other processes)."""
-        for handle in self._files:
-            handle.close()
+    def add(self, spilled: SpilledSlice) -> None:
+        """Note where a written slice keeps each range's rows (slices in file order)."""
+        for index, offset in enumerate(spilled.offsets):
+            if offset is not None:
+                self._pieces[index].append((spilled.path, offset))
+
+    def pieces(self) -> tuple[Pieces, ...]:
+        """Every range's pieces, in range order."""
+        return tuple(tuple(pieces) for pieces in self._pieces)
 
     def close(self) -> None:
-        self.seal()
         self._dir.cleanup()
 
     def __enter__(self) -> Spill:
@@ -79,14 +104,12 @@ class Spill:
         self.close()
 
 
-def sorted_range(path: Path) -> list[tuple]:
+def sorted_range(pieces: Pieces) -> list[tuple]:
     """One range's rows by customer, currency and line."""
-    rows = []
-    with path.open("rb") as handle:
-        while True:
-            try:
-                rows.extend(pickle.load(handle))
-            except EOFError:
-                break
+    rows: list[tuple] = []
+    for path, offset in pieces:
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            rows.extend(pickle.load(handle))
     rows.sort(key=_ORDER)
     return rows
