@@ -7,13 +7,17 @@ closing dates and allocations, whatever the mix of partial, unreferenced and rep
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 import arcli.importing.first_load as first_load
+import arcli.importing.ledger as ledger_import
 from arcli.cash_application import reapply
 from arcli.store import open_store
 from tests.conftest import ROOT
@@ -184,3 +188,105 @@ def test_first_load_refuses_a_number_repeated_with_other_content(arcli, tmp_path
             f"content (first at line 12)") in result.stderr
     assert "Traceback" not in result.output
     assert json.loads(arcli("aging", "--json").stdout) == []
+
+
+def journal_mode(db: str) -> str:
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        return conn.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+@pytest.mark.parametrize("outcome", ["loaded", "refused"])
+def test_a_spilled_first_load_uses_bulk_settings_and_restores_the_usual_ones(
+        arcli, tmp_path, monkeypatch, outcome):
+    """The load writes its pages once (rollback journal instead of WAL + checkpoint) and
+    checks foreign keys once at the end; afterwards, committed or rolled back, the book is
+    in WAL mode and no journal is left."""
+    if not arcli.is_sqlite:
+        pytest.skip("the spilled first load is SQLite's")
+    use_spill(monkeypatch)
+    seen = []
+    real_load = first_load.load_first_spilled
+
+    def watched(conn, *args):
+        for setting in ("journal_mode", "synchronous", "foreign_keys"):
+            seen.append(conn.exec_driver_sql(f"PRAGMA {setting}").scalar())
+        return real_load(conn, *args)
+
+    monkeypatch.setattr(ledger_import, "load_first_spilled", watched)
+    customers, ledger = generate(tmp_path / "data", 500, 8, seed=4)
+    if outcome == "refused":  # a number repeated with other content: rolled back
+        header, *rows = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+        fields = rows[3].split(",")
+        changed = ",".join([*fields[:5], "1.23", *fields[6:]])
+        ledger.write_text(header + "".join(rows) + changed, encoding="utf-8")
+    arcli("import", "customers", str(customers))
+    result = arcli("import", "ledger", str(ledger), "--json")
+    assert result.exit_code == (0 if outcome == "loaded" else 1), result.output
+    assert seen == ["delete", 2, 0]  # synchronous=FULL while journaling to a file
+    assert journal_mode(arcli.db) == "wal"
+    assert not Path(arcli.db + "-journal").exists()
+    expected = 500 if outcome == "loaded" else 0
+    assert sum(1 for _ in sqlite3.connect(arcli.db).execute("SELECT id FROM documents")) \
+        == expected
+
+
+def test_a_book_open_elsewhere_keeps_its_wal_during_a_first_load(arcli, tmp_path,
+                                                                 monkeypatch):
+    """SQLite refuses the switch while another connection has the book open; the load
+    then runs in WAL mode, at once rather than after waiting for the other side."""
+    if not arcli.is_sqlite:
+        pytest.skip("the spilled first load is SQLite's")
+    use_spill(monkeypatch)
+    customers, ledger = generate(tmp_path / "data", 300, 6, seed=8)
+    arcli("import", "customers", str(customers))
+    with contextlib.closing(sqlite3.connect(arcli.db)) as other:
+        other.execute("SELECT COUNT(*) FROM customers").fetchone()
+        result = arcli("import", "ledger", str(ledger), "--json")
+        assert result.exit_code == 0, result.output
+        assert other.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 300
+    assert journal_mode(arcli.db) == "wal"
+
+
+def test_bulk_load_settings_switch_only_outside_a_transaction(tmp_path):
+    from arcli.store.bulk_load import bulk_load_settings
+
+    store = open_store(str(tmp_path / "j.db"))
+    store.upgrade()
+    with store.engine.connect() as conn, bulk_load_settings(conn) as bulk:
+        conn.exec_driver_sql("INSERT INTO import_batches (kind, file_name, sha256, rows_read, "
+                             "rows_inserted, rows_unchanged, rows_replaced, imported_at) "
+                             "VALUES ('ledger', 'f', 'x', 0, 0, 0, 0, '2026-01-01')")
+        assert not bulk.switch_on()  # a write has begun: too late
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        conn.rollback()
+        assert bulk.switch_on()
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "delete"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.dispose()
+
+
+def test_a_customer_removed_during_a_bulk_load_fails_it(arcli, tmp_path, monkeypatch):
+    """Foreign keys are checked once at the end of a bulk load: a customer that vanished
+    meanwhile (another program editing the book) fails the import; nothing is stored."""
+    if not arcli.is_sqlite:
+        pytest.skip("the spilled first load is SQLite's")
+    use_spill(monkeypatch)
+    customers, ledger = generate(tmp_path / "data", 300, 6, seed=8)
+    arcli("import", "customers", str(customers))
+    real_load = first_load.load_first_spilled
+
+    def customer_vanishes(conn, *args):
+        conn.exec_driver_sql("DELETE FROM customers WHERE id = 'K000003'")
+        return real_load(conn, *args)
+
+    monkeypatch.setattr(ledger_import, "load_first_spilled", customer_vanishes)
+    result = arcli("import", "ledger", str(ledger))
+    assert result.exit_code == 1
+    assert "customers removed from the book while the import ran: K000003" in result.stderr
+    with contextlib.closing(sqlite3.connect(arcli.db)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 0
+        assert conn.execute("SELECT COUNT(*) FROM customers").fetchone()[0] == 6

@@ -70,7 +70,14 @@ class _Job:
     dates_as_text: bool  # SQLite stores dates as ISO text
 
     def param(self, day: dt.date):
-        return day.isoformat() if self.dates_as_text else day
+        return _iso_text(day) if self.dates_as_text else day
+
+
+@functools.cache
+def _iso_text(day: dt.date) -> str:
+    """A date as SQLite stores it; one string per distinct date, shared by the rows that
+    carry it (the results pickled back from the range workers hold it once)."""
+    return day.isoformat()
 
 
 @functools.cache

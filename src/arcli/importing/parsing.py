@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import datetime as dt
 import io
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -67,6 +68,7 @@ class RowMaker:
     validator: LedgerValidator
     as_date: Callable
     spill: Spill | None = None  # spill rows by customer range (big first load)
+    _dates: dict = field(default_factory=dict)
 
     def add(self, chunk: ParsedChunk, line: int, raw: dict[str, str]) -> None:
         chunk.read += 1
@@ -89,9 +91,17 @@ class RowMaker:
 
     def _stage_values(self, row: LedgerRow) -> tuple:
         """Values in :data:`STAGE_COLUMNS` order."""
-        return (row.type, row.number, row.customer, self.as_date(row.date),
-                self.as_date(row.due_date), row.amount_minor, row.sign, row.currency,
+        return (row.type, row.number, row.customer, self._date_value(row.date),
+                self._date_value(row.due_date), row.amount_minor, row.sign, row.currency,
                 row.reference or None, row.description or None, row.content_hash, row.line)
+
+    def _date_value(self, day: dt.date) -> object:
+        """A date as the store takes it, converted once per distinct date (rows share the
+        value, which also keeps pickled rows small)."""
+        value = self._dates.get(day)
+        if value is None:
+            value = self._dates[day] = self.as_date(day)
+        return value
 
 
 #: What a staged row holds, in order (the first load reads rows back in this order).

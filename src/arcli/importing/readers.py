@@ -150,7 +150,7 @@ def delimited_records(source: SourceFile, reader, columns: list[str],
     for fields in reader:
         start = line_offset + last + 1
         last = reader.line_num
-        if not any(f.strip() for f in fields):
+        if not "".join(fields).strip():  # a blank line (or only delimiters)
             continue
         if len(fields) > width and any(f.strip() for f in fields[width:]):
             raise _problem(source, start, f"{len(fields)} fields, header has {width}")

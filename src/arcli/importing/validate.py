@@ -82,6 +82,9 @@ class LedgerValidator:
         # Dates and currency codes repeat across a ledger: parse each distinct text once.
         self._dates: dict[str, dt.date] = {}
         self._currencies: dict[str, str] = {}
+        # One string object per customer id: rows then share it, and pickled rows (a big
+        # first load's spill and results) hold it once per pickle instead of once per row.
+        self._customer_ids: dict[str, str] = {}
         self._plain_amounts = mapping.decimal == "." and not mapping.thousands
 
     def row(self, line: int, rec: dict[str, str]) -> LedgerRow:
@@ -89,6 +92,7 @@ class LedgerValidator:
         doc_type, amount_text = self._type_and_amount(rec)
         number = _required(rec, "number")
         customer = _required(rec, "customer")
+        customer = self._customer_ids.setdefault(customer, customer)
         terms = self.customers.get(customer)
         if terms is None and not self.create_customers:
             raise FieldProblem("customer", customer,
@@ -114,10 +118,11 @@ class LedgerValidator:
             amount_text = amount_text.strip("()-+ ")
         else:
             doc_type = self.mapping.doc_type(raw_type)
-        if doc_type not in DOCUMENT_TYPES:
+        known = _TYPES.get(doc_type)
+        if known is None:
             raise FieldProblem("type", raw_type,
                                f"must be one of {', '.join(DOCUMENT_TYPES)} (or map it)")
-        return doc_type, amount_text
+        return known, amount_text
 
     def _currency(self, rec: dict[str, str], terms: CustomerTerms | None) -> str:
         given = rec.get("currency", "").strip()
@@ -184,6 +189,10 @@ class LedgerValidator:
             return money.to_minor(value, currency)
         except money.MoneyError as exc:
             raise FieldProblem("amount", text, str(exc)) from None
+
+
+#: The document types, each as the one string object every row shares.
+_TYPES = {doc_type: doc_type for doc_type in DOCUMENT_TYPES}
 
 
 def _required(rec: dict[str, str], name: str) -> str:
