@@ -101,8 +101,12 @@ def _sqlite(path: Path, shown: str):
 
     if not path.is_file():
         raise StoreError(f"{shown} has no arcli schema: run `arcli init` first")
+    # A bulk load killed mid-way (store/bulk_load: rollback journal) leaves a hot journal
+    # that only a connection allowed to write can roll back; opened so, this one still
+    # only reads. While a load is alive its journal is not hot, and reading just waits.
+    mode = "rw" if path.with_name(f"{path.name}-journal").exists() else "ro"
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True, timeout=30)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open database {shown}: {exc}") from None
     return conn
