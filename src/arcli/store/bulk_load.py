@@ -16,8 +16,9 @@ The settings are switched only where it is safe: on SQLite, before the connectio
 begun writing, and only if SQLite grants the journal switch (it refuses at once while
 another connection has the book open; the load then keeps WAL and row-by-row checks).
 WAL mode and foreign keys come back when the block ends, committed or not; a process
-killed in between leaves a book that the next connection (which asks for WAL on
-connect) recovers from the journal and switches back.
+killed in between leaves a hot journal, which the next connection rolls back (reports
+open the book writable when a journal is there, see ``store/reader``); the next writing
+connection asks for WAL again.
 """
 
 from __future__ import annotations
