@@ -116,6 +116,22 @@ def test_same_number_twice_in_one_file_with_different_content(example_book, tmp_
     assert "line 4: number: invoice D1 appears again with different content" in result.stderr
 
 
+def test_a_new_number_repeated_identically_is_stored_once(example_book, tmp_path):
+    """Into a book that has documents: identical repeats are one document (the first
+    line's), whether or not the file repeats other numbers too."""
+    body = ("invoice,R1,C001,2026-10-01,,10.00,CNY,,first\n"
+            "invoice,R2,C001,2026-10-02,,20.00,CNY,,\n"
+            "invoice,R1,C001,2026-10-01,,10.00,CNY,,first\n")
+    result = example_book("import", "ledger", write(tmp_path, "rep.csv", HEADER + body),
+                          "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["inserted"] == 2
+    assert json.loads(result.stdout)[0]["unchanged"] == 1
+    lines = json.loads(example_book("aging", "--detail", "--customer", "C001", "--json").stdout)
+    assert sorted(line["number"] for line in lines if line["number"] in ("R1", "R2")) \
+        == ["R1", "R2"]
+
+
 def test_dry_run_stores_nothing(example_book, tmp_path):
     before = db_content(example_book.db)
     path = write(tmp_path, "new.csv", HEADER + "invoice,DRY-1,C001,2026-10-01,,10.00,CNY,,\n")

@@ -207,7 +207,7 @@ def _load_staged(conn: Connection, source: SourceFile, maker: RowMaker,
     _parse(source, maker, result, problems,
            lambda chunk: insert_rows(conn, stage.name, STAGE_COLUMNS, chunk.rows))
     index_staging(conn, stage)
-    _check_duplicates_in_file(conn, stage, problems)
+    repeats = _check_duplicates_in_file(conn, stage, problems)
     conflicts = _conflicts(conn, stage, problems, report=not options.replace)
     problems.raise_if_any()
     if options.create_customers:
@@ -218,7 +218,7 @@ def _load_staged(conn: Connection, source: SourceFile, maker: RowMaker,
             deferred=result.rows_read >= BULK_LOAD_ROWS,
             load=lambda batch: load_first(conn, stage, batch, options.settlement_order))
     else:
-        loaded = _load_more(conn, source, stage, options, result, conflicts)
+        loaded = _load_more(conn, source, stage, options, result, conflicts, repeats)
     stage.drop(conn)
     return loaded
 
@@ -273,14 +273,19 @@ def _raise_repeated(conn: Connection, loaded: FirstLoad, problems: _ProblemList)
 
 
 def _load_more(conn: Connection, source: SourceFile, stage: Table,
-               options: LedgerImportOptions, result: ImportResult, conflicts: list):
-    """Into a book with documents: insert new ones, replace changed ones, reapply groups."""
-    new_lines, new_groups = _new_rows(conn, stage)
+               options: LedgerImportOptions, result: ImportResult, conflicts: list,
+               repeats: bool):
+    """Into a book with documents: insert new ones, replace changed ones, reapply groups.
+
+    ``repeats``: whether the file holds some type+number more than once.
+    """
+    new = _new_condition(stage, first_lines_only=repeats)
+    new_lines, new_groups = _new_rows(conn, stage, new)
     batch_id = None
     if new_lines or conflicts:
         batch_id = record_batch(conn, "ledger", source, result.rows_read,
                                 mapping=options.mapping.name, user=_user())
-        _insert_new(conn, stage, batch_id)
+        _insert_new(conn, stage, batch_id, new)
         result.inserted = new_lines  # INSERT..SELECT rowcount is -1 on some drivers
     replaced_groups: set[tuple[str, str]] = set()
     if conflicts:
@@ -317,19 +322,27 @@ def _check_columns(mapping: Mapping, header: list[str], problems: _ProblemList, 
 
 
 
-def _check_duplicates_in_file(conn: Connection, stage: Table, problems: _ProblemList) -> None:
-    """The same number twice in one file is fine if identical, an error if it differs."""
+def _check_duplicates_in_file(conn: Connection, stage: Table, problems: _ProblemList) -> bool:
+    """The same number twice in one file is fine if identical, an error if it differs.
+
+    Returns whether any number appears twice at all: most files repeat none, and then
+    finding new rows need not look for each number's first line (~0.6 s at 1M rows).
+    """
     s = stage.c
-    dupes = conn.execute(
-        select(s.type, s.number, func.min(s.line_no), func.max(s.line_no))
+    repeated = conn.execute(
+        select(s.type, s.number, func.min(s.line_no), func.max(s.line_no),
+               func.count(func.distinct(s.content_hash)))
         .group_by(s.type, s.number)
-        .having(func.count(func.distinct(s.content_hash)) > 1)
-        .limit(MAX_PROBLEMS)
+        .having(func.count() > 1)
     )
-    for doc_type, number, first, last in dupes:
-        problems.add(last, "number", number,
-                     f"{doc_type} {number} appears again with different content (first at line "
-                     f"{first})")
+    any_repeat = False
+    for doc_type, number, first, last, versions in repeated:
+        any_repeat = True
+        if versions > 1:
+            problems.add(last, "number", number,
+                         f"{doc_type} {number} appears again with different content (first "
+                         f"at line {first})")
+    return any_repeat
 
 
 def _conflicts(conn: Connection, stage: Table, problems: _ProblemList, report: bool) -> list:
@@ -371,24 +384,26 @@ def _create_missing_customers(conn: Connection, stage: Table) -> int:
     return len(missing)
 
 
-def _new_condition(stage: Table):
-    """Staged rows to insert: first line of each type+number not stored yet."""
+def _new_condition(stage: Table, first_lines_only: bool):
+    """Staged rows to insert: the (first) line of each type+number not stored yet."""
     s, d = stage.c, documents.c
-    first_lines = select(func.min(s.line_no)).group_by(s.type, s.number)
     stored = select(d.id).where((d.type == s.type) & (d.number == s.number)).exists()
+    if not first_lines_only:
+        return ~stored
+    first_lines = select(func.min(s.line_no)).group_by(s.type, s.number)
     return s.line_no.in_(first_lines) & ~stored
 
 
-def _new_rows(conn: Connection, stage: Table) -> tuple[int, set[tuple[str, str]]]:
+def _new_rows(conn: Connection, stage: Table, new) -> tuple[int, set[tuple[str, str]]]:
     s = stage.c
     counts = conn.execute(
-        select(s.customer_id, s.currency, func.count()).where(_new_condition(stage))
+        select(s.customer_id, s.currency, func.count()).where(new)
         .group_by(s.customer_id, s.currency)
     ).all()
     return sum(c for _, _, c in counts), {(cid, cur) for cid, cur, _ in counts}
 
 
-def _insert_new(conn: Connection, stage: Table, batch_id: int) -> None:
+def _insert_new(conn: Connection, stage: Table, batch_id: int, new) -> None:
     s = stage.c
     cols = ["type", "number", "customer_id", "date", "due_date", "amount_minor", "sign",
             "currency", "reference", "description", "content_hash", "line_no", "open_minor",
@@ -397,7 +412,7 @@ def _insert_new(conn: Connection, stage: Table, batch_id: int) -> None:
         s.type, s.number, s.customer_id, s.date, s.due_date, s.amount_minor, s.sign,
         s.currency, s.reference, s.description, s.content_hash, s.line_no, s.amount_minor,
         literal(OPEN_SENTINEL, Date), literal(batch_id, Integer),
-    ).where(_new_condition(stage))
+    ).where(new)
     conn.execute(insert(documents).from_select(cols, new_rows))
 
 
