@@ -136,7 +136,7 @@ class _RangeJob:
     """What a range worker needs (inherited through fork)."""
 
     job: _Job
-    pieces: tuple[Pieces, ...]  # each range's
+    pieces: tuple[Pieces, ...]  # one entry per customer range
 
 
 def _apply_range(index: int) -> tuple[list[tuple], list[tuple], FirstLoad]:

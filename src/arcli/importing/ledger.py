@@ -17,7 +17,17 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Date, Integer, Table, func, insert, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Date,
+    Integer,
+    Table,
+    func,
+    insert,
+    literal,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from arcli.allocation import PRINCIPAL_FIRST
@@ -384,7 +394,7 @@ def _create_missing_customers(conn: Connection, stage: Table) -> int:
     return len(missing)
 
 
-def _new_condition(stage: Table, first_lines_only: bool):
+def _new_condition(stage: Table, first_lines_only: bool) -> ColumnElement[bool]:
     """Staged rows to insert: the (first) line of each type+number not stored yet."""
     s, d = stage.c, documents.c
     stored = select(d.id).where((d.type == s.type) & (d.number == s.number)).exists()
@@ -394,7 +404,8 @@ def _new_condition(stage: Table, first_lines_only: bool):
     return s.line_no.in_(first_lines) & ~stored
 
 
-def _new_rows(conn: Connection, stage: Table, new) -> tuple[int, set[tuple[str, str]]]:
+def _new_rows(conn: Connection, stage: Table,
+              new: ColumnElement[bool]) -> tuple[int, set[tuple[str, str]]]:
     s = stage.c
     counts = conn.execute(
         select(s.customer_id, s.currency, func.count()).where(new)
@@ -403,7 +414,8 @@ def _new_rows(conn: Connection, stage: Table, new) -> tuple[int, set[tuple[str, 
     return sum(c for _, _, c in counts), {(cid, cur) for cid, cur, _ in counts}
 
 
-def _insert_new(conn: Connection, stage: Table, batch_id: int, new) -> None:
+def _insert_new(conn: Connection, stage: Table, batch_id: int,
+                new: ColumnElement[bool]) -> None:
     s = stage.c
     cols = ["type", "number", "customer_id", "date", "due_date", "amount_minor", "sign",
             "currency", "reference", "description", "content_hash", "line_no", "open_minor",
