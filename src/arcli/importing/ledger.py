@@ -352,6 +352,8 @@ def _check_duplicates_in_file(conn: Connection, stage: Table, problems: _Problem
             problems.add(last, "number", number,
                          f"{doc_type} {number} appears again with different content (first "
                          f"at line {first})")
+        if problems.truncated:  # the import fails; further repeats change nothing
+            break
     return any_repeat
 
 

@@ -68,7 +68,7 @@ class RowMaker:
     validator: LedgerValidator
     as_date: Callable
     spill: Spill | None = None  # spill rows by customer range (big first load)
-    _dates: dict = field(default_factory=dict)
+    _dates: dict[dt.date, object] = field(default_factory=dict, init=False, repr=False)
 
     def add(self, chunk: ParsedChunk, line: int, raw: dict[str, str]) -> None:
         chunk.read += 1
