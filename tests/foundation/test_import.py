@@ -240,5 +240,5 @@ def test_bulk_first_load_defers_indexes_with_identical_results(arcli, tmp_path, 
                    for ix in inspect(conn).get_indexes(t)}
     engine.dispose()
     expected = {ix.name for t in ("documents", "allocations") for ix in metadata.tables[t].indexes}
-    assert "ux_documents_type_number" in expected
+    assert "ux_documents_number_type" in expected
     assert expected <= present

@@ -5,11 +5,18 @@ indexes are dropped first and built once at the end (measured on this machine ki
 against 9.5 s for 1M rows). Unique indexes stay unless the caller has ruled out
 duplicates itself; the whole thing runs inside the import's transaction, so a failure
 restores the indexes too.
+
+On SQLite the builds sort with helper threads. SQLite's sorter hands each run that fills
+its memory to a helper thread while it reads on, and only a sort larger than its memory
+is cut into runs: so the builds get a small sort memory and one thread per core (1M
+documents: 2.5 s for the indexes with 64 MB and no helpers against ~2.0 s with 8 MB
+and two, measured on a 2-core machine; the parsing workers have finished by then).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 from sqlalchemy import Connection
@@ -35,5 +42,28 @@ def deferred_indexes(conn: Connection, enabled: bool,
     for index in indexes:
         index.drop(conn)
     yield
-    for index in indexes:
-        index.create(conn)
+    with _threaded_sorting(conn):
+        for index in indexes:
+            index.create(conn)
+
+
+#: Sort memory per run (KiB) while building indexes: small enough to make several runs.
+_SORT_KIB = 8192
+
+
+@contextlib.contextmanager
+def _threaded_sorting(conn: Connection) -> Iterator[None]:
+    """SQLite sorts in runs handed to helper threads for the block; settings restored."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection
+    cache, threads = (raw.execute(f"PRAGMA {name}").fetchone()[0]
+                      for name in ("cache_size", "threads"))
+    raw.execute(f"PRAGMA cache_size=-{_SORT_KIB}")
+    raw.execute(f"PRAGMA threads={min(4, os.cpu_count() or 1)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size={cache}")
+        raw.execute(f"PRAGMA threads={threads}")

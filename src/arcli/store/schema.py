@@ -113,15 +113,16 @@ documents = Table(
     Column("closed_on", Date, nullable=False, default=OPEN_SENTINEL),
     # A unique index rather than a table constraint: SQLite cannot drop a constraint, and
     # the first load into an empty book builds this index once after inserting (1M rows:
-    # 1.0 s to build against 2.5 s extra to maintain it row by row).
-    Index("ux_documents_type_number", "type", "number", unique=True),
+    # 1.0 s to build against 2.5 s extra to maintain it row by row). Number first, so it
+    # also finds a number of any type (`dispute`): one index instead of two (1M rows:
+    # 0.8 s to build against 1.7 s for the former (type, number) and (number) pair).
+    Index("ux_documents_number_type", "number", "type", unique=True),
     Index("ix_documents_group", "customer_id", "currency", "date"),
     # Covers the aging summary and open items of one customer: both read only this index
     # (a 1M-document aging went from 1.3 s to 0.3 s in SQLite against the former
     # closed_on-first index, which needed a table lookup per open document).
     Index("ix_documents_open", "customer_id", "currency", "closed_on", "due_date", "date",
           "sign", "open_minor"),
-    Index("ix_documents_number", "number"),
 )
 
 allocations = Table(
