@@ -2,19 +2,25 @@
 
 Into an empty book the staging table only hands the rows back in customer order for cash
 application. Instead each parsing worker splits the rows of its slice by customer range
-and writes them to a file of its own, one pickle per range (:meth:`Spill.write`); the main
+and writes them to a file of its own, one marshalled list per range (:meth:`Spill.write`); the main
 process only notes where each range's pieces are. Later each range's pieces are read back
 and sorted in Python -- by a worker, one range at a time, so memory stays bounded.
 Concatenating the sorted ranges gives exactly the order ``ORDER BY customer_id, currency,
 line_no`` gives on SQLite (both compare code points), so documents get the same ids
 either way.
+
+The files are written with :mod:`marshal`, not :mod:`pickle`: rows hold only text,
+integers and None, the files live only as long as the import, and marshal writes and
+reads such rows in about half the time (0.58 against 1.06 µs a row to write). Each list
+is read back whole from its byte span: ``marshal.load`` on a file reads value by value
+(0.56 s against 0.09 s for 100k rows).
 """
 
 from __future__ import annotations
 
 import bisect
+import marshal
 import os
-import pickle
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,8 +30,8 @@ from pathlib import Path
 #: Position of customer, currency and line number in a staged row.
 _ORDER = itemgetter(2, 7, 11)
 
-#: Where one range's rows are: (file, byte offset of their pickle) per parsed slice.
-Pieces = tuple[tuple[Path, int], ...]
+#: Where one range's rows are: (file, byte offset, byte size of their list) per parsed slice.
+Pieces = tuple[tuple[Path, int, int], ...]
 
 
 @dataclass(frozen=True)
@@ -55,10 +61,10 @@ class CustomerRanges:
 
 @dataclass(frozen=True)
 class SpilledSlice:
-    """One parsed slice on disk: its file and where each range's pickle starts (or None)."""
+    """One parsed slice on disk: its file and each range's (offset, size) in it, or None."""
 
     path: Path
-    offsets: tuple[int | None, ...]
+    spans: tuple[tuple[int, int] | None, ...]
 
 
 class Spill:
@@ -71,24 +77,24 @@ class Spill:
     def __init__(self, ranges: CustomerRanges):
         self.ranges = ranges
         self._dir = tempfile.TemporaryDirectory(prefix="arcli-load-")
-        self._pieces: list[list[tuple[Path, int]]] = [[] for _ in range(ranges.count)]
+        self._pieces: list[list[tuple[Path, int, int]]] = [[] for _ in range(ranges.count)]
 
     def write(self, rows: list[tuple]) -> SpilledSlice:
         """Split ``rows`` by range into a new file (in whichever process parsed them)."""
-        fd, name = tempfile.mkstemp(suffix=".pickle", dir=self._dir.name)
-        offsets: list[int | None] = []
+        fd, name = tempfile.mkstemp(suffix=".rows", dir=self._dir.name)
+        spans: list[tuple[int, int] | None] = []
         with os.fdopen(fd, "wb") as handle:
             for part in self.ranges.split(rows):
-                offsets.append(handle.tell() if part else None)
-                if part:
-                    pickle.dump(part, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        return SpilledSlice(Path(name), tuple(offsets))
+                data = marshal.dumps(part) if part else b""
+                spans.append((handle.tell(), len(data)) if part else None)
+                handle.write(data)
+        return SpilledSlice(Path(name), tuple(spans))
 
     def add(self, spilled: SpilledSlice) -> None:
         """Note where a written slice keeps each range's rows (slices in file order)."""
-        for index, offset in enumerate(spilled.offsets):
-            if offset is not None:
-                self._pieces[index].append((spilled.path, offset))
+        for index, span in enumerate(spilled.spans):
+            if span is not None:
+                self._pieces[index].append((spilled.path, *span))
 
     def pieces(self) -> tuple[Pieces, ...]:
         """Every range's pieces, in range order."""
@@ -107,9 +113,9 @@ class Spill:
 def sorted_range(pieces: Pieces) -> list[tuple]:
     """One range's rows by customer, currency and line."""
     rows: list[tuple] = []
-    for path, offset in pieces:
+    for path, offset, size in pieces:
         with path.open("rb") as handle:
             handle.seek(offset)
-            rows.extend(pickle.load(handle))
+            rows.extend(marshal.loads(handle.read(size)))
     rows.sort(key=_ORDER)
     return rows
