@@ -54,13 +54,34 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
+#: The largest amount, in minor units, that one document or payment may carry (just under
+#: 10 trillion EUR): the store keeps 64-bit integers, and sums of thousands of such
+#: amounts still fit in them.
+MAX_MINOR = 10**15 - 1
+
+
 def to_minor(amount: Decimal, currency: str) -> int:
-    """Convert an exact amount to integer minor units; refuse more places than allowed."""
+    """Convert an exact amount to integer minor units; refuse more places than allowed,
+    and amounts beyond :data:`MAX_MINOR` (a typo such as ``1E30`` must not reach the
+    store, where it would not fit)."""
     exp = exponent(currency)
     scaled = amount.scaleb(exp)
+    if abs(scaled) > MAX_MINOR:
+        raise MoneyError(f"{amount} is too large (at most {from_minor(MAX_MINOR, currency)})")
     if scaled != scaled.to_integral_value():
         raise MoneyError(f"{amount} has more than {exp} decimal place(s) allowed for {currency}")
     return int(scaled)
+
+
+def given_to_minor(amount: Decimal, currency: str, name: str) -> int:
+    """:func:`to_minor` for an amount given on the command line: a usage error naming
+    the argument, not an internal error."""
+    from arcli.errors import UsageError
+
+    try:
+        return to_minor(amount, currency)
+    except MoneyError as exc:
+        raise UsageError(f"{name}: {exc}") from None
 
 
 def from_minor(minor: int, currency: str) -> Decimal:

@@ -88,6 +88,14 @@ def test_promise_pending_then_broken_escalates_and_is_named(book, tmp_path):
     assert "promised to pay EUR 6,760.00" in text and "not kept" in text
 
 
+def test_promised_amounts_the_store_cannot_keep_are_usage_errors(book):
+    for amount, why in (("6760.001", "decimal place"), ("1E30", "too large")):
+        bad = book("promise", "add", "C006", amount, "--by", "2026-11-30")
+        assert bad.exit_code == 2, bad.output
+        assert "AMOUNT: " in bad.stderr and why in bad.stderr
+    assert json.loads(book("promise", "list", "--json").stdout) == []
+
+
 def test_kept_promise(book, tmp_path):
     book("promise", "add", "C003", "1000.00", "--by", "2026-11-30")
     path = tmp_path / "pay.csv"

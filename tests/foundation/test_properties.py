@@ -112,3 +112,28 @@ def _age_book(lines, as_of):
             bal = balances(conn, as_of)
         store.dispose()
     return aged, bal
+
+
+amount_texts = st.one_of(
+    st.from_regex(r"\A[0-9]{1,7}(\.[0-9]{0,4})?\Z"),
+    st.from_regex(r"\A[-+ (]?[0-9_.,eE٣²]{1,9}[) -]?\Z"),
+    st.text(max_size=8),
+)
+
+
+@given(st.one_of(amount_texts, st.from_regex(r"\A[0-9]{14,20}(\.[0-9]{1,2})?\Z")),
+       st.sampled_from(["EUR", "JPY", "BHD"]))
+def test_plain_amount_fast_path_agrees_with_the_full_check(text, currency):
+    """Amounts like ``1234.56`` skip Decimal: same minor units, or the same error."""
+    from arcli.importing.mapping import Mapping
+    from arcli.importing.validate import FieldProblem, LedgerValidator
+
+    validator = LedgerValidator(Mapping(), {})
+
+    def outcome(check):
+        try:
+            return check(text, currency)
+        except FieldProblem as problem:
+            return ("problem", problem.field, problem.value, problem.message)
+
+    assert outcome(validator._amount) == outcome(validator._checked_amount)

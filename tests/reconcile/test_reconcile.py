@@ -133,6 +133,9 @@ def test_apply_unapply_explain_and_over_allocation(book):
         ("invoice INV-2026-0117", "20000.00", "reference")]
     too_much = book("reconcile", "apply", "PAY-2026-0233", "INV-2026-0150", "--amount", "30001")
     assert too_much.exit_code == 2 and "over-allocation" in too_much.stderr
+    for amount, why in (("1.001", "decimal place"), ("1E30", "too large")):
+        bad = book("reconcile", "apply", "PAY-2026-0233", "INV-2026-0150", "--amount", amount)
+        assert bad.exit_code == 2 and "--amount: " in bad.stderr and why in bad.stderr
     book("import", "ledger", str(EXAMPLES / "ledger.csv"))  # survives re-import
     assert json.loads(book("reconcile", "explain", "PAY-2026-0233", "--json").stdout)[0][
         "rule"] == "manual"
@@ -226,6 +229,21 @@ def test_bank_csv_errors_name_the_line(book, tmp_path):
     assert result.exit_code == 1
     assert f"{bad}: line 2" in result.stderr
     assert Path(bad).exists()
+
+
+def test_bank_amounts_the_store_cannot_keep_are_input_errors(book, tmp_path):
+    """Too many decimals or beyond the largest amount: named per line, nothing posted."""
+    bad = tmp_path / "b.csv"
+    bad.write_text("交易日期,金额,币种,对方户名,对方账号,摘要,流水号\n"
+                   "2026/11/08,\"88,000,000,000,000,000.00\",人民币,x,y,INV-2026-0102,R1\n"
+                   "2026/11/08,500.001,人民币,x,y,z,R2\n", encoding="utf-8")
+    before = book("aging", "--json").stdout
+    result = book("reconcile", "bank", str(bad), "--mapping", "bank-cn", "--apply")
+    assert result.exit_code == 1
+    assert f"{bad}: line 2: amount: " in result.stderr and "too large" in result.stderr
+    assert f"{bad}: line 3: amount: " in result.stderr and "decimal place" in result.stderr
+    assert "internal error" not in result.stderr
+    assert book("aging", "--json").stdout == before
 
 
 def test_camt053_later_schema_versions_read_the_same(tmp_path):

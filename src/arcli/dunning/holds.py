@@ -155,7 +155,7 @@ def add_promise(conn: Connection, customer_id: str, amount: Decimal, currency: s
         raise UsageError("the promised amount must be positive")
     if due_by < today:
         raise UsageError("--by must not be in the past")
-    minor = money.to_minor(amount, currency)
+    minor = money.given_to_minor(amount, currency, "AMOUNT")
     return conn.execute(insert(promises).values(
         customer_id=customer_id, currency=currency, amount_minor=minor, promised_on=today,
         due_by=due_by, note=note, created_at=_now(), created_by=_user(),

@@ -304,13 +304,29 @@ def parse_csv(path: Path, mapping) -> list[BankTransaction]:
 
 
 def read_statement(path: Path, fmt: str | None, mapping=None) -> list[BankTransaction]:
+    """The statement's transactions; raises :class:`InputError` for amounts the store
+    cannot keep exactly (too many decimals for the currency, or too large)."""
     chosen = detect(path, fmt)
     if chosen == "camt053":
-        return parse_camt053(path)
-    if chosen == "mt940":
-        return parse_mt940(path)
-    if chosen == "ofx":
-        return parse_ofx(path)
-    from arcli.importing.mapping import NATIVE
+        found = parse_camt053(path)
+    elif chosen == "mt940":
+        found = parse_mt940(path)
+    elif chosen == "ofx":
+        found = parse_ofx(path)
+    else:
+        from arcli.importing.mapping import NATIVE
 
-    return parse_csv(path, mapping or NATIVE)
+        found = parse_csv(path, mapping or NATIVE)
+    _check_amounts(found)
+    return found
+
+
+def _check_amounts(found: list[BankTransaction]) -> None:
+    problems = []
+    for tx in found:
+        try:
+            money.to_minor(tx.amount, tx.currency)
+        except money.MoneyError as exc:
+            problems.append(InputProblem(tx.where, None, "amount", None, str(exc)))
+    if problems:
+        raise InputError(problems)

@@ -56,7 +56,8 @@ def apply_manual(conn: Connection, credit_no: str, debit_no: str, amount: Decima
         manual_allocations.c.debit_id == debit.id)).scalar() or 0
     free_credit += existing
     free_debit += existing
-    wanted = money.to_minor(amount, cur) if amount is not None else min(free_credit, free_debit)
+    wanted = money.given_to_minor(amount, cur, "--amount") if amount is not None \
+        else min(free_credit, free_debit)
     if wanted <= 0:
         raise UsageError("nothing left to apply: the payment or the invoice is fully pinned")
     if wanted > free_credit:
