@@ -21,6 +21,7 @@ import arcli.importing.first_load as first_load
 import arcli.importing.ledger as ledger_import
 from arcli.cash_application import reapply
 from arcli.store import open_store
+from arcli.store.schema import allocations, documents
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -317,3 +318,47 @@ def test_a_report_reads_a_book_whose_bulk_load_was_killed(arcli, tmp_path):
     assert result.stdout == before
     assert arcli("import", "ledger", str(ledger), "--json").exit_code == 0
     assert journal_mode(arcli.db) == "wal"
+
+
+def _foreign_keys(url: str) -> set[tuple[str, str]]:
+    from sqlalchemy import create_engine, inspect
+
+    from arcli.store import store_url
+
+    engine = create_engine(store_url(url))
+    with engine.connect() as conn:
+        found = {(table, fk["name"]) for table in ("documents", "allocations")
+                 for fk in inspect(conn).get_foreign_keys(table)}
+    engine.dispose()
+    return found
+
+
+def test_a_postgresql_bulk_load_checks_foreign_keys_once_and_keeps_them(
+        arcli, tmp_path, monkeypatch):
+    """PostgreSQL's bulk load drops the foreign keys and adds them back (one check of all
+    rows); a row without its customer then fails the load, and the keys stay either way."""
+    if arcli.is_sqlite:
+        pytest.skip("SQLite cannot drop foreign keys; its bulk load switches checks off")
+    monkeypatch.setattr(ledger_import, "BULK_LOAD_ROWS", 1)
+    declared = {(table.name, fk.name) for table in (documents, allocations)
+                for fk in table.foreign_key_constraints}
+    assert _foreign_keys(arcli.db) == declared
+    customers, ledger = generate(tmp_path / "data", 300, 6, seed=8)
+    arcli("import", "customers", str(customers))
+    real_load = first_load.load_first
+
+    def customer_vanishes(conn, *args):
+        conn.exec_driver_sql("DELETE FROM customers WHERE id = 'K000003'")
+        return real_load(conn, *args)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(ledger_import, "load_first", customer_vanishes)
+        patched.setattr(ledger_import, "_check_customers", lambda conn, loaded: None)
+        failed = arcli("import", "ledger", str(ledger))
+    assert failed.exit_code == 1
+    assert "K000003" in failed.stderr
+    assert _foreign_keys(arcli.db) == declared
+    assert json.loads(arcli("aging", "--json").stdout) == []
+    assert arcli("import", "ledger", str(ledger)).exit_code == 0
+    assert _foreign_keys(arcli.db) == declared
+    assert json.loads(arcli("aging", "--json").stdout) != []

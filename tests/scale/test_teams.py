@@ -12,6 +12,7 @@ from arcli.sharding import parse_shard
 from arcli.store import open_store
 from arcli.store.locks import LockHeld, batch_lock
 from tests.conftest import EXAMPLES, PG_ADMIN_URL, Arcli, _pg_database_url
+from tests.foundation.test_schema import schema_differences
 
 needs_pg = pytest.mark.skipif(not PG_ADMIN_URL, reason="no PostgreSQL server")
 
@@ -50,6 +51,9 @@ def test_copy_sqlite_to_postgresql_and_back(tmp_path, pg_database):
     there = sqlite_book("db", "copy", sqlite_book.db, pg, "--json")
     assert there.exit_code == 0, there.output
     assert all(r["status"] == "ok" for r in json.loads(there.stdout))
+    copied = open_store(pg)  # indexes and keys built again after the bulk copy
+    assert schema_differences(copied) == []
+    copied.dispose()
     back_path = str(tmp_path / "back.db")
     back = sqlite_book("db", "copy", pg, back_path, "--json")
     assert back.exit_code == 0, back.output

@@ -250,15 +250,20 @@ def _first_load(conn: Connection, source: SourceFile, options: LedgerImportOptio
                             mapping=options.mapping.name, user=_user())
     loaded = None
     try:
-        with deferred_indexes(conn, deferred, ("documents", "allocations"), unique_too=True):
+        with deferred_indexes(conn, deferred, ("documents", "allocations"), unique_too=True,
+                              foreign_keys=True):
             loaded = load(batch_id)
             if any(differs for *_lines, differs in loaded.repeats.values()):
                 _raise_repeated(conn, loaded, problems)
             _check_customers(conn, loaded)
-    except IntegrityError:
+    except IntegrityError as exc:
         if loaded is not None:
             _raise_repeated(conn, loaded, problems)
-        raise
+        # Not a repeated number: a row lost what it refers to (a customer removed by
+        # another program while the import ran).
+        detail = " ".join(str(exc.orig).split())
+        raise StoreError(f"the book changed while the import ran ({detail}); "
+                         "nothing was imported") from None
     result.inserted = loaded.documents
     result.unchanged = result.rows_read - loaded.documents
     return batch_id, sorted(loaded.groups)

@@ -4,6 +4,10 @@ Tables are copied in dependency order in chunks, ids included, inside one transa
 the target; PostgreSQL id sequences are then moved past the copied ids. The copy is only
 accepted when every table has the same row count and every customer's balance per
 currency is the same on both sides.
+
+Into PostgreSQL rows go with ``COPY``, and indexes and foreign keys are built and checked
+once at the end, as a first bulk load does (a book of 1M documents: 60.5 s with
+row-by-row inserts and checks, see bench/README.md).
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from sqlalchemy import func, select
 
 from arcli.errors import ArcliError, UsageError
 from arcli.ledger import balances
-from arcli.store.bulk import move_id_sequence
+from arcli.store.bulk import insert_rows, move_id_sequence
 from arcli.store.engine import Store
+from arcli.store.indexes import deferred_indexes
 from arcli.store.schema import metadata
 
 _CHUNK = 5000
@@ -39,12 +44,18 @@ class CopyMismatch(ArcliError):
     """Row counts or balances differ after the copy (the target was rolled back)."""
 
 
-def _rows(store: Store, table) -> Iterator[list[dict]]:
+def _rows(store: Store, table) -> Iterator[list]:
     with store.connect() as conn:
         result = conn.execution_options(yield_per=_CHUNK).execute(
             select(table).order_by(*table.primary_key.columns))
-        for chunk in result.mappings().partitions(_CHUNK):
-            yield [dict(r) for r in chunk]
+        yield from result.partitions(_CHUNK)
+
+
+def _insert(conn, table, chunk: list) -> None:
+    if conn.dialect.name == "postgresql":
+        insert_rows(conn, table.name, table.columns.keys(), chunk)
+    else:
+        conn.execute(table.insert(), [row._asdict() for row in chunk])
 
 
 def copy_book(source: Store, target: Store) -> tuple[list[TableCount], int]:
@@ -57,13 +68,16 @@ def copy_book(source: Store, target: Store) -> tuple[list[TableCount], int]:
                 raise UsageError(f"target {target.display_url} is not empty ({table.name} has "
                                  "rows): copy into a new, empty database")
     counts = []
+    tables = tuple(table.name for table in metadata.sorted_tables)
     with target.begin() as conn:
-        for table in metadata.sorted_tables:
-            copied = 0
-            for chunk in _rows(source, table):
-                conn.execute(table.insert(), chunk)
-                copied += len(chunk)
-            counts.append(TableCount(table.name, _count(source, table), copied))
+        with deferred_indexes(conn, target.dialect == "postgresql", tables, unique_too=True,
+                              foreign_keys=True):
+            for table in metadata.sorted_tables:
+                copied = 0
+                for chunk in _rows(source, table):
+                    _insert(conn, table, chunk)
+                    copied += len(chunk)
+                counts.append(TableCount(table.name, _count(source, table), copied))
         if target.dialect == "postgresql":
             _move_sequences(conn)
         bad = [c for c in counts if not c.ok]
