@@ -64,20 +64,19 @@ class FirstLoad:
 class _Job:
     """What cash application needs besides the rows.
 
-    On SQLite dates are stored as ISO text, and document rows go in without their id:
-    into an empty table SQLite numbers rows 1, 2, 3... in insertion order, which is the
-    order ids are handed out in, so passing them would only cost a rebuilt tuple per row
-    (0.75 s of the main process for 1M documents). PostgreSQL's sequence may have moved
-    on, so there ids are explicit.
+    ``dates_as_text``: dates go out as ISO text (SQLite stores them so; ``COPY`` into
+    PostgreSQL takes text too, and marshalled results can only carry text).
+    ``explicit_ids``: document rows carry their id. Not on SQLite: into an empty table
+    SQLite numbers rows 1, 2, 3... in insertion order, which is the order ids are handed
+    out in, so passing them would only cost a rebuilt tuple per row (0.75 s of the main
+    process for 1M documents). PostgreSQL's sequence may have moved on (and another
+    session may draw from it), so there ids are explicit.
     """
 
     batch_id: int
     settlement_order: tuple[str, ...]
-    sqlite: bool
-
-    @property
-    def dates_as_text(self) -> bool:
-        return self.sqlite
+    dates_as_text: bool
+    explicit_ids: bool
 
     def param(self, day: dt.date):
         return _iso_text(day) if self.dates_as_text else day
@@ -104,8 +103,9 @@ def load_first(conn: Connection, stage: Table, batch_id: int,
     staging table in customer order.
     """
     result = FirstLoad()
-    job = _Job(batch_id, tuple(settlement_order), conn.dialect.name == "sqlite")
-    writer = _Writer(conn, explicit_ids=not job.sqlite)
+    sqlite = conn.dialect.name == "sqlite"
+    job = _Job(batch_id, tuple(settlement_order), dates_as_text=sqlite, explicit_ids=not sqlite)
+    writer = _Writer(conn, job.explicit_ids)
     staged = stream_rows(conn, _STAGED.format(table=stage.name))
     for start, groups in _tasks(groupby(staged, key=itemgetter(2, 7)), result):
         documents, allocations = _apply(job, start, groups)
@@ -115,24 +115,29 @@ def load_first(conn: Connection, stage: Table, batch_id: int,
 
 def load_first_spilled(conn: Connection, spill: Spill, batch_id: int,
                        settlement_order: Sequence[str]) -> FirstLoad:
-    """Insert every spilled document into the empty book (SQLite), range by range.
+    """Insert every spilled document into the empty book, range by range.
 
-    Worker processes read, sort and cash-apply one customer range each
+    Worker processes read, group and cash-apply one customer range each
     (:func:`_apply_range`) with ids counted from 1; this process inserts the documents
-    range by range, so SQLite numbers them as the staged path does, and moves the ids in
-    the allocations by the documents of the ranges before. Only the results
+    range by range, so SQLite numbers them as the staged path does (on PostgreSQL their
+    ids are moved by the documents of the ranges before), and moves the ids in the
+    allocations likewise. Only the results
     cross the process boundary: the rows reach the workers through the spilled slices.
     (Shipping the staged rows to workers through pipes was measured slower: 34.6 s
     against 30.9 s for 1M documents.)
     """
     result = FirstLoad()
-    writer = _Writer(conn, explicit_ids=False)
+    explicit_ids = conn.dialect.name != "sqlite"
+    writer = _Writer(conn, explicit_ids)
     pieces = spill.pieces()
-    job = _RangeJob(_Job(batch_id, tuple(settlement_order), sqlite=True), pieces)
+    job = _RangeJob(_Job(batch_id, tuple(settlement_order), dates_as_text=True,
+                         explicit_ids=explicit_ids), pieces)
     next_id = 1
     for rows, part in forkpool.ordered_map(_apply_range, range(len(pieces)), job):
         documents, allocations = marshal.loads(rows)
         offset = next_id - 1
+        if explicit_ids:
+            documents = [(doc_id + offset, *rest) for doc_id, *rest in documents]
         writer.add(documents, [(cust, cur, credit + offset, debit + offset, *rest)
                                for cust, cur, credit, debit, *rest in allocations])
         next_id += len(documents)
@@ -208,7 +213,7 @@ def _apply(job: _Job, next_id: int, groups: list) -> tuple[list[tuple], list[tup
             closed = outcome.closed_on[doc.id]
             row = (*r, job.batch_id, outcome.open_minor[doc.id],
                    job.param(closed) if closed else sentinel)
-            documents.append(row if job.sqlite else (doc.id, *row))
+            documents.append((doc.id, *row) if job.explicit_ids else row)
         allocations.extend(
             (group[0], group[1], a.credit_id, a.debit_id, a.amount_minor,
              job.param(a.effective_date), a.rule, a.note) for a in outcome.allocations)

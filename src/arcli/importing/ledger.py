@@ -154,7 +154,9 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
         if not options.dry_run:
             bulk.switch_on()
         with Spill(ranges) as spill:
-            maker = RowMaker(options.mapping, validator, date_param(conn), spill)
+            # ISO text for dates whatever the backend: spill files carry only text,
+            # and SQLite and PostgreSQL's COPY both take it
+            maker = RowMaker(options.mapping, validator, dt.date.isoformat, spill)
             _parse(source, maker, result, problems, lambda chunk: _spilled(spill, chunk))
             batch_id, groups = _first_load(
                 conn, source, options, result, problems, deferred=True,
@@ -172,14 +174,14 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
 
 def _spill_ranges(conn: Connection, source: SourceFile, options: LedgerImportOptions,
                   validator: LedgerValidator) -> CustomerRanges | None:
-    """Customer ranges for a big first load on SQLite (see :mod:`~.spill`), else None.
+    """Customer ranges for a big first load (see :mod:`~.spill`), else None.
 
-    PostgreSQL keeps the staging table (its collation may order customer ids differently
-    from Python), and so does ``--create-customers`` (customers are created from it).
+    ``--create-customers`` keeps the staging table (customers are created from it). On
+    PostgreSQL the spilled load hands out ids in Python's order of customer ids, which
+    its collation may not share; that only decides where a customer's documents sit.
     """
     size = source.path.stat().st_size
-    if conn.dialect.name != "sqlite" or options.create_customers \
-            or size < SPILL_MIN_BYTES or not _book_is_empty(conn):
+    if options.create_customers or size < SPILL_MIN_BYTES or not _book_is_empty(conn):
         return None
     # about 1 MB of the file per range: what a worker sorts and applies, and what comes
     # back, stays the same size however big the file
