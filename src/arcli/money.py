@@ -12,6 +12,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cache
 
+from arcli.errors import UsageError
+
 # Historical or fund codes CLDR lists but nobody invoices in; refusing them catches typos.
 _NOT_TRADING = frozenset({"XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA"})
 
@@ -76,8 +78,6 @@ def to_minor(amount: Decimal, currency: str) -> int:
 def given_to_minor(amount: Decimal, currency: str, name: str) -> int:
     """:func:`to_minor` for an amount given on the command line: a usage error naming
     the argument, not an internal error."""
-    from arcli.errors import UsageError
-
     try:
         return to_minor(amount, currency)
     except MoneyError as exc:

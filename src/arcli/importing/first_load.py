@@ -155,7 +155,7 @@ class _RangeJob:
 
 
 def _apply_range(index: int) -> tuple[bytes, FirstLoad]:
-    """In a worker: one customer range sorted and cash-applied, ids counted from 1.
+    """In a worker: one customer range grouped and cash-applied, ids counted from 1.
 
     The document and allocation rows go back marshalled (text, integers and None only):
     half the cost of pickling them, which multiprocessing would do otherwise.
@@ -228,7 +228,8 @@ def _first_of_each_key(rows: Iterable[tuple],
     Most groups repeat no number: checking that with a set of numbers costs a third of
     looking for the first line of each.
     """
-    if isinstance(rows, list) and len({r[1] for r in rows}) == len(rows):
+    rows = rows if isinstance(rows, list) else list(rows)
+    if len({r[1] for r in rows}) == len(rows):
         return rows
     first: dict[tuple[str, str], tuple] = {}
     kept = []

@@ -85,8 +85,8 @@ class LedgerValidator:
         self._iso: dict[dt.date, str] = {}
         self._due_dates: dict[tuple[dt.date, int], dt.date] = {}
         self._currencies: dict[str, str] = {}
-        # One string object per customer id: rows then share it, and pickled rows (a big
-        # first load's spill and results) hold it once per pickle instead of once per row.
+        # One string object per customer id: rows then share it, and marshalled rows (a big
+        # first load's spill and results) hold it once per file instead of once per row.
         self._customer_ids: dict[str, str] = {}
         self._plain_amounts = mapping.decimal == "." and not mapping.thousands
 
