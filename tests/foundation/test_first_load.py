@@ -360,3 +360,23 @@ def test_a_postgresql_bulk_load_checks_foreign_keys_once_and_keeps_them(
     assert arcli("import", "ledger", str(ledger)).exit_code == 0
     assert _foreign_keys(arcli.db) == declared
     assert json.loads(arcli("aging", "--json").stdout) != []
+
+
+def test_a_dry_run_of_a_spilled_first_load_leaves_the_book_as_it_was(arcli, tmp_path,
+                                                                      monkeypatch):
+    """Everything the load did (rows, dropped indexes and keys) is rolled back; the
+    report of what would be imported is the real one's."""
+    from tests.foundation.test_schema import schema_differences
+
+    use_spill(monkeypatch)
+    customers, ledger = generate(tmp_path / "data", 600, 9, seed=12)
+    arcli("import", "customers", str(customers))
+    dry = arcli("import", "ledger", str(ledger), "--dry-run", "--json")
+    assert dry.exit_code == 0, dry.output
+    assert json.loads(dry.stdout)[0]["inserted"] == 600
+    assert json.loads(arcli("aging", "--json").stdout) == []
+    store = open_store(arcli.db)
+    assert schema_differences(store) == []
+    store.dispose()
+    real = arcli("import", "ledger", str(ledger), "--json")
+    assert json.loads(real.stdout)[0]["inserted"] == 600
