@@ -380,3 +380,30 @@ def test_a_dry_run_of_a_spilled_first_load_leaves_the_book_as_it_was(arcli, tmp_
     store.dispose()
     real = arcli("import", "ledger", str(ledger), "--json")
     assert json.loads(real.stdout)[0]["inserted"] == 600
+
+
+def test_a_full_temporary_folder_is_an_error_that_says_so(arcli, tmp_path, monkeypatch):
+    """The spill files of a big load go to TMPDIR; when it fills up (here: the parsing
+    workers' writes fail as a full disk makes them), the user reads what happened and
+    where, the exit code is 1 and nothing is imported."""
+    import errno
+    import tempfile
+
+    from arcli.importing import spill
+
+    use_spill(monkeypatch)
+
+    def disk_full(self, rows):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(spill.Spill, "write", disk_full)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # as in a new process: read TMPDIR again
+    customers, ledger = generate(tmp_path / "data", 300, 6, seed=8)
+    arcli("import", "customers", str(customers))
+    result = arcli("import", "ledger", str(ledger))
+    assert result.exit_code == 1
+    assert "No space left on device" in result.stderr and "TMPDIR" in result.stderr
+    assert str(tmp_path) in result.stderr
+    assert "internal error" not in result.stderr
+    assert json.loads(arcli("aging", "--json").stdout) == []

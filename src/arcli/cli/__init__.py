@@ -8,6 +8,7 @@ traceback reaches a user (set ``ARCLI_DEBUG=1`` to see one).
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
@@ -70,6 +71,11 @@ class LazyGroup(click.Group):
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             raise click.exceptions.Exit(0) from None
+        except OSError as exc:
+            if os.environ.get("ARCLI_DEBUG"):
+                raise
+            _report_error(describe_os_error(exc))
+            raise click.exceptions.Exit(EXIT_ERROR) from None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,6 +98,20 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool
 
     ctx.obj = AppContext(config_path=config_path, db_arg=db, quiet=quiet)
     ctx.call_on_close(ctx.obj.close)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """A full disk, a missing permission, a vanished file: the machine's doing, not a bug
+    of arcli's, so said plainly (with where to look) instead of as an internal error."""
+    message = exc.strerror or str(exc)
+    if exc.filename:
+        message += f": {exc.filename}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        import tempfile  # only here: quick reports should not pay for its import
+
+        message += (f" (free some space; a big import also writes temporary files to "
+                    f"{tempfile.gettempdir()}, set TMPDIR to put them elsewhere)")
+    return message
 
 
 def _report_error(message: str) -> None:
@@ -119,6 +139,11 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("arcli: interrupted", err=True)
         code = 130
+    except OSError as exc:  # before or after a command ran (e.g. reading the config)
+        if debug:
+            raise
+        _report_error(describe_os_error(exc))
+        code = EXIT_ERROR
     except Exception as exc:
         if debug:
             raise
