@@ -131,6 +131,8 @@ def test_real_subprocess_end_to_end(tmp_path):
     bad = run("import", "ledger", "/nonexistent.csv")
     assert bad.returncode == 1 and "Traceback" not in bad.stderr
     assert "/nonexistent.csv: file not found" in bad.stderr
+    folder = run("import", "ledger", str(tmp_path))
+    assert folder.returncode == 1 and f"{tmp_path}: is a folder, not a file" in folder.stderr
 
 
 def test_old_schema_is_refused_then_upgraded_by_init(arcli):

@@ -53,7 +53,8 @@ def open_source(arg: str) -> SourceFile:
     else:
         path, name, temporary = Path(arg), arg, False
         if not path.is_file():
-            raise InputError([InputProblem(arg, None, None, None, "file not found")])
+            why = "is a folder, not a file" if path.is_dir() else "file not found"
+            raise InputError([InputProblem(arg, None, None, None, why)])
     digest = hashlib.sha256()
     with path.open("rb") as stream:
         for block in iter(lambda: stream.read(1 << 20), b""):
