@@ -84,6 +84,44 @@ def test_batch_lock_refuses_a_second_holder(db_url):
     other.dispose()
 
 
+def test_an_import_waits_for_the_one_running_and_then_changes_nothing(db_url, tmp_path):
+    """Two hosts importing the same export: the second waits for the first (whose lock
+    the test holds here), says so, and then finds every document already imported."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    from arcli.importing.ledger import LedgerImportOptions, import_ledger
+    from arcli.importing.mapping import NATIVE
+    from tests.conftest import TODAY
+
+    book = Arcli(db_url, tmp_path)
+    book("init", "--no-config")
+    book("import", "customers", str(EXAMPLES / "customers.csv"))
+    env = {**os.environ, "ARCLI_DB": db_url, "ARCLI_TODAY": TODAY}
+    holder = open_store(db_url)
+    with batch_lock(holder, "import"):  # what a running import holds
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "arcli", "import", "ledger", str(EXAMPLES / "ledger.csv"),
+             "--json"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        ready, _, _ = select.select([waiting.stderr], [], [], 60)
+        said = waiting.stderr.readline() if ready else ""
+        assert "another import into this book is running: waiting" in said
+        time.sleep(0.5)
+        assert waiting.poll() is None  # still waiting, and nothing imported meanwhile
+        assert json.loads(book("aging", "--json").stdout) == []
+        # the running import's work (the command would wait for the lock held here)
+        import_ledger(holder, str(EXAMPLES / "ledger.csv"), LedgerImportOptions(NATIVE))
+    out, err = waiting.communicate(timeout=60)
+    holder.dispose()
+    assert waiting.returncode == 0, err
+    summary = json.loads(out)[0]
+    assert summary["inserted"] == 0 and summary["unchanged"] == summary["rows"] > 0
+
+
 def test_shards_cover_every_customer_exactly_once():
     customers = [f"C{i:05d}" for i in range(2000)]
     shards = [parse_shard(f"{k}/4") for k in range(1, 5)]

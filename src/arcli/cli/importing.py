@@ -13,6 +13,14 @@ def import_group() -> None:
     """Import customers or ledger documents (CSV, TSV, XLSX, JSON lines; '-' = stdin)."""
 
 
+def _one_import_at_a_time(app: AppContext):
+    """Imports into one book run one after the other (see ``store/locks``)."""
+    from arcli.store.locks import waiting_lock
+
+    return waiting_lock(app.store, "import", on_wait=lambda: app.info(
+        "another import into this book is running: waiting for it to finish"))
+
+
 def _summary(result, kind: str) -> Report:
     counts = {"customers": ("inserted", "updated", "unchanged"),
               "ledger": ("inserted", "replaced", "unchanged")}[kind]
@@ -39,7 +47,8 @@ def import_customers_command(app: AppContext, file: str, mapping: str | None, dr
     from arcli.importing.mapping import CUSTOMER_FIELDS, mapping_from_config
 
     chosen = mapping_from_config(app.config, mapping, CUSTOMER_FIELDS)
-    result = import_customers(app.store, file, chosen, dry_run=dry_run)
+    with _one_import_at_a_time(app):
+        result = import_customers(app.store, file, chosen, dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
     app.info(f"{result.file}: {verb} {result.inserted} new, {result.updated} updated, "
              f"{result.unchanged} unchanged customer(s)")
@@ -77,7 +86,8 @@ def import_ledger_command(app: AppContext, file: str, mapping: str | None, dry_r
         default_terms=book.default_terms, default_currency=book.default_currency,
         settlement_order=book.settlement_order,
     )
-    result = import_ledger(app.store, file, options)
+    with _one_import_at_a_time(app):
+        result = import_ledger(app.store, file, options)
     verb = "would import" if dry_run else "imported"
     note = ""
     if not result.inserted and not result.replaced and result.previous_batch:

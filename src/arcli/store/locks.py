@@ -4,13 +4,19 @@ On PostgreSQL a session-level advisory lock (``pg_try_advisory_lock``) is held o
 connection for the whole batch; it is released when the batch ends or the process dies.
 On SQLite, where every writer is on one machine, an exclusive ``flock`` on a file beside
 the database does the same.
+
+Batches refuse to start while another holds their lock (:func:`batch_lock`); imports wait
+for it instead (:func:`waiting_lock`): two hosts importing the same export one after the
+other is what an idempotent import is for, while two imports interleaved on PostgreSQL
+deadlocked (measured: a big first load drops and re-adds keys and indexes) or saw each
+other half done.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import text
@@ -30,12 +36,33 @@ def _key(name: str) -> int:
 @contextlib.contextmanager
 def batch_lock(store: Store, name: str) -> Iterator[None]:
     """Hold the named lock for the block, or raise :class:`LockHeld` at once."""
+    def refuse() -> None:
+        raise LockHeld(f"another arcli is already running {name} on this book")
+
+    with _lock(store, name, when_held=refuse):
+        yield
+
+
+@contextlib.contextmanager
+def waiting_lock(store: Store, name: str, on_wait: Callable[[], None]) -> Iterator[None]:
+    """Hold the named lock for the block, waiting while another process holds it;
+    ``on_wait`` is called once before waiting (to say so)."""
+    with _lock(store, name, when_held=on_wait):
+        yield
+
+
+@contextlib.contextmanager
+def _lock(store: Store, name: str, when_held: Callable[[], None]) -> Iterator[None]:
+    """The named lock; if another holds it, ``when_held`` either raises or returns, and
+    then the lock is waited for."""
     if store.dialect == "postgresql":
         with store.engine.connect() as conn:
             got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _key(name)}).scalar()
             conn.commit()
             if not got:
-                raise LockHeld(f"another arcli is already running {name} on this book")
+                when_held()
+                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _key(name)})
+                conn.commit()
             try:
                 yield
             finally:
@@ -53,7 +80,8 @@ def batch_lock(store: Store, name: str) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LockHeld(f"another arcli is already running {name} on this book") from None
+            when_held()
+            fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
