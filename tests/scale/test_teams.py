@@ -122,6 +122,41 @@ def test_an_import_waits_for_the_one_running_and_then_changes_nothing(db_url, tm
     assert summary["inserted"] == 0 and summary["unchanged"] == summary["rows"] > 0
 
 
+def test_sqlite_writers_wait_for_each_other_and_say_when_the_book_stays_busy(
+        tmp_path, monkeypatch):
+    """A write that meets another writer waits for it (instead of failing at once, as a
+    transaction that read first does on SQLite); one that waits too long is told why."""
+    import sqlite3
+    import threading
+
+    from arcli.store import engine
+
+    book = Arcli(str(tmp_path / "b.db"), tmp_path)
+    book("init", "--no-config")
+    book("import", "customers", str(EXAMPLES / "customers.csv"))
+    other = sqlite3.connect(book.db, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another program in the middle of a write
+    threading.Timer(1.0, lambda: other.execute("ROLLBACK")).start()
+    waited = book("import", "ledger", str(EXAMPLES / "ledger.csv"), "--json")
+    assert waited.exit_code == 0, waited.output
+    assert json.loads(waited.stdout)[0]["inserted"] > 0
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 300)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        for args in (("promise", "add", "C001", "100", "--by", "2026-12-31"),
+                     ("import", "ledger", str(EXAMPLES / "ledger.csv"))):
+            busy = book(*args)
+            assert busy.exit_code == 1, busy.output
+            assert "the book is busy: another program kept it locked (database is locked)" \
+                in busy.stderr
+            assert "internal error" not in busy.stderr
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert book("promise", "add", "C001", "100", "--by", "2026-12-31").exit_code == 0
+
+
 def test_shards_cover_every_customer_exactly_once():
     customers = [f"C{i:05d}" for i in range(2000)]
     shards = [parse_shard(f"{k}/4") for k in range(1, 5)]

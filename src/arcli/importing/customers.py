@@ -18,6 +18,7 @@ from arcli.importing.mapping import CUSTOMER_FIELDS, Mapping
 from arcli.importing.readers import SourceFile, detect_format, open_source, read_records
 from arcli.importing.validate import FieldProblem, content_hash
 from arcli.store import Store
+from arcli.store.engine import begin_writing
 from arcli.store.schema import customers
 
 CREDIT_CLASSES = ("A", "B", "C")
@@ -80,6 +81,7 @@ def import_customers(store: Store, file_arg: str, mapping: Mapping,
         with store.engine.connect() as conn:
             trans = conn.begin()
             try:
+                begin_writing(conn)
                 result = _import(conn, source, mapping, dry_run)
             except BaseException:
                 trans.rollback()

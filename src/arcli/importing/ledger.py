@@ -55,6 +55,7 @@ from arcli.importing.validate import CustomerTerms, LedgerValidator
 from arcli.store import Store
 from arcli.store.bulk import date_param, insert_rows
 from arcli.store.bulk_load import BulkLoadSettings, bulk_load_settings, missing_customers
+from arcli.store.engine import begin_writing
 from arcli.store.indexes import deferred_indexes
 from arcli.store.schema import (
     OPEN_SENTINEL,
@@ -150,9 +151,10 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
     )
     result.previous_batch = find_batch(conn, "ledger", source.sha256)
     ranges = _spill_ranges(conn, source, options, validator)
+    if ranges is not None and not options.dry_run:
+        bulk.switch_on()  # before the transaction begins: SQLite switches only outside one
+    begin_writing(conn)
     if ranges is not None:
-        if not options.dry_run:
-            bulk.switch_on()
         with Spill(ranges) as spill:
             # ISO text for dates whatever the backend: spill files carry only text,
             # and SQLite and PostgreSQL's COPY both take it

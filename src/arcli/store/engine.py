@@ -19,17 +19,38 @@ __all__ = ["Store", "open_store", "store_url"]
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+#: How long a SQLite connection waits for another writer before "database is locked".
+BUSY_TIMEOUT_MS = 30_000
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     """WAL lets a report read while cron writes; foreign keys are off by default in SQLite."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # The 2 MB default page cache thrashes once a book's indexes outgrow it (imports turn
     # super-linear); 64 MB keeps a million-document book's hot pages in memory.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def begin_writing(conn: Connection) -> None:
+    """Make the connection's transaction a writer from its start (SQLite).
+
+    SQLite starts a transaction as a reader and upgrades it at its first write; if another
+    connection is writing at that moment, the upgrade fails at once with "database is
+    locked" (waiting could deadlock: the other writer may need what this reader holds).
+    ``BEGIN IMMEDIATE`` takes the write lock first, waiting up to the busy timeout (30 s)
+    for the other writer to finish, so a cron import and a `promise add` that meet
+    simply run one after the other. PostgreSQL needs nothing of the sort.
+    """
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.driver_connection
+    if not raw.in_transaction:
+        raw.execute("BEGIN IMMEDIATE")
 
 
 class Store:
@@ -77,9 +98,11 @@ class Store:
 
     @contextlib.contextmanager
     def begin(self) -> Iterator[Connection]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
+        """One writing transaction: committed when the block ends, rolled back on any
+        exception; on SQLite it waits for another writer first (:func:`begin_writing`)."""
         try:
             with self.engine.begin() as conn:
+                begin_writing(conn)
                 yield conn
         except OperationalError as exc:
             raise StoreError(f"database error on {self.display_url}: {exc.orig}") from None
