@@ -84,6 +84,51 @@ def test_batch_lock_refuses_a_second_holder(db_url):
     other.dispose()
 
 
+def test_shards_of_one_batch_run_side_by_side_but_never_twice(db_url):
+    """N hosts each run their shard of a batch at once; the same shard twice, or a whole
+    run beside a shard, is refused."""
+    store = open_store(db_url)
+    store.upgrade()
+    other = open_store(db_url)
+    first, second = parse_shard("1/2"), parse_shard("2/2")
+    with batch_lock(store, "statements", first):
+        with batch_lock(other, "statements", second):  # the other host's shard
+            pass
+        with pytest.raises(LockHeld, match="running statements --shard 1/2"), \
+                batch_lock(other, "statements", first):
+            pass
+        with pytest.raises(LockHeld, match="already running statements on"), \
+                batch_lock(other, "statements"):
+            pass
+    with batch_lock(store, "statements"), pytest.raises(LockHeld), \
+            batch_lock(other, "statements", second):
+        pass
+    with batch_lock(other, "statements", second):  # all released
+        pass
+    store.dispose()
+    other.dispose()
+
+
+def test_a_host_runs_its_shard_while_another_host_runs_its_own(example_book, tmp_path):
+    """statements, dunning run and send, each with another host mid-way through shard 1/2:
+    shard 2/2 runs, shard 1/2 is refused."""
+    assert example_book("statements", "--period", "2026-10", "--out",
+                        str(tmp_path / "all")).exit_code == 0
+    commands = {"statements": ("statements", "--period", "2026-10", "--out",
+                               str(tmp_path / "s")),
+                "dunning": ("dunning", "run", "--out", str(tmp_path / "letters")),
+                "send": ("send", str(tmp_path / "all"), "--dry-run")}
+    holder = open_store(example_book.db)
+    for batch, command in commands.items():
+        with batch_lock(holder, batch, parse_shard("1/2")):  # the other host, mid-run
+            mine = example_book(*command, "--shard", "2/2")
+            assert mine.exit_code in (0, 3), (batch, mine.output)
+            again = example_book(*command, "--shard", "1/2")
+            assert again.exit_code == 1, (batch, again.output)
+            assert f"already running {batch} --shard 1/2" in again.stderr
+    holder.dispose()
+
+
 def test_an_import_waits_for_the_one_running_and_then_changes_nothing(db_url, tmp_path):
     """Two hosts importing the same export: the second waits for the first (whose lock
     the test holds here), says so, and then finds every document already imported."""

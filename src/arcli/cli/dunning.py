@@ -87,7 +87,7 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
         app.info(f"warning: {warning}")
     owns = parse_shard(shard)
     store = app.store
-    with batch_lock(store, "dunning"):
+    with batch_lock(store, "dunning", owns):
         with store.connect() as conn:
             proposals = [p for p in plan_run(conn, policy, req, company)
                          if not owns or owns.owns(p.customer_id)]

@@ -52,7 +52,7 @@ def send(app: AppContext, target, dry_run, kind, shard, out) -> None:
     owns = parse_shard(shard)
     results: list[Delivery] = []
     store = app.store
-    with batch_lock(store, "send"):
+    with batch_lock(store, "send", owns):
         for row in rows:
             if (kind and row.get("kind") != kind) or (owns and not owns.owns(row["customer"])):
                 continue

@@ -84,7 +84,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     owns = parse_shard(shard)
     store = app.store
     summary = BatchSummary()
-    with batch_lock(store, "statements"):
+    with batch_lock(store, "statements", owns):
         with store.connect() as conn:
             covered = [cid for cid in statement_customers(conn, request)
                        if not owns or owns.owns(cid)]

@@ -22,6 +22,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from arcli.errors import ArcliError
+from arcli.sharding import Shard
 from arcli.store.engine import Store
 
 
@@ -34,12 +35,26 @@ def _key(name: str) -> int:
 
 
 @contextlib.contextmanager
-def batch_lock(store: Store, name: str) -> Iterator[None]:
-    """Hold the named lock for the block, or raise :class:`LockHeld` at once."""
-    def refuse() -> None:
-        raise LockHeld(f"another arcli is already running {name} on this book")
+def batch_lock(store: Store, name: str, shard: Shard | None = None) -> Iterator[None]:
+    """Hold the named batch's lock for the block, or raise :class:`LockHeld` at once.
 
-    with _lock(store, name, when_held=refuse):
+    A run of one shard (``--shard K/N``) holds the batch's lock shared and its shard's
+    exclusively: N hosts run their shards side by side, while the same shard twice, or a
+    whole run beside any shard, is refused.
+    """
+    def refuse(what: str) -> Callable[[], None]:
+        def raise_held() -> None:
+            raise LockHeld(f"another arcli is already running {what} on this book")
+        return raise_held
+
+    if shard is None:
+        with _lock(store, name, when_held=refuse(name)):
+            yield
+        return
+    label = f"{name} --shard {shard.index}/{shard.count}"
+    with _lock(store, name, when_held=refuse(name), shared=True), \
+            _lock(store, f"{name}-shard-{shard.index}-of-{shard.count}",
+                  when_held=refuse(label)):
         yield
 
 
@@ -52,21 +67,24 @@ def waiting_lock(store: Store, name: str, on_wait: Callable[[], None]) -> Iterat
 
 
 @contextlib.contextmanager
-def _lock(store: Store, name: str, when_held: Callable[[], None]) -> Iterator[None]:
-    """The named lock; if another holds it, ``when_held`` either raises or returns, and
-    then the lock is waited for."""
+def _lock(store: Store, name: str, when_held: Callable[[], None],
+          shared: bool = False) -> Iterator[None]:
+    """The named lock (``shared`` or exclusive); if another holds it, ``when_held``
+    either raises or returns, and then the lock is waited for."""
     if store.dialect == "postgresql":
+        mode = "_shared" if shared else ""
+        key = {"k": _key(name)}
         with store.engine.connect() as conn:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _key(name)}).scalar()
+            got = conn.execute(text(f"SELECT pg_try_advisory_lock{mode}(:k)"), key).scalar()
             conn.commit()
             if not got:
                 when_held()
-                conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _key(name)})
+                conn.execute(text(f"SELECT pg_advisory_lock{mode}(:k)"), key)
                 conn.commit()
             try:
                 yield
             finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _key(name)})
+                conn.execute(text(f"SELECT pg_advisory_unlock{mode}(:k)"), key)
                 conn.commit()
         return
     import fcntl
@@ -76,12 +94,13 @@ def _lock(store: Store, name: str, when_held: Callable[[], None]) -> Iterator[No
     if lock_path is None:
         yield
         return
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
     with lock_path.open("a") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
         except BlockingIOError:
             when_held()
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            fcntl.flock(handle, mode)
         try:
             yield
         finally:
