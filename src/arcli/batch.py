@@ -289,7 +289,29 @@ def _chunk_sent(items: list[tuple[Job | JobResult, dict | None]]) -> list[JobRes
 
 
 def write_manifest(out_dir: Path, results: list[JobResult], merge: bool = True) -> None:
-    """Write manifest.csv and manifest.json atomically; keep rows of files not in this run."""
+    """Write manifest.csv and manifest.json atomically; keep rows of files not in this run.
+
+    Reading, merging and writing happen under a lock on the folder: hosts running their
+    shards into one shared folder finish at about the same time, and without it the
+    later writer dropped the rows the other had just written.
+    """
+    with _folder_lock(out_dir):
+        _write_manifest(out_dir, results, merge)
+
+
+@contextlib.contextmanager
+def _folder_lock(out_dir: Path) -> Iterator[None]:
+    import fcntl
+
+    with (out_dir / ".manifest.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _write_manifest(out_dir: Path, results: list[JobResult], merge: bool) -> None:
     rows = [row for r in results for row in r.manifest_rows()]
     if merge:
         current = {r["file"] for r in rows if r["file"]}

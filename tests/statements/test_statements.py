@@ -303,3 +303,39 @@ def test_jobs_from_option_config_or_auto(example_book, tmp_path, monkeypatch):
     config.write_text("render:\n  jobs: many\n", encoding="utf-8")
     bad = statements()
     assert bad.exit_code == 2 and "line 2: render.jobs" in bad.stderr
+
+
+def test_shards_finishing_together_into_one_folder_keep_each_others_manifest_rows(
+        tmp_path, monkeypatch):
+    """Two hosts' shards end at the same moment: the one that read the manifest first
+    must not write over the rows the other has written meanwhile."""
+    import threading
+    import time
+
+    from arcli import batch
+
+    for name in ("a.pdf", "b.pdf"):
+        (tmp_path / name).write_bytes(b"%PDF")
+    real_read = batch.read_manifest
+    first_has_read = threading.Event()
+
+    def slow_read(out_dir):
+        rows = real_read(out_dir)
+        if threading.current_thread().name == "first":
+            first_has_read.set()
+            time.sleep(0.5)  # the other host writes meanwhile, unless it waits
+        return rows
+
+    monkeypatch.setattr(batch, "read_manifest", slow_read)
+
+    def finish(customer: str, file: str) -> None:
+        batch.write_manifest(tmp_path, [batch.JobResult(customer, "EUR", "statement",
+                                                        "written", file)])
+
+    first = threading.Thread(target=finish, args=("A", "a.pdf"), name="first")
+    first.start()
+    first_has_read.wait(5)
+    finish("B", "b.pdf")
+    first.join()
+    rows = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted(r["file"] for r in rows) == ["a.pdf", "b.pdf"]
