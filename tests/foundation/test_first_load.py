@@ -269,19 +269,23 @@ def test_bulk_load_settings_switch_only_outside_a_transaction(tmp_path):
     store.dispose()
 
 
+def losing_a_customer(load):
+    """``load`` as the import calls it, with customer K000003 deleted just before (as if
+    by another program)."""
+    def customer_vanishes(conn, *args):
+        conn.exec_driver_sql("DELETE FROM customers WHERE id = 'K000003'")
+        return load(conn, *args)
+    return customer_vanishes
+
+
 def test_a_customer_removed_during_a_bulk_load_fails_it(arcli, tmp_path, monkeypatch):
     """Foreign keys are checked once at the end of a bulk load: a customer that vanished
     meanwhile (another program editing the book) fails the import; nothing is stored."""
     use_spill(monkeypatch)
     customers, ledger = generate(tmp_path / "data", 300, 6, seed=8)
     arcli("import", "customers", str(customers))
-    real_load = first_load.load_first_spilled
-
-    def customer_vanishes(conn, *args):
-        conn.exec_driver_sql("DELETE FROM customers WHERE id = 'K000003'")
-        return real_load(conn, *args)
-
-    monkeypatch.setattr(ledger_import, "load_first_spilled", customer_vanishes)
+    monkeypatch.setattr(ledger_import, "load_first_spilled",
+                        losing_a_customer(first_load.load_first_spilled))
     result = arcli("import", "ledger", str(ledger))
     assert result.exit_code == 1
     assert "customers removed from the book while the import ran: K000003" in result.stderr
@@ -343,14 +347,8 @@ def test_a_postgresql_bulk_load_checks_foreign_keys_once_and_keeps_them(
     assert _foreign_keys(arcli.db) == declared
     customers, ledger = generate(tmp_path / "data", 300, 6, seed=8)
     arcli("import", "customers", str(customers))
-    real_load = first_load.load_first
-
-    def customer_vanishes(conn, *args):
-        conn.exec_driver_sql("DELETE FROM customers WHERE id = 'K000003'")
-        return real_load(conn, *args)
-
     with monkeypatch.context() as patched:
-        patched.setattr(ledger_import, "load_first", customer_vanishes)
+        patched.setattr(ledger_import, "load_first", losing_a_customer(first_load.load_first))
         patched.setattr(ledger_import, "_check_customers", lambda conn, loaded: None)
         failed = arcli("import", "ledger", str(ledger))
     assert failed.exit_code == 1
