@@ -1,4 +1,5 @@
-"""Batch locks: two cron hosts (or two overlapping cron runs) never run the same batch.
+"""Batch locks: two cron hosts (or two overlapping cron runs) never run the same batch, or
+the same shard of it, at once; different shards run side by side.
 
 On PostgreSQL a session-level advisory lock (``pg_try_advisory_lock``) is held on its own
 connection for the whole batch; it is released when the batch ends or the process dies.
