@@ -57,6 +57,9 @@ def test_copy_sqlite_to_postgresql_and_back(tmp_path, pg_database):
     back_path = str(tmp_path / "back.db")
     back = sqlite_book("db", "copy", pg, back_path, "--json")
     assert back.exit_code == 0, back.output
+    copied_back = open_store(back_path)
+    assert schema_differences(copied_back) == []
+    copied_back.dispose()
     pg_book = Arcli(pg, tmp_path)
     back_book = Arcli(back_path, tmp_path)
     original = sqlite_book("aging", "--json", "--as-of", "2026-11-22").stdout

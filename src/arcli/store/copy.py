@@ -5,9 +5,10 @@ the target; PostgreSQL id sequences are then moved past the copied ids. The copy
 accepted when every table has the same row count and every customer's balance per
 currency is the same on both sides.
 
-Into PostgreSQL rows go with ``COPY``, and indexes and foreign keys are built and checked
-once at the end, as a first bulk load does (a book of 1M documents: 60.5 s with
-row-by-row inserts and checks, see bench/README.md).
+Secondary indexes are built once at the end, as a first bulk load does; into PostgreSQL
+rows go with ``COPY`` and foreign keys are checked once at the end too (a book of 1M
+documents into PostgreSQL: 60.5 → 16.9 s; back into SQLite: 32.4 → 27.5 s, see
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def copy_book(source: Store, target: Store) -> tuple[list[TableCount], int]:
     counts = []
     tables = tuple(table.name for table in metadata.sorted_tables)
     with target.begin() as conn:
-        with deferred_indexes(conn, target.dialect == "postgresql", tables, unique_too=True,
+        with deferred_indexes(conn, enabled=True, tables=tables, unique_too=True,
                               foreign_keys=True):
             for table in metadata.sorted_tables:
                 copied = 0
