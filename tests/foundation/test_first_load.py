@@ -405,3 +405,26 @@ def test_a_full_temporary_folder_is_an_error_that_says_so(arcli, tmp_path, monke
     assert str(tmp_path) in result.stderr
     assert "internal error" not in result.stderr
     assert json.loads(arcli("aging", "--json").stdout) == []
+
+
+def test_spill_folders_of_killed_imports_are_removed_by_the_next_one(arcli, tmp_path,
+                                                                     monkeypatch):
+    """A killed import cannot remove its temporary files; the next big import does,
+    and leaves those of imports still running alone."""
+    import os
+    import tempfile
+
+    use_spill(monkeypatch)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # as in a new process: read TMPDIR again
+    dead = tmp_path / "arcli-load-4194999-x1y2"  # above Linux's largest pid: no such process
+    alive = tmp_path / f"arcli-load-{os.getpid()}-a1b2"
+    for folder in (dead, alive):
+        folder.mkdir()
+        (folder / "slice.rows").write_bytes(b"\\0" * 1000)
+    customers, ledger = generate(tmp_path / "data", 300, 6, seed=8)
+    arcli("import", "customers", str(customers))
+    assert arcli("import", "ledger", str(ledger)).exit_code == 0
+    assert not dead.exists()
+    assert alive.exists()
+    assert sorted(p.name for p in tmp_path.glob("arcli-load-*")) == [alive.name]

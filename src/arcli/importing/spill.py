@@ -24,6 +24,7 @@ from __future__ import annotations
 import bisect
 import marshal
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -78,7 +79,8 @@ class Spill:
 
     def __init__(self, ranges: CustomerRanges):
         self.ranges = ranges
-        self._dir = tempfile.TemporaryDirectory(prefix="arcli-load-")
+        remove_left_behind()
+        self._dir = tempfile.TemporaryDirectory(prefix=f"{_PREFIX}{os.getpid()}-")
         self._pieces: list[list[tuple[Path, int, int]]] = [[] for _ in range(ranges.count)]
 
     def write(self, rows: list[tuple]) -> SpilledSlice:
@@ -110,6 +112,29 @@ class Spill:
 
     def __exit__(self, *_exc) -> None:
         self.close()
+
+
+_PREFIX = "arcli-load-"
+
+
+def remove_left_behind() -> None:
+    """Remove the spill folders of imports that were killed (a cron timeout, SIGKILL),
+    which never got to remove their own: ~1.5 times the file's size each. A folder is
+    left alone unless its name's process is gone, so running imports keep theirs."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
+        pid = folder.name[len(_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and folder.is_dir() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process (or not a pid we can ask about): keep it
+    return True
 
 
 def grouped_range(pieces: Pieces) -> list[tuple[Group, list[tuple]]]:
