@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from arcli.errors import UsageError
-from arcli.fileio import atomic_write, safe_filename_part
+from arcli.fileio import atomic_write, locked_file, safe_filename_part
 from arcli.output import Report, machine_value
 from arcli.render.model import Attachment
 
@@ -295,20 +295,8 @@ def write_manifest(out_dir: Path, results: list[JobResult], merge: bool = True) 
     shards into one shared folder finish at about the same time, and without it the
     later writer dropped the rows the other had just written.
     """
-    with _folder_lock(out_dir):
+    with locked_file(out_dir / ".manifest.lock"):
         _write_manifest(out_dir, results, merge)
-
-
-@contextlib.contextmanager
-def _folder_lock(out_dir: Path) -> Iterator[None]:
-    import fcntl
-
-    with (out_dir / ".manifest.lock").open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _write_manifest(out_dir: Path, results: list[JobResult], merge: bool) -> None:

@@ -77,3 +77,18 @@ class InputError(ArcliError):
         count = f"{len(problems)}{'+' if truncated else ''}"
         head = f"{count} error(s); nothing was imported"
         super().__init__("\n".join([*lines, head]))
+
+
+#: PostgreSQL's deadlock, lock timeout and serialization failure: another session's doing.
+_BUSY_STATES = ("40P01", "55P03", "40001")
+
+
+def busy_book_message(exc: BaseException) -> str | None:
+    """The message for a book another program kept locked (SQLite's "database is locked"
+    after the busy timeout, a PostgreSQL deadlock or lock timeout), else None. Driver
+    errors come bare or wrapped by SQLAlchemy (``.orig``)."""
+    cause = getattr(exc, "orig", None) or exc
+    text = " ".join(str(cause).split())
+    if "database is locked" not in text and getattr(cause, "sqlstate", None) not in _BUSY_STATES:
+        return None
+    return f"the book is busy: another program kept it locked ({text}); run the command again"

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -50,6 +50,30 @@ def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> It
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+@contextlib.contextmanager
+def locked_file(path: Path, *, shared: bool = False,
+                when_held: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """An ``flock`` on ``path`` (created if missing) for the block, exclusive or ``shared``.
+
+    If another process holds it, ``when_held`` runs first: it raises to give up, or
+    returns, and then the lock is waited for. The kernel drops the lock with its holder,
+    so a killed process never leaves one behind.
+    """
+    import fcntl
+
+    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, mode | fcntl.LOCK_NB)
+        except BlockingIOError:
+            when_held()
+            fcntl.flock(handle, mode)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def safe_filename_part(text: str, max_length: int = 80) -> str:

@@ -17,7 +17,7 @@ import sys
 import click
 
 from arcli import __version__
-from arcli.errors import EXIT_ERROR, EXIT_USAGE, ArcliError
+from arcli.errors import EXIT_ERROR, EXIT_USAGE, ArcliError, busy_book_message
 
 #: command name -> "module:attribute", imported on first use.
 COMMANDS = {
@@ -77,7 +77,7 @@ class LazyGroup(click.Group):
             _report_error(describe_os_error(exc))
             raise click.exceptions.Exit(EXIT_ERROR) from None
         except Exception as exc:
-            busy = describe_busy_book(exc)
+            busy = busy_book_message(exc)
             if busy is None or os.environ.get("ARCLI_DEBUG"):
                 raise
             _report_error(busy)
@@ -118,20 +118,6 @@ def describe_os_error(exc: OSError) -> str:
         message += (f" (free some space; a big import also writes temporary files to "
                     f"{tempfile.gettempdir()}, set TMPDIR to put them elsewhere)")
     return message
-
-
-#: PostgreSQL's deadlock, lock timeout and serialization failure: another session's doing.
-_BUSY_STATES = ("40P01", "55P03", "40001")
-
-
-def describe_busy_book(exc: Exception) -> str | None:
-    """The message for a book another program kept locked (SQLite's "database is locked"
-    after the busy timeout, a PostgreSQL deadlock or lock timeout), else None."""
-    cause = getattr(exc, "orig", None) or exc
-    text = " ".join(str(cause).split())
-    if "database is locked" not in text and getattr(cause, "sqlstate", None) not in _BUSY_STATES:
-        return None
-    return f"the book is busy: another program kept it locked ({text}); run the command again"
 
 
 def _report_error(message: str) -> None:

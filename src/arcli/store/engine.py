@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from arcli.errors import StoreError
+from arcli.errors import StoreError, busy_book_message
 from arcli.store.location import store_url
 from arcli.store.version import SCHEMA_HEAD, check_version
 
@@ -105,7 +105,7 @@ class Store:
                 begin_writing(conn)
                 yield conn
         except OperationalError as exc:
-            raise StoreError(f"database error on {self.display_url}: {exc.orig}") from None
+            raise self._database_error(exc) from None
 
     @contextlib.contextmanager
     def connect(self) -> Iterator[Connection]:
@@ -114,7 +114,11 @@ class Store:
             with self.engine.connect() as conn:
                 yield conn
         except OperationalError as exc:
-            raise StoreError(f"database error on {self.display_url}: {exc.orig}") from None
+            raise self._database_error(exc) from None
+
+    def _database_error(self, exc: OperationalError) -> StoreError:
+        return StoreError(busy_book_message(exc)
+                          or f"database error on {self.display_url}: {exc.orig}")
 
     # -- schema -------------------------------------------------------------------
     def schema_version(self) -> str | None:

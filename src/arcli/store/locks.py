@@ -23,6 +23,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from arcli.errors import ArcliError
+from arcli.fileio import locked_file
 from arcli.sharding import Shard
 from arcli.store.engine import Store
 
@@ -88,21 +89,9 @@ def _lock(store: Store, name: str, when_held: Callable[[], None],
                 conn.execute(text(f"SELECT pg_advisory_unlock{mode}(:k)"), key)
                 conn.commit()
         return
-    import fcntl
-
     database = store.engine.url.database or ":memory:"
-    lock_path = Path(f"{database}.{name}.lock") if database != ":memory:" else None
-    if lock_path is None:
+    if database == ":memory:":
         yield
         return
-    mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
-    with lock_path.open("a") as handle:
-        try:
-            fcntl.flock(handle, mode | fcntl.LOCK_NB)
-        except BlockingIOError:
-            when_held()
-            fcntl.flock(handle, mode)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with locked_file(Path(f"{database}.{name}.lock"), shared=shared, when_held=when_held):
+        yield
