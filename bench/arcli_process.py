@@ -10,6 +10,7 @@ first.
 from __future__ import annotations
 
 import compileall
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,3 +21,11 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "arcli"
 def compile_bytecode() -> None:
     """Write arcli's ``__pycache__`` (what an installation does), quietly."""
     compileall.compile_dir(PACKAGE, quiet=1)
+
+
+def upgrade_kept_book(book: Path, env: dict) -> None:
+    """Bring a book kept in ``--workdir`` by an older arcli up to this one's schema
+    (``arcli init`` upgrades in place; on a current book it changes nothing), so that a
+    reused work directory measures the current code instead of failing on the schema."""
+    subprocess.run([*ARCLI, "-q", "init", "--no-config"], env={**env, "ARCLI_DB": str(book)},
+                   check=True, stdout=subprocess.DEVNULL)

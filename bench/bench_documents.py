@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from arcli_process import ARCLI, compile_bytecode
+from arcli_process import ARCLI, compile_bytecode, upgrade_kept_book
 from generate import generate
 
 COMMANDS = {"statements": ["statements", "--period", "2026-10"],
@@ -49,6 +49,7 @@ def environment(work: Path) -> dict:
 def setup(work: Path, customers: int, documents: int) -> dict:
     env = environment(work)
     if (work / "pristine.db").is_file():
+        upgrade_kept_book(work / "pristine.db", env)
         return env
     cust, ledger = generate(work / "data", documents, customers)
     config = work / "arcli.yaml"

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from arcli_process import ARCLI, compile_bytecode
+from arcli_process import ARCLI, compile_bytecode, upgrade_kept_book
 from generate import generate
 
 AS_OF = "2026-11-01"
@@ -46,6 +46,7 @@ def setup(work: Path, documents: int, customers: int) -> dict:
     env = {**os.environ, "ARCLI_DB": str(work / "book.db"), "ARCLI_TODAY": AS_OF,
            "ARCLI_CONFIG": str(config)}
     if (work / "pristine.db").is_file():
+        upgrade_kept_book(work / "pristine.db", env)
         return env
     cust, ledger = generate(work / "data", documents, customers)
     for args in (["-q", "init", "--no-config"], ["-q", "import", "customers", str(cust)],

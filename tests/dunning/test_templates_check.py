@@ -29,3 +29,22 @@ def test_missing_translation_and_broken_template_are_reported(arcli, tmp_path):
     assert rows[("letters/courtesy", "zh_CN")]["status"] == "missing"
     broken = rows[("letters/reminder", "zh_CN")]
     assert broken["status"] == "error" and "reminder.zh_CN.xml.j2: line 2" in broken["message"]
+
+
+def test_money_and_date_as_filters_and_as_functions_agree(tmp_path):
+    """Shipped templates use ``x|money(cur)`` and ``d|date``; templates written for the
+    function forms ``money(x, cur)`` and ``date(d)`` keep working, with the same text."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from arcli.render.templating import render_template
+
+    folder = tmp_path / "tpl"
+    folder.mkdir()
+    (folder / "a.j2").write_text("{{ x|money }} {{ x|money('JPY') }} {{ d|date }}")
+    (folder / "b.j2").write_text("{{ money(x) }} {{ money(x, 'JPY') }} {{ date(d) }}")
+    context = {"x": Decimal("1234.5"), "d": dt.date(2026, 10, 31), "currency": "EUR"}
+    for locale, expected in (("en", "1,234.50 1,235 Oct 31, 2026"),  # yen: no minor unit
+                             ("zh_CN", "1,234.50 1,235 2026年10月31日")):
+        texts = {render_template(name, context, locale, folder) for name in ("a.j2", "b.j2")}
+        assert texts == {expected}

@@ -250,22 +250,86 @@ def _page_images(pdf: Path, prefix: Path) -> list[bytes]:
     return [p.read_bytes() for p in sorted(prefix.parent.glob(f"{prefix.name}*.png"))]
 
 
-def test_fast_text_drawing_looks_exactly_like_reportlabs(signed_book, tmp_path, monkeypatch):
-    """Table cells and paragraphs drawn as text blocks (render/tabletext, paragraphs) land
-    on the same pixels as reportlab's own per-string drawing; this guards the hooks into
-    reportlab's private drawing methods across reportlab upgrades."""
-    from reportlab.platypus import Paragraph, Table
+def _reference_table(rows, widths, look, repeat=0, last=None):
+    """What :class:`arcli.render.grid.Grid` promises to draw, said with reportlab's own
+    ``Table`` and ``TableStyle`` (the way the story's tables were built before Grid)."""
+    from reportlab.lib import colors
+    from reportlab.platypus import Table, TableStyle
 
+    from arcli.render.palette import ACCENT, DISPUTED, INK, MUTED, RULE, ZEBRA
+
+    commands = [("FONTSIZE", (0, 0), (-1, -1), look.size),
+                ("LEADING", (0, 0), (-1, -1), look.size * 1.2),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.2),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]
+    commands += [("ALIGN", (c, 0), (c, -1), a) for c, a in enumerate(look.aligns)]
+    for i, row in enumerate(rows):
+        bold = row.header or "total" in row.klass
+        color = MUTED if "muted" in row.klass else colors.white if row.header else INK
+        commands += [("FONTNAME", (0, i), (-1, i), look.bold if bold else look.regular),
+                     ("TEXTCOLOR", (0, i), (-1, i), color)]
+        if row.header:
+            commands.append(("BACKGROUND", (0, i), (-1, i), ACCENT))
+        if "total" in row.klass:
+            commands.append(("LINEABOVE", (0, i), (-1, i), 0.8, INK))
+        elif "disputed" in row.klass:
+            commands.append(("BACKGROUND", (0, i), (-1, i), DISPUTED))
+        elif row.index % 2 == 0 and not row.header and look.zebra:
+            commands.append(("BACKGROUND", (0, i), (-1, i), ZEBRA))
+    commands.append(("LINEBELOW", (0, -1), (-1, -1), 0.5, RULE))
+    return Table([list(r.cells) for r in rows], colWidths=widths, repeatRows=repeat,
+                 style=TableStyle(commands), hAlign="LEFT")
+
+
+_ODD_TABLE = """<table align="c,l,r" header="0" zebra="0">
+<tr class="muted"><td>two
+lines</td><td>left</td><td>1.00</td></tr>
+<tr><td>centred</td><td>three
+short
+lines</td><td></td></tr>
+<tr class="total disputed"><td></td><td>Total</td><td>1,234.56</td></tr>
+</table>
+</story>"""
+
+
+@pytest.mark.parametrize("odd_table", [False, True], ids=["shipped", "odd-table"])
+def test_tables_and_text_look_exactly_like_reportlabs(signed_book, tmp_path, monkeypatch,
+                                                      odd_table):
+    """The story's tables (render/grid) and paragraphs drawn as text blocks
+    (render/paragraphs) land on the same pixels as reportlab's Table and Paragraph, on a
+    statement whose tables run over several pages (split, header repeated, stripes and
+    the closing rule where they belong) and, with a template override, on a table with
+    multi-line and centred cells, widths from the content, no header and no stripes;
+    this guards the drawing code across reportlab upgrades."""
+    from reportlab.platypus import Paragraph
+
+    import arcli.render.story
     from arcli.render.paragraphs import ReusedParagraph
-    from arcli.render.tabletext import PlainTable
 
+    if odd_table:
+        folder = tmp_path / "tpl" / "statement"
+        folder.mkdir(parents=True)
+        shipped = (ROOT / "templates" / "statement" / "en.xml.j2").read_text(encoding="utf-8")
+        (folder / "en.xml.j2").write_text(shipped.replace("</story>", _ODD_TABLE),
+                                          encoding="utf-8")
+        config = signed_book.config
+        config.write_text(config.read_text(encoding="utf-8").replace(
+            "  path: null ", f"  path: {tmp_path / 'tpl'} "), encoding="utf-8")
+
+    lines = ["type,number,customer,date,due_date,amount,currency,reference,description"]
+    lines += [f"invoice,LONG-{n:03d},C003,2026-10-{1 + n % 28:02d},,{100 + n}.25,EUR,"
+              f"PO-{n},Item {n}" for n in range(90)]
+    extra = tmp_path / "long.csv"
+    extra.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert signed_book("import", "ledger", str(extra)).exit_code == 0
+    assert signed_book("dispute", "open", "LONG-007", "--reason", "wrong price").exit_code == 0
     fast, plain = tmp_path / "fast", tmp_path / "plain"
     run_statements(signed_book, fast, "--no-sign")
-    monkeypatch.setattr(PlainTable, "_drawCell", Table._drawCell)
-    monkeypatch.setattr(PlainTable, "_drawLines", Table._drawLines)
+    monkeypatch.setattr(arcli.render.story, "Grid", _reference_table)
     monkeypatch.setattr(ReusedParagraph, "draw", Paragraph.draw)
     _result, rows = run_statements(signed_book, plain, "--no-sign")
-    assert len(rows) >= 3
+    assert len(rows) >= 3 and rows["C003"]["pages"] >= 3
     for row in rows.values():
         name = row["file"]
         images = _page_images(fast / name, tmp_path / "png" / f"fast-{name}")

@@ -23,7 +23,8 @@ from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
 from arcli.render.embedding import embed_attachment
 from arcli.render.model import Attachment, Company, Recipient, RenderedPdf, SignatureBox
-from arcli.render.story import ACCENT, INK, MUTED, RULE, Fonts, StoryContext, Styles, _fit
+from arcli.render.palette import ACCENT, INK, MUTED, RULE
+from arcli.render.story import Fonts, StoryContext, Styles, _fit
 from arcli.render.story import build_flowables as story_flowables
 from arcli.render.textblock import TextBlock
 

@@ -9,14 +9,13 @@ the level's template name from the dunning policy (``reminder``, ``demand``, ``f
 from __future__ import annotations
 
 import dataclasses
-import json
 
 from arcli.render.document import DocumentSpec, build_pdf
 from arcli.render.model import Attachment, LetterData, RenderedPdf
 from arcli.render.statement import (
     DEFAULT_OPTIONS,
     RenderOptions,
-    _plain,
+    attachment_json,
     document_fonts,
     page_labels,
 )
@@ -58,7 +57,7 @@ def letter_attachment(data: LetterData) -> bytes:
     """Machine-readable copy of the letter's items and amounts (decimals as strings)."""
     body = {"format": "arcli-dunning-letter/1", "document_number": data.document_number,
             "level": data.level, "currency": data.currency, "as_of": data.as_of.isoformat(),
-            "customer": data.recipient.customer_id, "items": _plain(data.items),
-            "charges": _plain(data.charges), "interest_total": _plain(data.interest_total),
-            "total_due": _plain(data.total_due)}
-    return json.dumps(body, ensure_ascii=False).encode("utf-8")  # C encoder: no indent
+            "customer": data.recipient.customer_id, "items": data.items,
+            "charges": data.charges, "interest_total": data.interest_total,
+            "total_due": data.total_due}
+    return attachment_json(body)

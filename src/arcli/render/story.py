@@ -35,24 +35,14 @@ from reportlab.platypus import (
     KeepTogether,
     PageBreak,
     Spacer,
-    Table,
-    TableStyle,
 )
-from reportlab.platypus.tables import CellStyle
 
+from arcli.render.grid import Grid, GridLook, GridRow, natural_widths
+from arcli.render.palette import ACCENT, DUE_SOON, INK, MUTED, OVERDUE, RULE
 from arcli.render.paragraphs import ReusedParagraph
-from arcli.render.tabletext import PlainTable
 from arcli.render.templating import TemplateError
 from arcli.render.textblock import TextBlock
 
-INK = colors.HexColor("#1f2a37")
-MUTED = colors.HexColor("#6b7280")
-ACCENT = colors.HexColor("#1d4e89")
-RULE = colors.HexColor("#c9d1dc")
-ZEBRA = colors.HexColor("#f3f5f8")
-DISPUTED = colors.HexColor("#fff4e0")
-_DUE_SOON = colors.HexColor("#e0a030")
-_OVERDUE = colors.HexColor("#c0392b")
 _ALIGN = {"l": "LEFT", "r": "RIGHT", "c": "CENTER"}
 _PARA_ALIGN = {"left": TA_LEFT, "right": TA_RIGHT, "center": TA_CENTER}
 
@@ -177,8 +167,8 @@ class Bars(Flowable):
             labels.style(self.fonts.regular, 7.5, MUTED).text(0, y + 2, label)
             labels.style(self.fonts.regular, 7.5, INK).text(self.width, y + 2, text, "RIGHT")
             length = float(abs(value) / top) * span
-            c.setFillColor(ACCENT if index == 0 else _OVERDUE
-                           if index >= len(self.bars) - 1 else _DUE_SOON)
+            c.setFillColor(ACCENT if index == 0 else OVERDUE
+                           if index >= len(self.bars) - 1 else DUE_SOON)
             if length:
                 c.rect(label_w, y + 1, max(length, 0.8), self.row - 3, stroke=0, fill=1)
         labels.draw()
@@ -235,6 +225,28 @@ class CutLine(Flowable):
             c.drawCentredString(self.width / 2, 1.3 * mm, self.label)
 
 
+class Keep(KeepTogether):
+    """``KeepTogether`` that measures its content without copying the frame.
+
+    reportlab deep-copies the current frame for every measurement, so that content which
+    adds frame actions (``<needspace>``) can act on the copy; that copy was ~5% of a
+    statement's rendering time. Content that cannot add frame actions is measured
+    without it, which is the same measurement.
+    """
+
+    def wrap(self, aW, aH):
+        doc = getattr(self.canv, "_doctemplate", None)
+        frame = getattr(doc, "frame", None)
+        if frame is None or any(isinstance(f, CondPageBreak) or hasattr(f, "frameAction")
+                                for f in self._content):
+            return super().wrap(aW, aH)
+        doc.frame = None
+        try:
+            return super().wrap(aW, aH)
+        finally:
+            doc.frame = frame
+
+
 @dataclass
 class StoryContext:
     """What element builders need besides the XML: fonts, frame width, signature info."""
@@ -267,92 +279,23 @@ def _widths(spec: str | None, count: int, total: float) -> list[float] | None:
     return [(total - fixed) / stars if p == "*" else float(p) * mm for p in parts]
 
 
-def _table(el: ET.Element, ctx: StoryContext) -> Table:
+def _table(el: ET.Element, ctx: StoryContext) -> Flowable:
     rows = [r for r in el if r.tag == "tr"]
     data = [[(c.text or "").strip() for c in r if c.tag in ("td", "th")] for r in rows]
-    if not data:
+    if not any(data):
         return Spacer(0, 0)
     cols = max(len(r) for r in data)
-    data = [r + [""] * (cols - len(r)) for r in data]
     header = el.get("header", "1") == "1"
+    grid_rows = [GridRow(tuple(cells + [""] * (cols - len(cells))), index,
+                         row.get("class", ""), header and index == 0)
+                 for index, (row, cells) in enumerate(zip(rows, data, strict=True))]
     aligns = [_ALIGN.get(a.strip(), "LEFT") for a in (el.get("align") or "").split(",")]
-    cells = _CellStyles.for_table(ctx.styles.fonts, float(el.get("size", "8.5")),
-                                  tuple((aligns + ["LEFT"] * cols)[:cols]))
-    kinds = [(row.get("class", ""), header and index == 0) for index, row in enumerate(rows)]
-    styles = [cells.row(klass, is_header) for klass, is_header in kinds]
-    widths = _widths(el.get("widths"), cols, ctx.frame_width)
-    return PlainTable(data, colWidths=widths, rowHeights=_row_heights(data, styles),
-                      repeatRows=1 if header else 0,
-                      style=TableStyle(_row_commands(kinds, el.get("zebra", "1") == "1")),
-                      cellStyles=styles, hAlign="LEFT",
-                      normalizedData=1)  # cells are plain str already
-
-
-def _row_heights(data: list[list[str]], styles: list[list[CellStyle]]) -> list[float]:
-    """Row heights as reportlab's ``Table._calc_height`` computes them for string cells
-    (lines x leading + padding), without its general per-cell machinery."""
-    heights = []
-    for row, row_styles in zip(data, styles, strict=True):
-        height = 0
-        for value, s in zip(row, row_styles, strict=True):
-            cell = (s.leading or 1.2 * s.fontsize) * len(value.split("\n"))
-            cell += s.bottomPadding + s.topPadding
-            height = max(height, cell)
-        heights.append(height)
-    return heights
-
-
-class _CellStyles:
-    """Cell styles of one table, built directly and shared by rows of the same kind.
-
-    Expressing font, colour, padding and alignment as TableStyle commands made reportlab
-    apply each command to every cell in turn (~550 calls per table); the table's cells
-    only come in a few kinds (header, total, muted, plain) per column.
-    """
-
-    @classmethod
-    @lru_cache(maxsize=64)
-    def for_table(cls, fonts: Fonts, size: float, aligns: tuple[str, ...]) -> _CellStyles:
-        """Shared by all tables (and documents) alike: reportlab only reads cell styles
-        unless cell-level TableStyle commands are applied, and these tables have none."""
-        return cls(fonts, size, aligns)
-
-    def __init__(self, fonts: Fonts, size: float, aligns: tuple[str, ...]):
-        self.fonts, self.size, self.aligns = fonts, size, aligns
-        self.kinds: dict[tuple, list[CellStyle]] = {}
-
-    def row(self, klass: str, is_header: bool) -> list[CellStyle]:
-        bold = is_header or "total" in klass
-        color = MUTED if "muted" in klass else colors.white if is_header else INK
-        key = (bold, color)
-        if key not in self.kinds:
-            font = self.fonts.bold if bold else self.fonts.regular
-            self.kinds[key] = [self._cell(font, color, align) for align in self.aligns]
-        return list(self.kinds[key])
-
-    def _cell(self, font: str, color, align: str) -> CellStyle:
-        style = CellStyle(f"{font}-{align}")
-        style.fontname, style.fontsize, style.leading = font, self.size, self.size * 1.2
-        style.color, style.alignment, style.valign = color, align, "TOP"
-        style.topPadding = style.bottomPadding = 2.2
-        style.leftPadding = style.rightPadding = 3
-        return style
-
-
-def _row_commands(kinds: list[tuple[str, bool]], zebra: bool) -> list[tuple]:
-    """Backgrounds and rules by row: header, totals, disputed rows, zebra stripes."""
-    commands: list[tuple] = []
-    for index, (klass, is_header) in enumerate(kinds):
-        if is_header:
-            commands.append(("BACKGROUND", (0, 0), (-1, 0), ACCENT))
-        if "total" in klass:
-            commands.append(("LINEABOVE", (0, index), (-1, index), 0.8, INK))
-        elif "disputed" in klass:
-            commands.append(("BACKGROUND", (0, index), (-1, index), DISPUTED))
-        elif index % 2 == 0 and not is_header and zebra:
-            commands.append(("BACKGROUND", (0, index), (-1, index), ZEBRA))
-    commands.append(("LINEBELOW", (0, -1), (-1, -1), 0.5, RULE))
-    return commands
+    fonts = ctx.styles.fonts
+    look = GridLook(fonts.regular, fonts.bold, float(el.get("size", "8.5")),
+                    tuple((aligns + ["LEFT"] * cols)[:cols]), el.get("zebra", "1") == "1")
+    widths = _widths(el.get("widths"), cols, ctx.frame_width) or natural_widths(grid_rows,
+                                                                               look)
+    return Grid(grid_rows, widths, look, repeat=1 if header else 0)
 
 
 def _bars(el: ET.Element, ctx: StoryContext) -> Flowable:
@@ -391,7 +334,7 @@ def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
         elif tag == "needspace":
             out.append(CondPageBreak(float(el.get("h", "40")) * mm))
         elif tag == "keep":
-            out.append(KeepTogether(build_flowables(list(el), ctx)))
+            out.append(Keep(build_flowables(list(el), ctx)))
         elif tag == "table":
             out.append(_table(el, ctx))
         elif tag == "bars":

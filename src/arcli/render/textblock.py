@@ -51,9 +51,9 @@ class TextBlock:
                 self._face = pdfmetrics.getFont(font)
                 self._ascii = self._face._dynamicFont and _ascii_is_subset_zero(self._face)
                 self._ascii_resource = None
-        if color != self._color:
+        if color is not self._color and color != self._color:
             self._color = color
-            self.code.append(f"{_num(color.red)} {_num(color.green)} {_num(color.blue)} rg")
+            self.code.append(f"{pdf_rgb(color)} rg")
         return self
 
     def text(self, x: float, y: float, value: str, align: str = "LEFT") -> None:
@@ -64,16 +64,18 @@ class TextBlock:
             width = self._face.stringWidth(value, self._font[1])
             x -= width if align == "RIGHT" else width * 0.5
         code = self.code
-        code.append(f"1 0 0 1 {_num(x)} {_num(y)} Tm")
+        place = f"1 0 0 1 {pdf_number(x)} {pdf_number(y)} Tm"
         if self._ascii and value.isascii() and value.isprintable():
             if self._ascii_resource is None:
                 self._ascii_resource = self._face.getSubsetInternalName(0, self.doc)
-            self._select(self._ascii_resource)
-            code.append(f"({value.translate(_ASCII_ESCAPES)}) Tj")
+            if self._ascii_resource != self._selected:
+                self._select(self._ascii_resource)
+            code.append(f"{place} ({value.translate(_ASCII_ESCAPES)}) Tj")
             return
-        for resource, data in self._chunks(value):
+        code.append(place)
+        for resource, escaped in self._encoded(value):
             self._select(resource)
-            code.append(f"({_escape(data)}) Tj")
+            code.append(f"({escaped}) Tj")
 
     def draw(self) -> None:
         if len(self.code) > 1:
@@ -84,8 +86,23 @@ class TextBlock:
     def _select(self, resource: str) -> None:
         if resource != self._selected:
             _, size, leading = self._font
-            self.code.append(f"{resource} {_num(size)} Tf {_num(leading)} TL")
+            self.code.append(f"{resource} {pdf_number(size)} Tf {pdf_number(leading)} TL")
             self._selected = resource
+
+    def _encoded(self, value: str) -> list[tuple[str, str]]:
+        """(font resource, escaped PDF string) pieces of ``value`` in the current font.
+
+        Remembered per document: CJK dates and type names recur on every line of a
+        statement, and reportlab assigns subset codes character by character in Python.
+        A character keeps its code for the rest of the document, so the pieces stay valid.
+        """
+        cache = self.doc.__dict__.setdefault("_arcli_encoded", {})
+        key = (self._face.fontName, value)
+        pieces = cache.get(key)
+        if pieces is None:
+            pieces = cache[key] = [(resource, _escape(data))
+                                   for resource, data in self._chunks(value)]
+        return pieces
 
     def _chunks(self, value: str) -> list[tuple[str, bytes]]:
         """(font resource, encoded text) pieces, as reportlab's text objects make them."""
@@ -97,7 +114,7 @@ class TextBlock:
                 in pdfmetrics.unicode2T1(value, [font, *font.substitutionFonts])]
 
 
-def _num(value: float) -> str:
+def pdf_number(value: float) -> str:
     """A PDF number with reportlab's ``fp_str`` precision (six significant digits, at
     most six decimals), so strings land on exactly the same coordinates as before.
 
@@ -106,11 +123,16 @@ def _num(value: float) -> str:
     if text is None:
         if len(_NUMBERS) > 20_000:
             _NUMBERS.clear()
-        text = _NUMBERS[value] = _format_num(value)
+        text = _NUMBERS[value] = _format_number(value)
     return text
 
 
-def _format_num(value: float) -> str:
+def pdf_rgb(color: Color) -> str:
+    """The colour's three components as PDF numbers (for ``rg`` and ``RG``)."""
+    return f"{pdf_number(color.red)} {pdf_number(color.green)} {pdf_number(color.blue)}"
+
+
+def _format_number(value: float) -> str:
     size = abs(value)
     if size <= 1e-7:
         return "0"
