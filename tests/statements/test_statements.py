@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
@@ -195,6 +196,42 @@ def test_multi_page_statement_repeats_headers_and_numbers_pages(signed_book, tmp
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
     second_page = text.split("\f")[1]
     assert re.search(r"Date\s+Type\s+Number\s+Reference\s+Debit\s+Credit\s+Balance", second_page)
+
+
+def test_a_reference_taller_than_a_page_or_wider_than_its_column_still_prints(
+        signed_book, tmp_path):
+    """A ledger reference with 120 line breaks made reportlab fail the whole statement
+    (a row taller than a page); a 300-character one ran over the amounts beside it. The
+    tall row now continues over the pages, header repeated; the wide one is cut with an
+    ellipsis; both stay whole in the JSON copy."""
+    tall = "\n".join(f"ref {n}" for n in range(120))
+    wide = "W" + "x" * 299
+    path = tmp_path / "odd.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["type", "number", "customer", "date", "due_date", "amount",
+                         "currency", "reference", "description"])
+        writer.writerow(["invoice", "TALL-1", "C003", "2026-10-12", "", "100.00", "EUR",
+                         tall, ""])
+        writer.writerow(["invoice", "WIDE-1", "C003", "2026-10-13", "", "200.00", "EUR",
+                         wide, ""])
+    assert signed_book("import", "ledger", str(path)).exit_code == 0
+    out = tmp_path / "st"
+    result, rows = run_statements(signed_book, out, "--customer", "C003", "--no-sign")
+    assert result.exit_code == 0, result.output
+    pages = rows["C003"]["pages"]
+    assert rows["C003"]["status"] == "written" and pages >= 3
+    text = pdf_text(out / rows["C003"]["file"])
+    found = re.findall(r"\bref (\d+)\b", text)
+    assert [int(n) for n in found] == list(range(120))  # every line once, in order
+    assert all(re.search(r"Date\s+Type\s+Number\s+Reference", page)
+               for page in text.split("\f")[1:pages - 1])
+    cut = re.search(r"Wx+…", text)
+    assert cut and 8 < len(cut.group()) < 60 and wide not in text
+    row = next(line for line in text.splitlines() if "WIDE-1" in line)
+    assert re.search(r"…\s+200\.00\s", row)  # the amount is not overwritten
+    activity = attachment(out / rows["C003"]["file"])["sections"][0]["activity"]
+    assert {a["reference"] for a in activity} >= {tall, wide}
 
 
 def test_failed_customer_is_reported_and_batch_goes_on(signed_book, tmp_path):

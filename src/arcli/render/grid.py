@@ -17,10 +17,11 @@ test renders statements both ways and compares the page images.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from reportlab.lib import colors
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 from reportlab.platypus import Flowable
 
 from arcli.render.palette import ACCENT, DISPUTED, INK, MUTED, RULE, ZEBRA
@@ -77,12 +78,20 @@ class Grid(Flowable):
 
     def split(self, avail_width, avail_height):
         """Split between rows as reportlab's ``Table`` does: as many rows as fit, and
-        never before the first body row; the rest repeats the header rows."""
+        never before the first body row; the rest repeats the header rows.
+
+        A row that cannot be kept whole (taller than a whole page with the header, e.g.
+        a ledger reference with many line breaks) made ``Table`` fail the document; such
+        a row is split between its lines instead, as far as the page has room."""
         used, fit = 0.0, 0
         for height in self.heights:
             if used + height > avail_height:
                 break
             used, fit = used + height, fit + 1
+        if fit < len(self.rows) and self._cannot_keep_whole(fit):
+            parts = self._split_row(fit, avail_height - used)
+            if parts:
+                return parts
         if fit <= self.repeat:
             return []
         if fit == len(self.rows):
@@ -90,6 +99,35 @@ class Grid(Flowable):
         head = self.rows[:self.repeat]
         return [Grid(self.rows[:fit], self.widths, self.look, self.repeat, self.last),
                 Grid(head + self.rows[fit:], self.widths, self.look, self.repeat, self.last)]
+
+    def _cannot_keep_whole(self, index: int) -> bool:
+        """Whether row ``index`` (the first that does not fit) will not fit a page either:
+        it is the first body row on a fresh page, or it is taller with the header than
+        the frame's whole height."""
+        frame = getattr(self, "_frame", None)
+        if frame is None or index < self.repeat:
+            return False
+        if index == self.repeat and frame._atTop:
+            return True
+        return sum(self.heights[:self.repeat]) + self.heights[index] > frame._aH
+
+    def _split_row(self, index: int, room: float) -> list[Grid]:
+        """Row ``index``'s lines that fit in ``room`` ending this page, the rest of it
+        (same look, so its stripe continues) and the rows after it on the next."""
+        lines = int((room - 2 * PAD_Y) // self.look.leading)
+        row = self.rows[index]
+        parts = [value.split("\n") for value in row.cells]
+        if lines < 1 or lines >= max(len(part) for part in parts):
+            return []
+        first = GridRow(tuple("\n".join(part[:lines]) for part in parts), row.index,
+                        row.klass, row.header)
+        rest = GridRow(tuple("\n".join(part[lines:]) for part in parts), row.index,
+                       row.klass, row.header)
+        last = -1 if row.index == self.last else self.last  # rule off only the end
+        head = self.rows[:self.repeat]
+        return [Grid([*self.rows[:index], first], self.widths, self.look, self.repeat, last),
+                Grid([*head, rest, *self.rows[index + 1:]], self.widths, self.look,
+                     self.repeat, self.last)]
 
     def draw(self):
         tops = self._row_tops()
@@ -106,22 +144,124 @@ class Grid(Flowable):
         return tops
 
     def _draw_text(self, tops: list[float]) -> None:
-        look = self.look
+        look, size = self.look, self.look.size
         block, text = TextBlock(self.canv), None
-        anchors = _anchors(self.widths, look.aligns)
+        anchors, checks = _anchors(self.widths, look.aligns), {}
+        rooms = [width - 2 * PAD_X for width in self.widths]
         for row, top in zip(self.rows, tops, strict=True):
-            bold = row.header or "total" in row.klass
+            font = look.bold if row.header or "total" in row.klass else look.regular
             color = MUTED if "muted" in row.klass else colors.white if row.header else INK
-            text = block.style(look.bold if bold else look.regular, look.size, color,
-                               look.leading).text
-            y = top - PAD_Y - look.size
-            for value, (x, align) in zip(row.cells, anchors, strict=False):
+            text = block.style(font, size, color, look.leading).text
+            y = top - PAD_Y - size
+            safe, measure, known = checks.get(font) or checks.setdefault(
+                font, self._width_checks(font))
+            for column, value, (x, align) in zip(range(len(row.cells)), row.cells, anchors,
+                                                 strict=False):
+                width = None
+                if len(value) > safe[column]:  # it may not fit: measure it
+                    # Figures (right-aligned) are measured here instead of when drawn;
+                    # dates and names recur, so their widths are remembered.
+                    if align != "LEFT":
+                        width = measure(value, size)
+                    elif (width := known.get(value)) is None:
+                        width = known[value] = measure(value, size)
+                    if width > rooms[column] or "\n" in value:
+                        value, width = self._fitted(row.cells, column, value, font), None
                 if "\n" not in value:
-                    text(x, y, value, align)  # empty values draw nothing
+                    text(x, y, value, align, width)  # empty values draw nothing
                     continue
                 for number, line in enumerate(value.split("\n")):
                     text(x, y - number * look.leading, line, align)
         block.draw()
+
+    def _width_checks(self, font: str):
+        """For ``font``: per column, how many characters can never be too wide for it;
+        the font's measure; the widths measured so far."""
+        em = self.look.size * widest_glyph(font)
+        return ([(width - 2 * PAD_X) / em for width in self.widths],
+                getFont(font).stringWidth, known_widths(font, self.look.size))
+
+    def _fitted(self, cells: tuple[str, ...], column: int, value: str, font: str) -> str:
+        """``value`` with each line cut to the room it has (see :func:`cell_room`)."""
+        room = cell_room(cells, column, self.widths, self.look.aligns, font, self.look.size)
+        return "\n".join(fit_text(line, font, self.look.size, room)
+                         for line in value.split("\n"))
+
+
+ELLIPSIS = "\u2026"
+_GAP = 2 * PAD_X  # the least space left between a long text and the next cell's text
+
+
+def cell_room(cells: tuple[str, ...], column: int, widths: list[float],
+              aligns: tuple[str, ...], font: str, size: float) -> float:
+    """How wide a cell's text may run, in points: as in a spreadsheet, text runs on
+    through the empty cells on the side it grows to (right when left-aligned, left when
+    right-aligned) and stops short of the next cell's text. The shipped templates rely on
+    that for labels such as "Days overdue" over a narrow column of figures."""
+    align = aligns[column] if column < len(aligns) else "LEFT"
+    room = widths[column] - 2 * PAD_X
+    if align not in ("LEFT", "RIGHT"):
+        return room
+    step = 1 if align == "LEFT" else -1
+    neighbour = column + step
+    while 0 <= neighbour < len(widths):
+        text = cells[neighbour] if neighbour < len(cells) else ""
+        if text:
+            used = max(stringWidth(line, font, size) for line in text.split("\n"))
+            other = aligns[neighbour] if neighbour < len(aligns) else "LEFT"
+            return room + max(0.0, _free_toward(other, step, widths[neighbour], used)
+                              - _GAP + PAD_X)
+        room += widths[neighbour]
+        neighbour += step
+    return room
+
+
+def _free_toward(align: str, step: int, width: float, used: float) -> float:
+    """Empty space in a neighbouring cell on the side facing the long text (``step`` 1:
+    the neighbour is to its right, so its left side faces it)."""
+    if align not in ("LEFT", "RIGHT"):  # centred
+        return (width - used) / 2
+    faces_text = (align == "LEFT") == (step == 1)
+    return PAD_X if faces_text else width - PAD_X - used
+
+
+@functools.cache
+def widest_glyph(font: str) -> float:
+    """The font's widest advance, in ems: a cell with fewer characters than its room
+    over this fits without being measured (most cells, so measuring stays rare)."""
+    metrics = getFont(font)
+    face = getattr(metrics, "face", None)
+    widths = getattr(face, "charWidths", None) or getattr(metrics, "widths", None) or [1000]
+    return max(widths.values() if isinstance(widths, dict) else widths) / 1000
+
+
+_KNOWN_WIDTHS: dict[tuple[str, float], dict[str, float]] = {}
+
+
+def known_widths(font: str, size: float) -> dict[str, float]:
+    """Text widths measured so far in this font and size, by text: dates, type names and
+    labels recur in every document of a batch. Cleared when it grows large."""
+    known = _KNOWN_WIDTHS.setdefault((font, size), {})
+    if len(known) > 20_000:
+        known.clear()
+    return known
+
+
+def fit_text(value: str, font: str, size: float, room: float) -> str:
+    """``value``, or as much of it as fits ``room`` points followed by an ellipsis.
+
+    Text wider than its column used to run over the next columns' figures; the whole
+    value stays in the document's JSON copy."""
+    if stringWidth(value, font, size) <= room:
+        return value
+    low, high = 0, len(value)  # the longest prefix that fits with the ellipsis
+    while low < high:
+        middle = (low + high + 1) // 2
+        if stringWidth(value[:middle].rstrip() + ELLIPSIS, font, size) <= room:
+            low = middle
+        else:
+            high = middle - 1
+    return value[:low].rstrip() + ELLIPSIS if low else ""
 
 
 def _anchors(widths: list[float], aligns: tuple[str, ...]) -> list[tuple[float, str]]:

@@ -56,12 +56,15 @@ class TextBlock:
             self.code.append(f"{pdf_rgb(color)} rg")
         return self
 
-    def text(self, x: float, y: float, value: str, align: str = "LEFT") -> None:
-        """``value`` at baseline ``y``, starting (LEFT), ending (RIGHT) or centred at x."""
+    def text(self, x: float, y: float, value: str, align: str = "LEFT",
+             width: float | None = None) -> None:
+        """``value`` at baseline ``y``, starting (LEFT), ending (RIGHT) or centred at x;
+        ``width`` is its width if the caller has measured it already."""
         if not value:
             return
         if align != "LEFT":
-            width = self._face.stringWidth(value, self._font[1])
+            if width is None:
+                width = self._face.stringWidth(value, self._font[1])
             x -= width if align == "RIGHT" else width * 0.5
         code = self.code
         place = f"1 0 0 1 {pdf_number(x)} {pdf_number(y)} Tm"

@@ -1,0 +1,111 @@
+"""The table flowable's rules for text that does not fit: long cells and tall rows."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.platypus import Frame
+
+from arcli.render.grid import (
+    ELLIPSIS,
+    PAD_X,
+    Grid,
+    GridLook,
+    GridRow,
+    cell_room,
+    fit_text,
+    widest_glyph,
+)
+
+FONT, SIZE = "Helvetica", 8.5
+
+
+@given(st.text(st.characters(min_codepoint=32, max_codepoint=0x24F), max_size=80),
+       st.floats(min_value=0, max_value=300))
+def test_fit_text_keeps_what_fits_and_cuts_the_rest_at_the_longest_prefix(value, room):
+    fitted = fit_text(value, FONT, SIZE, room)
+    if stringWidth(value, FONT, SIZE) <= room:
+        assert fitted == value
+        return
+    assert stringWidth(fitted, FONT, SIZE) <= room
+    if fitted:
+        assert fitted.endswith(ELLIPSIS)
+        kept = fitted[:-1]
+        assert value.startswith(kept)
+        # One more character would not have fitted.
+        longer = value[:len(kept) + 1].rstrip() + ELLIPSIS
+        assert len(value[:len(kept) + 1].rstrip()) == len(kept) or \
+            stringWidth(longer, FONT, SIZE) > room
+
+
+def test_widest_glyph_bounds_every_character_of_the_font():
+    widest = widest_glyph(FONT)
+    assert all(stringWidth(chr(code), FONT, 1) <= widest + 1e-9 for code in range(32, 0x250))
+    assert widest == pytest.approx(stringWidth("@", FONT, 1))  # the widest Helvetica glyph
+
+
+WIDTHS = [60.0, 60.0, 60.0, 60.0]
+ALIGNS = ("LEFT", "LEFT", "RIGHT", "RIGHT")
+
+
+def test_long_text_runs_on_through_empty_cells_and_stops_before_the_next_text():
+    # Column 0 grows right: column 1 is empty, column 2's right-aligned figure leaves
+    # room on its left.
+    figure = "12.00"
+    room = cell_room(("a long text", "", figure, ""), 0, WIDTHS, ALIGNS, FONT, SIZE)
+    figure_starts = 180 - PAD_X - stringWidth(figure, FONT, SIZE)
+    assert room == (figure_starts - 2 * PAD_X) - PAD_X
+    # With a left-aligned neighbour, only the own column (padding kept).
+    assert cell_room(("long", "x", "", ""), 0, WIDTHS, ALIGNS, FONT, SIZE) == 60 - 2 * PAD_X
+    # Right-aligned text grows left through empty cells up to the table's edge.
+    assert cell_room(("", "", "", "Balance due"), 3, WIDTHS, ALIGNS, FONT, SIZE) == \
+        240 - 2 * PAD_X
+    # Centred text keeps to its column.
+    assert cell_room(("", "", "", "x"), 1, WIDTHS, ("LEFT", "CENTRE", "LEFT", "LEFT"),
+                     FONT, SIZE) == 60 - 2 * PAD_X
+
+
+def _grid(rows, repeat=1):
+    look = GridLook(FONT, "Helvetica-Bold", SIZE, ALIGNS)
+    return Grid(rows, WIDTHS, look, repeat=repeat)
+
+
+def _split_in_frame(grid, height, at_top, room=None):
+    """Split as platypus does: the frame is set on the flowable, then ``split`` is
+    asked with the room left in it."""
+    frame = Frame(0, 0, 300, height, leftPadding=0, rightPadding=0, topPadding=0,
+                  bottomPadding=0)
+    frame._atTop = at_top
+    grid._frame = frame
+    return grid.split(240, height if room is None else room)
+
+
+def test_a_row_taller_than_a_page_is_split_between_its_lines():
+    header = GridRow(("Date", "Ref", "Debit", "Balance"), 0, header=True)
+    tall = GridRow(("1 Oct", "\n".join(f"ref {n}" for n in range(200)), "5.00", "5.00"), 1)
+    after = GridRow(("2 Oct", "x", "1.00", "6.00"), 2)
+    grid = _grid([header, tall, after])
+    first, rest = _split_in_frame(grid, 400, at_top=True)
+    lines_first = first.rows[1].cells[1].split("\n")
+    assert first.rows[0] == header and rest.rows[0] == header  # header repeated
+    assert lines_first[0] == "ref 0" and first.height <= 400
+    continued = rest.rows[1].cells[1].split("\n")
+    assert lines_first + continued == [f"ref {n}" for n in range(200)]
+    assert rest.rows[1].cells[0] == "" and rest.rows[2] == after
+    assert first.last == rest.last == after.index
+    # When the tall row is the table's last, only its continuation is ruled off.
+    first, rest = _split_in_frame(_grid([header, tall]), 400, at_top=True)
+    assert first.last == -1 and rest.last == tall.index
+
+
+def test_a_row_that_fits_a_page_moves_whole_to_the_next_one_as_before():
+    header = GridRow(("Date", "Ref", "Debit", "Balance"), 0, header=True)
+    two_lines = GridRow(("1 Oct", "a\nb", "5.00", "5.00"), 1)
+    grid = _grid([header, two_lines])
+    room = grid.heights[0] + grid.heights[1] - 1  # one point short
+    assert _split_in_frame(grid, 700, at_top=False, room=room) == []
+    # On a fresh page too short for it, it is split rather than failing the document.
+    first, rest = _split_in_frame(grid, room, at_top=True)
+    assert first.rows[1].cells[1] == "a" and rest.rows[1].cells[1] == "b"
