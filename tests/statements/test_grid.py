@@ -1,4 +1,5 @@
-"""The table flowable's rules for text that does not fit: long cells and tall rows."""
+"""Text that does not fit: cutting it to a width, and the table flowable's long cells
+and tall rows."""
 
 from __future__ import annotations
 
@@ -8,16 +9,8 @@ from hypothesis import strategies as st
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Frame
 
-from arcli.render.grid import (
-    ELLIPSIS,
-    PAD_X,
-    Grid,
-    GridLook,
-    GridRow,
-    cell_room,
-    fit_text,
-    widest_glyph,
-)
+from arcli.render.grid import PAD_X, Grid, GridLook, GridRow, cell_room
+from arcli.render.textfit import ELLIPSIS, fit_text, widest_glyph
 
 FONT, SIZE = "Helvetica", 8.5
 

@@ -234,6 +234,37 @@ def test_a_reference_taller_than_a_page_or_wider_than_its_column_still_prints(
     assert {a["reference"] for a in activity} >= {tall, wide}
 
 
+def test_a_long_name_and_address_stay_inside_the_envelope_window(signed_book, tmp_path):
+    """Names and address lines were cut at 60 characters, which for Chinese text is far
+    wider than the window: they ran over the title block beside it. They are now cut to
+    the window's width (85 mm) with an ellipsis."""
+    name = "华东超长名称国际贸易与制造集团股份有限公司上海浦东新区分公司第二营业部财务结算中心"
+    street = "上海市浦东新区张江高科技园区碧波路690号张江微电子港三号楼五层五零一室至五零八室"
+    customers, ledger = tmp_path / "c.csv", tmp_path / "l.csv"
+    with customers.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([["id", "name", "language", "currency", "address"],
+                                      ["X002", name, "zh_CN", "CNY", street]])
+    ledger.write_text("type,number,customer,date,due_date,amount,currency\n"
+                      "invoice,X-1,X002,2026-10-05,,123.45,CNY\n", encoding="utf-8")
+    assert signed_book("import", "customers", str(customers)).exit_code == 0
+    assert signed_book("import", "ledger", str(ledger)).exit_code == 0
+    out = tmp_path / "st"
+    _result, rows = run_statements(signed_book, out, "--customer", "X002", "--no-sign")
+    words = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1",
+                            str(out / rows["X002"]["file"]), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    boxes = {m.group(3): float(m.group(2)) for m in re.finditer(
+        r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]+)</word>',
+        words)}
+    window_right = (20 + 85) / 25.4 * 72  # MARGIN_X + 85 mm, in points
+    cut = [word for word in boxes if word.endswith("…")]
+    assert any(name.startswith(word[:-1]) for word in cut)
+    assert any(street.startswith(word[:-1]) for word in cut)
+    for word in cut:
+        assert boxes[word] <= window_right + 0.5, word
+    assert "对账单" in boxes  # the title block beside it is still there, untouched
+
+
 def test_failed_customer_is_reported_and_batch_goes_on(signed_book, tmp_path):
     override = tmp_path / "tpl" / "statement"
     override.mkdir(parents=True)

@@ -24,9 +24,10 @@ from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 from arcli.render.embedding import embed_attachment
 from arcli.render.model import Attachment, Company, Recipient, RenderedPdf, SignatureBox
 from arcli.render.palette import ACCENT, INK, MUTED, RULE
-from arcli.render.story import Fonts, StoryContext, Styles, _fit
+from arcli.render.story import Fonts, StoryContext, Styles
 from arcli.render.story import build_flowables as story_flowables
 from arcli.render.textblock import TextBlock
+from arcli.render.textfit import fit_text
 
 rl_config.invariant = 1
 # Streams are Flate-compressed; ASCII85 on top only makes them 25% bigger and costs ~1 ms
@@ -35,6 +36,9 @@ rl_config.useA85 = 0
 
 PAGE_W, PAGE_H = A4
 MARGIN_X = 20 * mm
+CONTENT_W = PAGE_W - 2 * MARGIN_X
+WINDOW_W = 85 * mm  # the address window of a DL/C5 envelope (DIN 5008 form B)
+PAGE_NUMBER_W = 30 * mm  # kept free for "Page x of y" at the footer's right
 ADDRESS_TOP = 45 * mm  # DIN 5008 form B address field: 45 mm from the top edge
 ADDRESS_HEIGHT = 45 * mm
 FIRST_TOP = ADDRESS_TOP + ADDRESS_HEIGHT + 5 * mm
@@ -122,11 +126,13 @@ def _letterhead(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
         c.drawImage(str(co.logo), MARGIN_X, top - 12 * mm, width=24 * mm, height=14 * mm,
                     preserveAspectRatio=True, mask="auto", anchor="sw")
         x_text = MARGIN_X + 28 * mm
-    block.style(f.bold, 14, ACCENT).text(x_text, top - 5 * mm, co.name)
+    room = PAGE_W - MARGIN_X - x_text
+    block.style(f.bold, 14, ACCENT).text(x_text, top - 5 * mm, fit_text(co.name, f.bold, 14, room))
     contact = " · ".join(x for x in (", ".join(co.address), co.phone and
                                      f"{spec.labels.tel} {co.phone}", co.email, co.website)
                          if x)
-    block.style(f.regular, 7.5, MUTED).text(x_text, top - 10 * mm, contact[:140])
+    block.style(f.regular, 7.5, MUTED).text(x_text, top - 10 * mm,
+                                            fit_text(contact, f.regular, 7.5, room))
     c.setStrokeColor(ACCENT)
     c.setLineWidth(1.2)
     c.line(MARGIN_X, top - 13 * mm, PAGE_W - MARGIN_X, top - 13 * mm)
@@ -140,10 +146,11 @@ def _footer(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
     block.style(f.regular, 7, MUTED)
     ids = " · ".join(x for x in (co.registration_no and f"{spec.labels.reg} {co.registration_no}",
                                  co.tax_id and f"{spec.labels.tax} {co.tax_id}") if x)
-    block.text(MARGIN_X, 12 * mm, f"{co.name}{' · ' + ids if ids else ''}"[:120])
+    line = f"{co.name}{' · ' + ids if ids else ''}"
+    block.text(MARGIN_X, 12 * mm, fit_text(line, f.regular, 7, CONTENT_W - PAGE_NUMBER_W))
     bank = " · ".join(co.bank_details)
     if bank:
-        block.text(MARGIN_X, 8.5 * mm, bank[:150])
+        block.text(MARGIN_X, 8.5 * mm, fit_text(bank, f.regular, 7, CONTENT_W))
 
 
 def _address_window(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
@@ -152,14 +159,15 @@ def _address_window(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
     top = PAGE_H - ADDRESS_TOP
     sender = " · ".join([spec.company.name, *spec.company.address[:2]])
     block.style(f.regular, 6.5, MUTED).text(MARGIN_X, top - 4 * mm,
-                                            _fit(c, sender, f.regular, 6.5, 85 * mm))
+                                            fit_text(sender, f.regular, 6.5, WINDOW_W))
     c.setStrokeColor(RULE)
-    c.line(MARGIN_X, top - 5 * mm, MARGIN_X + 85 * mm, top - 5 * mm)
+    c.line(MARGIN_X, top - 5 * mm, MARGIN_X + WINDOW_W, top - 5 * mm)
     lines = [r.name, *([r.contact] if r.contact else []), *r.address]
     y = top - 11 * mm
     for index, line in enumerate(lines[:7]):
-        block.style(f.bold if index == 0 else f.regular, 10 if index == 0 else 9.5, INK)
-        block.text(MARGIN_X, y, line[:60])
+        font, size = (f.bold, 10) if index == 0 else (f.regular, 9.5)
+        block.style(font, size, INK)
+        block.text(MARGIN_X, y, fit_text(line, font, size, WINDOW_W))
         y -= 4.6 * mm
     _title_block(spec, top, block)
 
@@ -173,14 +181,15 @@ def _title_block(spec: DocumentSpec, top: float, block: TextBlock) -> None:
     y = top - 16 * mm
     for label, value in rows:
         block.style(f.regular, 8, MUTED).text(x, y, label)
-        block.style(f.bold, 8.5, INK).text(x + 18 * mm, y, value[:40])
+        block.style(f.bold, 8.5, INK).text(x + 18 * mm, y, fit_text(value, f.bold, 8.5, 44 * mm))
         y -= 5 * mm
 
 
 def _later_header(spec: DocumentSpec, block: TextBlock) -> None:
     block.style(spec.fonts.regular, 8, MUTED)
+    line = f"{spec.title} · {spec.number} · {spec.recipient.name}"
     block.text(PAGE_W - MARGIN_X, PAGE_H - 30 * mm,
-               f"{spec.title} · {spec.number} · {spec.recipient.name}"[:110], "RIGHT")
+               fit_text(line, spec.fonts.regular, 8, CONTENT_W), "RIGHT")
 
 
 def _first_page(c: Canvas, spec: DocumentSpec) -> None:

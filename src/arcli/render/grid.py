@@ -17,7 +17,6 @@ test renders statements both ways and compares the page images.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 from reportlab.lib import colors
@@ -26,6 +25,7 @@ from reportlab.platypus import Flowable
 
 from arcli.render.palette import ACCENT, DISPUTED, INK, MUTED, RULE, ZEBRA
 from arcli.render.textblock import TextBlock, pdf_number, pdf_rgb
+from arcli.render.textfit import fit_text, known_widths, widest_glyph
 
 PAD_X = 3.0  # left and right cell padding, points
 PAD_Y = 2.2  # top and bottom cell padding, points
@@ -188,7 +188,6 @@ class Grid(Flowable):
                          for line in value.split("\n"))
 
 
-ELLIPSIS = "\u2026"
 _GAP = 2 * PAD_X  # the least space left between a long text and the next cell's text
 
 
@@ -225,43 +224,6 @@ def _free_toward(align: str, step: int, width: float, used: float) -> float:
     return PAD_X if faces_text else width - PAD_X - used
 
 
-@functools.cache
-def widest_glyph(font: str) -> float:
-    """The font's widest advance, in ems: a cell with fewer characters than its room
-    over this fits without being measured (most cells, so measuring stays rare)."""
-    metrics = getFont(font)
-    face = getattr(metrics, "face", None)
-    widths = getattr(face, "charWidths", None) or getattr(metrics, "widths", None) or [1000]
-    return max(widths.values() if isinstance(widths, dict) else widths) / 1000
-
-
-_KNOWN_WIDTHS: dict[tuple[str, float], dict[str, float]] = {}
-
-
-def known_widths(font: str, size: float) -> dict[str, float]:
-    """Text widths measured so far in this font and size, by text: dates, type names and
-    labels recur in every document of a batch. Cleared when it grows large."""
-    known = _KNOWN_WIDTHS.setdefault((font, size), {})
-    if len(known) > 20_000:
-        known.clear()
-    return known
-
-
-def fit_text(value: str, font: str, size: float, room: float) -> str:
-    """``value``, or as much of it as fits ``room`` points followed by an ellipsis.
-
-    Text wider than its column used to run over the next columns' figures; the whole
-    value stays in the document's JSON copy."""
-    if stringWidth(value, font, size) <= room:
-        return value
-    low, high = 0, len(value)  # the longest prefix that fits with the ellipsis
-    while low < high:
-        middle = (low + high + 1) // 2
-        if stringWidth(value[:middle].rstrip() + ELLIPSIS, font, size) <= room:
-            low = middle
-        else:
-            high = middle - 1
-    return value[:low].rstrip() + ELLIPSIS if low else ""
 
 
 def _anchors(widths: list[float], aligns: tuple[str, ...]) -> list[tuple[float, str]]:

@@ -42,6 +42,7 @@ from arcli.render.palette import ACCENT, DUE_SOON, INK, MUTED, OVERDUE, RULE
 from arcli.render.paragraphs import ReusedParagraph
 from arcli.render.templating import TemplateError
 from arcli.render.textblock import TextBlock
+from arcli.render.textfit import fit_text
 
 _ALIGN = {"l": "LEFT", "r": "RIGHT", "c": "CENTER"}
 _PARA_ALIGN = {"left": TA_LEFT, "right": TA_RIGHT, "center": TA_CENTER}
@@ -126,22 +127,13 @@ class SignatureBlock(Flowable):
         c.line(0, 11, self.width, 11)
         c.setFillColor(INK)
         c.setFont(self.fonts.bold, 8.5)
-        c.drawString(0, 2, _fit(c, self.signatory, self.fonts.bold, 8.5, self.width))
+        c.drawString(0, 2, fit_text(self.signatory, self.fonts.bold, 8.5, self.width))
         c.setFont(self.fonts.regular, 7)
         c.setFillColor(MUTED)
-        c.drawString(0, -7, _fit(c, self.caption, self.fonts.regular, 7, self.width))
+        c.drawString(0, -7, fit_text(self.caption, self.fonts.regular, 7, self.width))
         x1, y1 = c.absolutePosition(0, 0)
         x2, y2 = c.absolutePosition(self.width, self.height)
         self.sink.append((c.getPageNumber() - 1, x1, y1, x2, y2))
-
-
-def _fit(c, text: str, font: str, size: float, width: float) -> str:
-    """Cut ``text`` so it fits ``width`` points (with an ellipsis when cut)."""
-    if c.stringWidth(text, font, size) <= width:
-        return text
-    while text and c.stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text + "…"
 
 
 class Bars(Flowable):
