@@ -3,6 +3,8 @@ and tall rows."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -102,3 +104,28 @@ def test_a_row_that_fits_a_page_moves_whole_to_the_next_one_as_before():
     # On a fresh page too short for it, it is split rather than failing the document.
     first, rest = _split_in_frame(grid, room, at_top=True)
     assert first.rows[1].cells[1] == "a" and rest.rows[1].cells[1] == "b"
+
+
+def test_a_figure_too_wide_for_its_cell_is_shrunk_whole_and_free_text_is_cut(tmp_path):
+    """Cutting an amount would print another figure: figures are set smaller instead."""
+    import subprocess
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    figure, reference = "123,456,789,012.34 CNY", "A reference far too long for its cell"
+    look = GridLook(FONT, "Helvetica-Bold", SIZE, ("LEFT", "RIGHT"))
+    grid = Grid([GridRow((reference, figure), 1)], [60.0, 60.0], look)
+    pdf = tmp_path / "grid.pdf"
+    canvas = Canvas(str(pdf))
+    grid.wrapOn(canvas, 120, 100)
+    grid.drawOn(canvas, 100, 700)
+    canvas.save()
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert figure in text
+    assert reference not in text and re.search(r"A reference\S* ?\S*…", text)
+    from pypdf import PdfReader
+
+    stream = PdfReader(str(pdf)).pages[0].get_contents().get_data().decode("latin-1")
+    sizes = [float(size) for size in re.findall(r"/F\S+ ([\d.]+) Tf", stream)]
+    assert SIZE in sizes and min(sizes) < SIZE  # the figure alone set smaller

@@ -17,6 +17,7 @@ test renders statements both ways and compares the page images.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from reportlab.lib import colors
@@ -166,7 +167,15 @@ class Grid(Flowable):
                     elif (width := known.get(value)) is None:
                         width = known[value] = measure(value, size)
                     if width > rooms[column] or "\n" in value:
-                        value, width = self._fitted(row.cells, column, value, font), None
+                        room = cell_room(row.cells, column, self.widths, look.aligns, font,
+                                         size)
+                        if FIGURE.fullmatch(value):  # a figure is shrunk, never cut
+                            smaller = shrunk_size(value, font, size, room)
+                            block.style(font, smaller, color, look.leading).text(
+                                x, y, value, align)
+                            block.style(font, size, color, look.leading)
+                            continue
+                        value, width = self._fitted(value, font, room), None
                 if "\n" not in value:
                     text(x, y, value, align, width)  # empty values draw nothing
                     continue
@@ -181,11 +190,26 @@ class Grid(Flowable):
         return ([(width - 2 * PAD_X) / em for width in self.widths],
                 getFont(font).stringWidth, known_widths(font, self.look.size))
 
-    def _fitted(self, cells: tuple[str, ...], column: int, value: str, font: str) -> str:
-        """``value`` with each line cut to the room it has (see :func:`cell_room`)."""
-        room = cell_room(cells, column, self.widths, self.look.aligns, font, self.look.size)
+    def _fitted(self, value: str, font: str, room: float) -> str:
+        """``value`` with each line cut to ``room`` (see :func:`cell_room`)."""
         return "\n".join(fit_text(line, font, self.look.size, room)
                          for line in value.split("\n"))
+
+
+#: An amount or a count as the templates print them: digits with group and decimal
+#: separators, perhaps a sign or parentheses and a currency code or symbol. Cutting one would
+#: print a different figure.
+FIGURE = re.compile(r"[-+(]?[¥$€£₩₹]?[\d.,'\u00a0\u202f ]*\d[)]?(\s?(?:[A-Z]{3}|[¥$€£₩₹]))?")
+#: How far a figure is shrunk at most to fit (beyond that it runs over, but whole).
+_SMALLEST = 0.6
+
+
+def shrunk_size(value: str, font: str, size: float, room: float) -> float:
+    """The font size at which ``value`` fits ``room``: ``size`` or smaller."""
+    width = stringWidth(value, font, size)
+    if width <= room:
+        return size
+    return max(size * _SMALLEST, size * room / width)
 
 
 _GAP = 2 * PAD_X  # the least space left between a long text and the next cell's text
