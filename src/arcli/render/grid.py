@@ -4,7 +4,7 @@ A statement at the scale the project is built for has about a hundred rows in th
 tables over three pages, and reportlab's general-purpose ``Table`` was the largest single
 cost of rendering one: building it with its per-cell styles and commands, measuring it
 again for every page it is split across, and visiting every cell's style while drawing
-(~45% of a three-page statement's rendering time in a profile of 10,000). The story's
+(~30% of a three-page statement's rendering time in a profile of 1,000). The story's
 tables need little of that generality: every cell is one string (or a few lines), rows
 come in four looks (header, total, muted, disputed) plus zebra stripes, columns have
 given widths and alignments, and a table splits between rows, repeating its header.
@@ -12,7 +12,9 @@ given widths and alignments, and a table splits between rows, repeating its head
 :class:`Grid` does exactly that and draws exactly as reportlab's ``Table`` did with the
 equivalent style (backgrounds, then the cells' text, then the rules; text top-aligned
 with the same padding; round-capped rules), so pages look the same pixel for pixel; a
-test renders statements both ways and compares the page images.
+test renders statements both ways and compares the page images. Where ``Table`` failed
+or overprinted -- a row taller than a page, text wider than its column -- the row is
+split between its lines and the text cut (figures set smaller instead).
 """
 
 from __future__ import annotations
@@ -167,21 +169,30 @@ class Grid(Flowable):
                     elif (width := known.get(value)) is None:
                         width = known[value] = measure(value, size)
                     if width > rooms[column] or "\n" in value:
-                        room = cell_room(row.cells, column, self.widths, look.aligns, font,
-                                         size)
-                        if FIGURE.fullmatch(value):  # a figure is shrunk, never cut
-                            smaller = shrunk_size(value, font, size, room)
-                            block.style(font, smaller, color, look.leading).text(
-                                x, y, value, align)
-                            block.style(font, size, color, look.leading)
-                            continue
-                        value, width = self._fitted(value, font, room), None
+                        self._draw_long(block, row.cells, column, font, color, (x, y, align))
+                        continue
                 if "\n" not in value:
                     text(x, y, value, align, width)  # empty values draw nothing
                     continue
                 for number, line in enumerate(value.split("\n")):
                     text(x, y - number * look.leading, line, align)
         block.draw()
+
+    def _draw_long(self, block: TextBlock, cells: tuple[str, ...], column: int, font: str,
+                   color, place: tuple[float, float, str]) -> None:
+        """A cell too wide for its column (or on several lines): a figure set smaller,
+        never cut; text cut with an ellipsis to the room it has (see :func:`cell_room`)."""
+        look, value = self.look, cells[column]
+        x, y, align = place
+        room = cell_room(cells, column, self.widths, look.aligns, font, look.size)
+        if FIGURE.fullmatch(value):
+            block.style(font, shrunk_size(value, font, look.size, room), color,
+                        look.leading).text(x, y, value, align)
+            block.style(font, look.size, color, look.leading)
+            return
+        for number, line in enumerate(value.split("\n")):
+            block.text(x, y - number * look.leading, fit_text(line, font, look.size, room),
+                       align)
 
     def _width_checks(self, font: str):
         """For ``font``: per column, how many characters can never be too wide for it;
@@ -190,15 +201,10 @@ class Grid(Flowable):
         return ([(width - 2 * PAD_X) / em for width in self.widths],
                 getFont(font).stringWidth, known_widths(font, self.look.size))
 
-    def _fitted(self, value: str, font: str, room: float) -> str:
-        """``value`` with each line cut to ``room`` (see :func:`cell_room`)."""
-        return "\n".join(fit_text(line, font, self.look.size, room)
-                         for line in value.split("\n"))
-
 
 #: An amount or a count as the templates print them: digits with group and decimal
-#: separators, perhaps a sign or parentheses and a currency code or symbol. Cutting one would
-#: print a different figure.
+#: separators, perhaps a sign or parentheses and a currency code or symbol. Cutting
+#: one would print a different figure.
 FIGURE = re.compile(r"[-+(]?[¥$€£₩₹]?[\d.,'\u00a0\u202f ]*\d[)]?(\s?(?:[A-Z]{3}|[¥$€£₩₹]))?")
 #: How far a figure is shrunk at most to fit (beyond that it runs over, but whole).
 _SMALLEST = 0.6
@@ -246,8 +252,6 @@ def _free_toward(align: str, step: int, width: float, used: float) -> float:
         return (width - used) / 2
     faces_text = (align == "LEFT") == (step == 1)
     return PAD_X if faces_text else width - PAD_X - used
-
-
 
 
 def _anchors(widths: list[float], aligns: tuple[str, ...]) -> list[tuple[float, str]]:
