@@ -48,3 +48,54 @@ def test_money_and_date_as_filters_and_as_functions_agree(tmp_path):
                              ("zh_CN", "1,234.50 1,235 2026年10月31日")):
         texts = {render_template(name, context, locale, folder) for name in ("a.j2", "b.j2")}
         assert texts == {expected}
+
+
+# Characters that exist only in simplified Chinese (each with its traditional form in
+# the comment's order): a Taiwanese or Hong Kong reader spots them at once.
+_SIMPLIFIED_ONLY = ("将为请问联额补偿总鉴发这们说钱张号单账户汇银开关门时间业务与应项结计际经过"
+                    "还进运输认证书购销货场产厂东华区电话传约则规难继续给无双边纸线红绿蓝头样态"
+                    "颜谢签盖财员价读写语识实处见现观视亲历记录节条执动万亿数库组织领导协议随币"
+                    "种类标审确归档")
+
+
+def test_traditional_chinese_templates_use_traditional_characters():
+    from tests.conftest import ROOT
+
+    found = {}
+    for path in sorted((ROOT / "templates").rglob("*zh_TW*")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            text = line.split("{#")[0]  # comments may be in any script
+            if hits := sorted({c for c in text if c in _SIMPLIFIED_ONLY}):
+                found[f"{path.name}:{number}"] = "".join(hits)
+    assert not found
+
+
+def test_payment_sentences_read_well_without_bank_details():
+    """With no bank details configured, letters and statements do not say "pay to: ,"
+    or point to an account that is not there."""
+    import dataclasses
+
+    from arcli.render.letter import letter_context
+    from arcli.render.samples import sample_letter, sample_statement
+    from arcli.render.templating import render_template
+
+    for language in ("en", "zh_CN", "zh_TW"):
+        letter = sample_letter("reminder", language)
+        for bank in ((), letter.company.bank_details):
+            data = dataclasses.replace(
+                letter, company=dataclasses.replace(letter.company, bank_details=bank))
+            text = render_template(f"letters/reminder.{language}.xml.j2",
+                                   letter_context(data), language)
+            assert ("to: ," in text or "：，" in text) is False
+            assert (bank[0] in text) if bank else True
+        statement = sample_statement(language)
+        for bank in ((), statement.company.bank_details):
+            data = dataclasses.replace(
+                statement, company=dataclasses.replace(statement.company, bank_details=bank))
+            context = {f.name: getattr(data, f.name) for f in dataclasses.fields(data)}
+            text = render_template(f"statement/{language}.xml.j2",
+                                   {**context, "document_number": "S1", "currency": "EUR"},
+                                   language)
+            points_below = any(words in text for words in ("account below", "下列账户",
+                                                           "下列帳戶"))
+            assert points_below == bool(bank)
