@@ -234,3 +234,27 @@ def test_lazy_report_rows_are_written_as_they_come():
         assert produced == [0, 1, 2]
         # row 0 was on its way out before row 2 existed
         assert any(count < 3 and "0" in text for count, text in stream.writes), fmt
+
+
+@pytest.mark.parametrize("fmt", ["--tsv", "--nl"])
+def test_a_reader_that_stops_early_gets_no_traceback(arcli, tmp_path, fmt):
+    """`arcli aging --detail | head -1`: arcli stops quietly with exit 0. The streamed
+    rows' cursor used to be closed after its connection, and Python printed the error
+    ("Exception ignored in ... Cannot operate on a closed database") on stderr."""
+    lines = [f"invoice,N{n:05d},C{n % 7},2026-01-{1 + n % 28:02d},,{n + 1}.00,EUR,,"
+             for n in range(4000)]
+    customers = tmp_path / "c.csv"
+    customers.write_text("id,name\n" + "".join(f"C{n},Customer {n}\n" for n in range(7)))
+    ledger = tmp_path / "l.csv"
+    ledger.write_text(HEADER + "\n".join(lines) + "\n")
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    assert arcli("import", "ledger", str(ledger)).exit_code == 0
+    env = {**os.environ, "ARCLI_TODAY": "2026-11-22", "ARCLI_DB": arcli.db}
+    process = subprocess.Popen([sys.executable, "-m", "arcli", "aging", "--detail", fmt],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                               cwd=tmp_path)
+    first = process.stdout.readline()
+    process.stdout.close()  # the reader goes away with ~4,000 rows still to come
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0
+    assert first and stderr == ""

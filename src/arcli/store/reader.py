@@ -73,7 +73,11 @@ def fetched(cursor, sql: str, params: Sequence | None = None,
         while rows := cursor.fetchmany(batch):
             yield from rows
     finally:
-        cursor.close()
+        # A reader that stopped early (``arcli aging --detail | head``) may leave this
+        # generator to be finalized after its connection has closed, when closing the
+        # cursor raises; there is nothing left to release or report then.
+        with contextlib.suppress(Exception):
+            cursor.close()
 
 
 @contextlib.contextmanager
