@@ -67,10 +67,13 @@ def to_minor(amount: Decimal, currency: str) -> int:
     and amounts beyond :data:`MAX_MINOR` (a typo such as ``1E30`` must not reach the
     store, where it would not fit)."""
     exp = exponent(currency)
-    scaled = amount.scaleb(exp)
-    if abs(scaled) > MAX_MINOR:
+    # Magnitudes first: scaling 1E1000000 overflows the decimal context, and 1E-999999999
+    # would underflow to 0 (a document of nothing).
+    magnitude = amount.adjusted() + exp if amount else 0
+    scaled = amount.scaleb(exp) if -1 <= magnitude <= 15 else None
+    if magnitude > 15 or (scaled is not None and abs(scaled) > MAX_MINOR):
         raise MoneyError(f"{amount} is too large (at most {from_minor(MAX_MINOR, currency)})")
-    if scaled != scaled.to_integral_value():
+    if scaled is None or scaled != scaled.to_integral_value():
         raise MoneyError(f"{amount} has more than {exp} decimal place(s) allowed for {currency}")
     return int(scaled)
 

@@ -7,7 +7,7 @@ import random
 from collections import defaultdict
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from arcli.aging import AgingSpec, aging_rows
@@ -123,6 +123,8 @@ amount_texts = st.one_of(
 
 @given(st.one_of(amount_texts, st.from_regex(r"\A[0-9]{14,20}(\.[0-9]{1,2})?\Z")),
        st.sampled_from(["EUR", "JPY", "BHD"]))
+@example("1E1000000", "EUR")  # overflowed the decimal context (an internal error)
+@example("1E-999999999", "EUR")  # underflowed to 0 minor units and was accepted
 def test_plain_amount_fast_path_agrees_with_the_full_check(text, currency):
     """Amounts like ``1234.56`` skip Decimal: same minor units, or the same error."""
     from arcli.importing.mapping import Mapping
@@ -137,3 +139,22 @@ def test_plain_amount_fast_path_agrees_with_the_full_check(text, currency):
             return ("problem", problem.field, problem.value, problem.message)
 
     assert outcome(validator._amount) == outcome(validator._checked_amount)
+
+
+@given(st.integers(min_value=-10**9, max_value=10**9), st.sampled_from(["EUR", "JPY", "BHD"]))
+def test_amounts_far_beyond_the_limits_are_refused_never_rounded(power, currency):
+    """1E<power>: stored exactly when it is a whole number of minor units within the
+    limit, otherwise refused with a message -- never an overflow, never rounded to 0."""
+    from decimal import Decimal
+
+    from arcli import money
+
+    amount = Decimal(f"1E{power}")
+    places = money.exponent(currency)
+    try:
+        minor = money.to_minor(amount, currency)
+    except money.MoneyError as exc:
+        assert ("too large" in str(exc)) == (power + places > 14)
+        assert ("decimal place" in str(exc)) == (power + places < 0)
+        return
+    assert 0 <= power + places <= 14 and minor == 10 ** (power + places)
