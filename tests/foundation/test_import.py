@@ -173,6 +173,35 @@ def test_kingdee_gb18030_export_imports_with_a_mapping_alone(example_book, tmp_p
         example_book("aging", "--detail", "--customer", "C001", "--json").stdout)}
 
 
+def test_a_file_in_another_encoding_names_the_line_and_the_option_that_reads_it(
+        example_book, tmp_path):
+    """A Chinese Windows export read as UTF-8 fails on its first Chinese byte: the error
+    names the line and suggests --encoding gb18030, which then imports the same content
+    as the UTF-8 file (re-importing that adds nothing)."""
+    text = (HEADER + "invoice,GB-1,C001,2026-10-05,,100.00,CNY,PO-1,\n"
+            "invoice,GB-2,C001,2026-10-06,,200.00,CNY,PO-2,电子元件一批\n")
+    gbk = tmp_path / "gbk.csv"
+    gbk.write_bytes(text.encode("gb18030"))
+    before = db_content(example_book.db)
+    failed = example_book("import", "ledger", str(gbk))
+    assert failed.exit_code == 1 and db_content(example_book.db) == before
+    assert "gbk.csv: line 3: not valid UTF-8 text" in failed.stderr
+    assert "--encoding gb18030" in failed.stderr
+    done = example_book("import", "ledger", str(gbk), "--encoding", "gb18030", "--json")
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)[0]["inserted"] == 2
+    same = example_book("import", "ledger", write(tmp_path, "utf8.csv", text), "--json")
+    assert json.loads(same.stdout)[0]["unchanged"] == 2  # the same text was stored
+
+    western = tmp_path / "cp1252.csv"
+    western.write_bytes((HEADER + "invoice,EU-1,C003,2026-10-05,,10.00,EUR,,Gehäuse\n"
+                         ).encode("cp1252"))
+    failed = example_book("import", "ledger", str(western))
+    assert "line 2" in failed.stderr and "--encoding cp1252" in failed.stderr
+    unknown = example_book("import", "ledger", str(western), "--encoding", "klingon")
+    assert unknown.exit_code == 2 and "unknown text encoding" in unknown.output
+
+
 def test_signed_amount_mapping_and_jsonl_and_stdin(example_book, tmp_path):
     config = tmp_path / "arcli.yaml"
     shutil.copy(ROOT / "config.example.yaml", config)

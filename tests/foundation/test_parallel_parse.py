@@ -94,3 +94,5 @@ def test_parallel_parse_bad_encoding_names_the_byte(tmp_path, small_slices):
     result = fresh_book(tmp_path, "enc")("import", "ledger", str(path))
     assert result.exit_code == 1
     assert "at byte 2000" in result.stderr
+    line = data[:2000].count(b"\n") + 1
+    assert f"broken.csv: line {line}:" in result.stderr

@@ -21,6 +21,21 @@ def _one_import_at_a_time(app: AppContext):
         "another import into this book is running: waiting for it to finish"))
 
 
+def _check_encoding(_ctx, _param, value: str | None) -> str | None:
+    from arcli.importing.encodings import known_encoding
+
+    if value is not None and not known_encoding(value):
+        raise click.BadParameter(f"unknown text encoding {value!r} (e.g. utf-8, gb18030, "
+                                 "big5, cp1252)")
+    return value
+
+
+encoding_option = click.option(
+    "--encoding", metavar="NAME", callback=_check_encoding,
+    help="Text encoding of FILE (default UTF-8, or the mapping's), e.g. gb18030 for "
+         "Chinese Windows exports, cp1252 for Western European ones.")
+
+
 def _summary(result, kind: str) -> Report:
     counts = {"customers": ("inserted", "updated", "unchanged"),
               "ledger": ("inserted", "replaced", "unchanged")}[kind]
@@ -34,10 +49,11 @@ def _summary(result, kind: str) -> Report:
 @click.argument("file")
 @click.option("--mapping", metavar="NAME", help="A mapping from the config's `mappings:`.")
 @click.option("--dry-run", is_flag=True, help="Validate and report; store nothing.")
+@encoding_option
 @output_options
 @pass_app
 def import_customers_command(app: AppContext, file: str, mapping: str | None, dry_run: bool,
-                             out) -> None:
+                             encoding: str | None, out) -> None:
     """Import or update customers from FILE.
 
     Native columns: id,name,email,language,currency,address,credit_limit,terms_days,
@@ -46,7 +62,7 @@ def import_customers_command(app: AppContext, file: str, mapping: str | None, dr
     from arcli.importing.customers import import_customers
     from arcli.importing.mapping import CUSTOMER_FIELDS, mapping_from_config
 
-    chosen = mapping_from_config(app.config, mapping, CUSTOMER_FIELDS)
+    chosen = mapping_from_config(app.config, mapping, CUSTOMER_FIELDS, encoding)
     with _one_import_at_a_time(app):
         result = import_customers(app.store, file, chosen, dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
@@ -64,10 +80,12 @@ def import_customers_command(app: AppContext, file: str, mapping: str | None, dr
 @click.option("--replace", is_flag=True,
               help="Accept documents that return with different content (old version kept "
                    "in the history).")
+@encoding_option
 @output_options
 @pass_app
 def import_ledger_command(app: AppContext, file: str, mapping: str | None, dry_run: bool,
-                          create_customers: bool, replace: bool, out) -> None:
+                          create_customers: bool, replace: bool, encoding: str | None,
+                          out) -> None:
     """Import ledger documents from FILE; cash application reruns for what changed.
 
     Native columns: type,number,customer,date,due_date,amount,currency,reference,description
@@ -81,7 +99,7 @@ def import_ledger_command(app: AppContext, file: str, mapping: str | None, dry_r
 
     book = book_settings(app.config)
     options = LedgerImportOptions(
-        mapping=mapping_from_config(app.config, mapping, LEDGER_FIELDS),
+        mapping=mapping_from_config(app.config, mapping, LEDGER_FIELDS, encoding),
         create_customers=create_customers, replace=replace, dry_run=dry_run,
         default_terms=book.default_terms, default_currency=book.default_currency,
         settlement_order=book.settlement_order,

@@ -10,7 +10,7 @@ which sign means which document type.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from arcli.config import ConfigView
 from arcli.errors import UsageError
@@ -123,12 +123,15 @@ def parse_mapping(view: ConfigView, name: str, fields: tuple[str, ...]) -> Mappi
     )
 
 
-def mapping_from_config(config: ConfigView, name: str | None, fields: tuple[str, ...]) -> Mapping:
-    """The mapping called ``name`` from ``mappings:`` in the config, or the native one."""
-    if not name:
-        return NATIVE
-    mappings = config.section("mappings")
-    if name not in mappings:
-        known = ", ".join(mappings.keys()) or "none defined"
-        raise UsageError(f"unknown mapping {name!r} (config mappings: {known})")
-    return parse_mapping(mappings.section(name), name, fields)
+def mapping_from_config(config: ConfigView, name: str | None, fields: tuple[str, ...],
+                        encoding: str | None = None) -> Mapping:
+    """The mapping called ``name`` from ``mappings:`` in the config, or the native one;
+    ``encoding`` (``--encoding``) overrides the one it reads files in."""
+    chosen = NATIVE
+    if name:
+        mappings = config.section("mappings")
+        if name not in mappings:
+            known = ", ".join(mappings.keys()) or "none defined"
+            raise UsageError(f"unknown mapping {name!r} (config mappings: {known})")
+        chosen = parse_mapping(mappings.section(name), name, fields)
+    return replace(chosen, encoding=encoding) if encoding else chosen

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from arcli import forkpool
 from arcli.errors import InputError, InputProblem
+from arcli.importing.encodings import decode_failure
 from arcli.importing.mapping import LEDGER_FIELDS, Mapping
 from arcli.importing.readers import (
     SourceFile,
@@ -182,19 +183,17 @@ def _read_header(source: SourceFile, stream, mapping: Mapping,
     raw = stream.readline()
     try:
         text = raw.decode(mapping.encoding)
-    except UnicodeDecodeError as exc:
-        raise _problem(source, line,
-                       f"not valid {mapping.encoding} text ({exc.reason})") from None
+    except UnicodeDecodeError:
+        raise _problem(source, *decode_failure(source.path, mapping.encoding)) from None
     header = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), None)
     if not header:
         raise _problem(source, line, "file is empty (no header line)")
     return line, check_header(source, line, header)
 
 
-def _slices(stream, first_line: int) -> Iterable[tuple[bytes, int, int]]:
-    """(bytes, first line number, byte offset) of consecutive slices ending at line ends."""
+def _slices(stream, first_line: int) -> Iterable[tuple[bytes, int]]:
+    """(bytes, first line number) of consecutive slices ending at line ends."""
     line = first_line
-    offset = stream.tell()
     while True:
         block = stream.read(SLICE_BYTES)
         if not block:
@@ -205,21 +204,19 @@ def _slices(stream, first_line: int) -> Iterable[tuple[bytes, int, int]]:
             if not more:
                 break
             block += more
-        yield block, line, offset
+        yield block, line
         line += block.count(b"\n")
-        offset += len(block)
 
 
-def _parse_slice(task: tuple[bytes, int, int]) -> ParsedChunk:
+def _parse_slice(task: tuple[bytes, int]) -> ParsedChunk:
     """In a worker: one slice's records, validated."""
-    block, first_line, offset = task
+    block, first_line = task
     job: _Job = forkpool.job()
     chunk = ParsedChunk()
     try:
         text = block.decode(job.encoding)
-    except UnicodeDecodeError as exc:
-        chunk.fatal = _problem(job.source, None, f"not valid {job.encoding} text ({exc.reason} "
-                               f"at byte {offset + exc.start}); set the mapping's encoding"
+    except UnicodeDecodeError:
+        chunk.fatal = _problem(job.source, *decode_failure(job.source.path, job.encoding)
                                ).problems
         return chunk
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=job.delimiter, strict=False)

@@ -22,6 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from arcli.errors import InputError, InputProblem
+from arcli.importing.encodings import decode_failure
 
 FORMATS = ("csv", "tsv", "xlsx", "jsonl")
 _BY_SUFFIX = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx",
@@ -132,9 +133,8 @@ def _read_delimited(source: SourceFile, sep: str, encoding: str, skip_rows: int)
                 raise _problem(source, header_line, "file is empty (no header line)")
             columns = check_header(source, header_line, header)
             yield from delimited_records(source, reader, columns, skip_rows)
-        except UnicodeDecodeError as exc:
-            raise _problem(source, None, f"not valid {encoding} text ({exc.reason} at byte "
-                           f"{exc.start}); set the mapping's encoding") from None
+        except UnicodeDecodeError:
+            raise _problem(source, *decode_failure(source.path, encoding)) from None
         except csv.Error as exc:
             raise _problem(source, None, f"malformed CSV: {exc}") from None
 
@@ -195,6 +195,13 @@ def _read_xlsx(source: SourceFile, skip_rows: int):
 
 
 def _read_jsonl(source: SourceFile, encoding: str):
+    try:
+        yield from _jsonl_records(source, encoding)
+    except UnicodeDecodeError:
+        raise _problem(source, *decode_failure(source.path, encoding)) from None
+
+
+def _jsonl_records(source: SourceFile, encoding: str):
     with source.path.open("r", encoding=encoding) as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
