@@ -279,3 +279,20 @@ def test_bank_csv_mapping_proposes_matches(book):
     assert (hit["customer"], hit["currency"], hit["invoices"], hit["status"]) == (
         "C002", "CNY", "INV-2026-0102:88000.00", "matched")
     assert rows["CN20261108002"]["status"] == "unmatched"
+
+
+def test_a_bank_export_in_gb18030_reads_with_encoding(book, tmp_path):
+    """Chinese online banking exports are often GB18030: the error names the line and
+    the option, and --encoding reads it as the UTF-8 sample is read."""
+    gbk = tmp_path / "bank-gbk.csv"
+    gbk.write_bytes((BANK / "bank-cn.csv").read_text(encoding="utf-8").encode("gb18030"))
+    failed = book("reconcile", "bank", str(gbk), "--mapping", "bank-cn")
+    assert failed.exit_code == 1
+    assert f"{gbk}: line 1: not valid UTF-8 text" in failed.stderr
+    assert "--encoding gb18030" in failed.stderr
+    read = book("reconcile", "bank", str(gbk), "--mapping", "bank-cn", "--encoding",
+                "gb18030", "--json")
+    sample = book("reconcile", "bank", str(BANK / "bank-cn.csv"), "--mapping", "bank-cn",
+                  "--json")
+    assert read.exit_code == sample.exit_code == 3
+    assert read.stdout == sample.stdout

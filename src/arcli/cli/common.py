@@ -270,3 +270,18 @@ def render_options(app: AppContext):
 
     return RenderOptions(template_dir=app.config.section("templates").get_path("path"),
                          cjk_font=app.config.section("render").get_path("cjk_font"))
+
+
+def _check_encoding(_ctx, _param, value: str | None) -> str | None:
+    from arcli.importing.encodings import known_encoding
+
+    if value is not None and not known_encoding(value):
+        raise click.BadParameter(f"unknown text encoding {value!r} (e.g. utf-8, gb18030, "
+                                 "big5, cp1252)")
+    return value
+
+
+encoding_option = click.option(
+    "--encoding", metavar="NAME", callback=_check_encoding,
+    help="Text encoding of a text FILE (default UTF-8, or the mapping's), e.g. gb18030 for "
+         "Chinese Windows exports, cp1252 for Western European ones.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import AppContext, emit, output_options, pass_app
+from arcli.cli.common import AppContext, emit, encoding_option, output_options, pass_app
 from arcli.output import Report
 
 
@@ -19,21 +19,6 @@ def _one_import_at_a_time(app: AppContext):
 
     return waiting_lock(app.store, "import", on_wait=lambda: app.info(
         "another import into this book is running: waiting for it to finish"))
-
-
-def _check_encoding(_ctx, _param, value: str | None) -> str | None:
-    from arcli.importing.encodings import known_encoding
-
-    if value is not None and not known_encoding(value):
-        raise click.BadParameter(f"unknown text encoding {value!r} (e.g. utf-8, gb18030, "
-                                 "big5, cp1252)")
-    return value
-
-
-encoding_option = click.option(
-    "--encoding", metavar="NAME", callback=_check_encoding,
-    help="Text encoding of FILE (default UTF-8, or the mapping's), e.g. gb18030 for "
-         "Chinese Windows exports, cp1252 for Western European ones.")
 
 
 def _summary(result, kind: str) -> Report:

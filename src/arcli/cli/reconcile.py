@@ -10,7 +10,15 @@ from pathlib import Path
 
 import click
 
-from arcli.cli.common import DATE, AppContext, emit, exit_found, output_options, pass_app
+from arcli.cli.common import (
+    DATE,
+    AppContext,
+    emit,
+    encoding_option,
+    exit_found,
+    output_options,
+    pass_app,
+)
 
 
 @click.group("reconcile")
@@ -127,9 +135,11 @@ def gl_command(app: AppContext, file, as_of, out) -> None:
 @click.option("--apply", "apply_", is_flag=True,
               help="Post matched receipts as payments (idempotent by bank reference).")
 @click.option("--as-of", type=DATE, help="Match against items open at this date.")
+@encoding_option
 @output_options
 @pass_app
-def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, out) -> None:
+def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, encoding,
+                 out) -> None:
     """Match bank receipts (camt.053, MT940, OFX, CSV) to customers and invoices by
     remittance text, payer account or name, then amount; with --apply post them.
     Exits 3 when unmatched receipts remain."""
@@ -144,7 +154,8 @@ def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, out
     from arcli.reconcile.bankformats import BANK_FIELDS, read_statement
 
     settings = bank_settings(app.config)
-    chosen = mapping_from_config(app.config, mapping, BANK_FIELDS) if mapping else None
+    chosen = (mapping_from_config(app.config, mapping, BANK_FIELDS, encoding)
+              if mapping or encoding else None)
     transactions = read_statement(Path(file), bank_format, chosen)
     with app.store.begin() as conn:
         matcher = build_matcher(conn, as_of or app.today, settings)
