@@ -296,3 +296,29 @@ def test_a_bank_export_in_gb18030_reads_with_encoding(book, tmp_path):
                   "--json")
     assert read.exit_code == sample.exit_code == 3
     assert read.stdout == sample.stdout
+
+
+def test_confirmation_replies_and_gl_files_take_an_encoding(book, tmp_path):
+    """Replies typed up in Chinese Excel come back as GB18030: --encoding reads them."""
+    conf = tmp_path / "conf.csv"
+    conf.write_bytes("customer,currency,as_of,balance,note\n"
+                     "C002,CNY,2026-10-31,208000.00,已盖章确认\n".encode("gb18030"))
+    failed = book("reconcile", "confirmations", str(conf))
+    assert failed.exit_code == 1 and "line 2" in failed.stderr
+    assert "--encoding gb18030" in failed.stderr
+    read = book("reconcile", "confirmations", str(conf), "--encoding", "gb18030", "--json")
+    rows = {r["customer"]: r for r in json.loads(read.stdout) if r["level"] == "balance"}
+    assert rows["C002"]["status"] == "agreed" and rows["C002"]["theirs"] == "208000.00"
+    from sqlalchemy import select
+
+    from arcli.store import open_store
+    from arcli.store.schema import confirmations
+
+    with open_store(book.db).connect() as conn:
+        notes = set(conn.execute(select(confirmations.c.note)).scalars())
+    assert "已盖章确认" in notes  # decoded, not mojibake
+    gl = tmp_path / "gl.csv"
+    gl.write_bytes("currency,balance,说明\nCNY,349450.50,应收账款\n".encode("gb18030"))
+    assert book("reconcile", "gl", str(gl), "--as-of", "2026-10-31").exit_code == 1
+    tied = book("reconcile", "gl", str(gl), "--as-of", "2026-10-31", "--encoding", "gb18030")
+    assert tied.exit_code in (0, 3), tied.output  # read; EUR/USD missing from this GL

@@ -95,16 +95,18 @@ def explain_command(app: AppContext, document, out) -> None:
 @click.option("--items", "items_file", type=click.Path(exists=True, dir_okay=False),
               help="The customers' own open items: customer,currency,number,amount.")
 @click.option("--as-of", type=DATE, help="For customers not in FILE (default today).")
+@encoding_option
 @output_options
 @pass_app
-def confirmations_command(app: AppContext, file, items_file, as_of, out) -> None:
+def confirmations_command(app: AppContext, file, items_file, as_of, encoding, out) -> None:
     """Compare confirmed balances (customer,currency,as_of,balance[,note]) with ours:
     agreed / differs / not returned, and item-level differences. Stored for statements.
     Exits 3 when anything differs or was not returned."""
     from arcli.reconcile.confirmations import compare_confirmations
 
     with app.store.begin() as conn:
-        report, found = compare_confirmations(conn, file, items_file, as_of or app.today)
+        report, found = compare_confirmations(conn, file, items_file, as_of or app.today,
+                                              encoding)
     emit(out, report)
     exit_found(found)
 
@@ -112,15 +114,16 @@ def confirmations_command(app: AppContext, file, items_file, as_of, out) -> None
 @reconcile.command("gl")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--as-of", type=DATE, required=True, help="The GL cut-off date.")
+@encoding_option
 @output_options
 @pass_app
-def gl_command(app: AppContext, file, as_of, out) -> None:
+def gl_command(app: AppContext, file, as_of, encoding, out) -> None:
     """Tie the AR subledger to the GL control account (FILE: currency,balance) and list
     the documents dated or imported after the cut-off. Exits 3 on a difference."""
     from arcli.reconcile.confirmations import gl_tieout
 
     with app.store.connect() as conn:
-        report, found = gl_tieout(conn, file, as_of)
+        report, found = gl_tieout(conn, file, as_of, encoding)
     emit(out, report)
     exit_found(found)
 

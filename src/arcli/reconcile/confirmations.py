@@ -30,10 +30,12 @@ from arcli.store.schema import (
 )
 
 
-def _rows(path: str, required: tuple[str, ...]) -> list[tuple[int, dict]]:
+def _rows(path: str, required: tuple[str, ...],
+          encoding: str | None = None) -> list[tuple[int, dict]]:
     source = open_source(path)
     try:
-        records = list(read_records(source, detect_format(source)))
+        records = list(read_records(source, detect_format(source),
+                                    encoding=encoding or "utf-8-sig"))
     finally:
         source.cleanup()
     if records:
@@ -53,9 +55,9 @@ def _amount(path: str, line: int, field: str, text: str, currency: str) -> Decim
         raise InputError([InputProblem(path, line, field, text, str(exc))]) from None
 
 
-def _parse_confirmations(path: str):
+def _parse_confirmations(path: str, encoding: str | None):
     found = {}
-    for line, r in _rows(path, ("customer", "currency", "as_of", "balance")):
+    for line, r in _rows(path, ("customer", "currency", "as_of", "balance"), encoding):
         try:
             cur = money.check_currency(r["currency"])
             as_of = dt.date.fromisoformat(r["as_of"].strip())
@@ -66,11 +68,11 @@ def _parse_confirmations(path: str):
     return found
 
 
-def _parse_items(path: str | None):
+def _parse_items(path: str | None, encoding: str | None):
     items: dict[tuple, dict[str, Decimal]] = defaultdict(dict)
     if not path:
         return items
-    for line, r in _rows(path, ("customer", "currency", "number", "amount")):
+    for line, r in _rows(path, ("customer", "currency", "number", "amount"), encoding):
         cur = money.check_currency(r["currency"])
         items[(r["customer"].strip(), cur)][r["number"].strip()] = \
             _amount(path, line, "amount", r["amount"], cur)
@@ -78,10 +80,12 @@ def _parse_items(path: str | None):
 
 
 def compare_confirmations(conn: Connection, path: str, items_path: str | None,
-                          as_of_default: dt.date) -> tuple[Report, bool]:
-    """Compare, store and report; the flag says whether anything differs or is missing."""
-    theirs = _parse_confirmations(path)
-    their_items = _parse_items(items_path)
+                          as_of_default: dt.date,
+                          encoding: str | None = None) -> tuple[Report, bool]:
+    """Compare, store and report; the flag says whether anything differs or is missing.
+    ``encoding``: of both files (default UTF-8)."""
+    theirs = _parse_confirmations(path, encoding)
+    their_items = _parse_items(items_path, encoding)
     dates = {a for a, _, _ in theirs.values()} or {as_of_default}
     rows, found = [], False
     now = dt.datetime.now(dt.UTC)
@@ -154,10 +158,11 @@ def _store(conn, key, as_of, theirs, ours, status, items, batch, now) -> None:
             for n, v in items.items()])
 
 
-def gl_tieout(conn: Connection, path: str, as_of: dt.date) -> tuple[Report, bool]:
+def gl_tieout(conn: Connection, path: str, as_of: dt.date,
+              encoding: str | None = None) -> tuple[Report, bool]:
     """GL control balance per currency vs the subledger, with explaining documents."""
     gl = {}
-    for line, r in _rows(path, ("currency", "balance")):
+    for line, r in _rows(path, ("currency", "balance"), encoding):
         cur = money.check_currency(r["currency"])
         gl[cur] = money.quantize(_amount(path, line, "balance", r["balance"], cur), cur)
     sub: dict[str, Decimal] = defaultdict(Decimal)
