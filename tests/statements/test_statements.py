@@ -471,3 +471,17 @@ def test_shards_finishing_together_into_one_folder_keep_each_others_manifest_row
     first.join()
     rows = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert sorted(r["file"] for r in rows) == ["a.pdf", "b.pdf"]
+
+
+def test_no_sign_does_not_need_the_keystore(signed_book, tmp_path):
+    """A shared config names a keystore that only the signing host has: other hosts run
+    --no-sign without it; asking to sign without it is still an error naming the key."""
+    keystore = tmp_path / "keys" / "arcli-test.p12"
+    keystore.rename(tmp_path / "elsewhere.p12")
+    result, rows = run_statements(signed_book, tmp_path / "st", "--no-sign")
+    assert result.exit_code == 0, result.output
+    assert rows and not any(r["signed"] for r in rows.values())
+    letters = signed_book("dunning", "run", "--no-sign", "--out", str(tmp_path / "l"))
+    assert letters.exit_code == 0, letters.output
+    refused = signed_book("statements", "--period", "2026-10", "--out", str(tmp_path / "s2"))
+    assert refused.exit_code == 2 and "signing.pkcs12" in refused.stderr

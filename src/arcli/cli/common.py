@@ -254,14 +254,17 @@ def run_documents(app: AppContext, results: Iterable, total: int, label: str, su
 
 def signing_choice(app: AppContext, sign: bool | None):
     """The signing setup for ``--sign/--no-sign``: configured by default, an error when
-    ``--sign`` is asked for without ``signing.pkcs12``."""
+    ``--sign`` is asked for without ``signing.pkcs12``. With ``--no-sign`` the signing
+    section is not read, so a keystore that is absent on this host does not matter."""
     from arcli.signing import signing_config
 
+    if sign is False:
+        return None
     cfg = signing_config(app.config)
     if sign and cfg is None:
         raise click.UsageError("--sign needs `signing.pkcs12` in the config "
                                "(try `arcli signing init`)")
-    return cfg if sign is not False else None
+    return cfg
 
 
 def render_options(app: AppContext):
