@@ -3,7 +3,7 @@
 Chinese ERP and Excel exports on Windows are usually GB18030 (GBK), European ones
 Windows-1252; a file read as UTF-8 then fails on its first non-ASCII byte. "Invalid start
 byte at byte 134" helps nobody: the message names the line and, when the line reads
-plainly in one of those encodings, the option that imports it.
+plainly in one of those encodings, the option that reads it.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def decode_failure(path: Path, encoding: str) -> tuple[int | None, str]:
     likely = _likely_encoding(raw, encoding)
     if likely:
         return line, (f"{message}; the line reads as {likely[1]} in {_label(likely[0])}: "
-                      f"import it with --encoding {likely[0]} (or the mapping's encoding)")
+                      f"read it with --encoding {likely[0]} (or the mapping's encoding)")
     return line, f"{message}; give its encoding with --encoding NAME (or the mapping's encoding)"
 
 
