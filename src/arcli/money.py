@@ -67,13 +67,13 @@ def to_minor(amount: Decimal, currency: str) -> int:
     and amounts beyond :data:`MAX_MINOR` (a typo such as ``1E30`` must not reach the
     store, where it would not fit)."""
     exp = exponent(currency)
-    # Magnitudes first: scaling 1E1000000 overflows the decimal context, and 1E-999999999
-    # would underflow to 0 (a document of nothing).
+    # The leading digit's power of ten in minor units, checked before scaling: scaling
+    # 1E1000000 overflows the decimal context, and 1E-999999999 underflows to 0.
     magnitude = amount.adjusted() + exp if amount else 0
-    scaled = amount.scaleb(exp) if -1 <= magnitude <= 15 else None
-    if magnitude > 15 or (scaled is not None and abs(scaled) > MAX_MINOR):
+    scaled = amount.scaleb(exp) if 0 <= magnitude < len(str(MAX_MINOR)) else None
+    if magnitude > 0 and (scaled is None or abs(scaled) > MAX_MINOR):
         raise MoneyError(f"{amount} is too large (at most {from_minor(MAX_MINOR, currency)})")
-    if scaled is None or scaled != scaled.to_integral_value():
+    if scaled is None or scaled != scaled.to_integral_value():  # below one minor unit too
         raise MoneyError(f"{amount} has more than {exp} decimal place(s) allowed for {currency}")
     return int(scaled)
 

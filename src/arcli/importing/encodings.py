@@ -12,11 +12,15 @@ import codecs
 import re
 from pathlib import Path
 
+#: What text files are read as unless told otherwise: UTF-8, with or without a BOM.
+DEFAULT_ENCODING = "utf-8-sig"
+
 #: Runs of bytes >= 0x80: Chinese text in GB2312/GBK is pairs of bytes 0xA1-0xFE.
 _HIGH_RUNS = re.compile(rb"[\x80-\xff]+")
 
 
 def known_encoding(name: str) -> bool:
+    """Whether Python has a codec called ``name``."""
     try:
         codecs.lookup(name)
     except LookupError:

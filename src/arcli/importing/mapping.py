@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from arcli.config import ConfigView
 from arcli.errors import UsageError
+from arcli.importing.encodings import DEFAULT_ENCODING, known_encoding
 
 LEDGER_FIELDS = ("type", "number", "customer", "date", "due_date", "amount", "currency",
                  "reference", "description")
@@ -27,7 +28,7 @@ class Mapping:
     """How to read one kind of foreign export. The default instance reads native files."""
 
     name: str = "native"
-    encoding: str = "utf-8-sig"
+    encoding: str = DEFAULT_ENCODING
     delimiter: str | None = None
     skip_rows: int = 0
     date_format: str | None = None  # strftime; None means ISO 8601
@@ -94,11 +95,9 @@ def parse_mapping(view: ConfigView, name: str, fields: tuple[str, ...]) -> Mappi
         if key not in known:
             expected = ", ".join(sorted(known))
             raise view.error(key, f"unknown mapping key; expected one of {expected}")
-    encoding = view.get_str("encoding", "utf-8-sig") or "utf-8-sig"
-    try:
-        "".encode(encoding)
-    except LookupError:
-        raise view.error("encoding", f"unknown text encoding {encoding!r}") from None
+    encoding = view.get_str("encoding", DEFAULT_ENCODING) or DEFAULT_ENCODING
+    if not known_encoding(encoding):
+        raise view.error("encoding", f"unknown text encoding {encoding!r}")
     delimiter = view.get_str("delimiter")
     if delimiter is not None:
         delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter, delimiter)

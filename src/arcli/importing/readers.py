@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from arcli.errors import InputError, InputProblem
-from arcli.importing.encodings import decode_failure
+from arcli.importing.encodings import DEFAULT_ENCODING, decode_failure
 
 FORMATS = ("csv", "tsv", "xlsx", "jsonl")
 _BY_SUFFIX = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx",
@@ -84,7 +84,7 @@ def read_records(
     source: SourceFile,
     fmt: str,
     *,
-    encoding: str = "utf-8-sig",
+    encoding: str = DEFAULT_ENCODING,
     delimiter: str | None = None,
     skip_rows: int = 0,
 ) -> Iterator[tuple[int, Record]]:

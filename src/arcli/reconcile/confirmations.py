@@ -18,6 +18,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from arcli import money
 from arcli.errors import InputError, InputProblem
+from arcli.importing.encodings import DEFAULT_ENCODING
 from arcli.importing.readers import detect_format, open_source, read_records
 from arcli.ledger import balances, open_items
 from arcli.output import Report
@@ -35,7 +36,7 @@ def _rows(path: str, required: tuple[str, ...],
     source = open_source(path)
     try:
         records = list(read_records(source, detect_format(source),
-                                    encoding=encoding or "utf-8-sig"))
+                                    encoding=encoding or DEFAULT_ENCODING))
     finally:
         source.cleanup()
     if records:
