@@ -6,8 +6,9 @@ import datetime as dt
 import random
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from arcli.aging import AgingSpec, aging_rows
@@ -158,3 +159,98 @@ def test_amounts_far_beyond_the_limits_are_refused_never_rounded(power, currency
         assert ("decimal place" in str(exc)) == (power + places < 0)
         return
     assert 0 <= power + places <= 14 and minor == 10 ** (power + places)
+
+
+def _mostly(usual: list, odd: list):
+    """Usual values five times as likely as odd ones: enough valid records repeat their
+    values for the quick check to answer, and enough odd ones test where it must not."""
+    return st.sampled_from(usual * 5 + odd)
+
+
+_field_values = {
+    "type": _mostly(["invoice", "payment", "credit_note"],
+                    [" Invoice ", "FEE", "inv", "", "bogus"]),
+    "number": _mostly(["N1", "N2"], [" N3 ", "", "X" * 64, "X" * 65]),
+    "customer": _mostly(["C001", "C002"], [" C001", "C003", "", "NOBODY"]),
+    "date": _mostly(["2026-01-31", "2026-02-01"],
+                    [" 2026-02-01", "20260201", "2026/02/01", "01.02.2026", "", "2026-01-01"]),
+    "due_date": _mostly(["", "2026-03-01"], ["2026-01-01", "2026-02-01", "bad"]),
+    "amount": _mostly(["12.34", "7"], [" 12.3 ", "0", "0.00", "-5", "1.234", "1E3",
+                                       "99999999999999999", "1,000.00", ""]),
+    "currency": _mostly(["EUR", ""], ["eur", " EUR", "JPY", "EURO"]),
+    "reference": _mostly(["", "N1"], [" PO 7 "]),
+    "description": _mostly(["", "goods"], [" spaced "]),
+    "extra": _mostly([None], ["", "x"]),  # a field past the header's last column, or none
+}
+_records = st.lists(st.fixed_dictionaries(_field_values), min_size=10, max_size=60)
+
+
+@given(_records, st.booleans(), st.sampled_from([None, "EUR"]),
+       st.sampled_from(["native", "renamed", "no currency column", "due first"]))
+@settings(max_examples=300, deadline=None)
+def test_quick_check_gives_the_full_checks_rows(records, create, default_currency, layout):
+    """The quick positional check (big files) accepts only what the full check accepts,
+    with the same row; what it declines, the full check still handles. Records repeat
+    values on purpose: the quick check answers from what earlier lines taught."""
+    from arcli.errors import InputError
+    from arcli.importing.mapping import LEDGER_FIELDS, Mapping
+    from arcli.importing.readers import SourceFile, record_of
+    from arcli.importing.validate import CustomerTerms, FieldProblem, LedgerValidator
+
+    columns = {"renamed": {"amount": "Betrag", "customer": "Kunde"}}.get(layout, {})
+    mapping = Mapping(columns=columns, types={"inv": "invoice"})
+    header = [mapping.source_column(f) for f in LEDGER_FIELDS
+              if not (layout == "no currency column" and f == "currency")]
+    if layout == "due first":
+        header.insert(0, header.pop(header.index("due_date")))
+    customers = {"C001": CustomerTerms(14, "EUR"), "C002": CustomerTerms(None, None)}
+    source = SourceFile("t.csv", Path("t.csv"), "")
+
+    def validator():
+        return LedgerValidator(mapping, customers, default_terms=45,
+                               default_currency=default_currency, create_customers=create)
+
+    def full(v, line, fields):
+        try:
+            record = record_of(source, line, fields, header)
+            return v.row(line, mapping.to_native(record, LEDGER_FIELDS))
+        except FieldProblem as problem:
+            return (problem.field, problem.value, problem.message)
+        except InputError as problem:
+            return str(problem)
+
+    plain, quick_one = validator(), validator()
+    quick = quick_one.quick(header)
+    assert quick is not None
+    answered = 0
+    for line, record in enumerate(records, start=2):
+        fields = [record[next(f for f in LEDGER_FIELDS if mapping.source_column(f) == c)]
+                  for c in header] + ([] if record["extra"] is None else [record["extra"]])
+        expected = full(plain, line, fields)
+        row = quick(line, fields)
+        if row is None:
+            assert full(quick_one, line, fields) == expected
+        else:
+            assert row == expected
+            answered += 1
+    event(f"quick check answered {'none' if not answered else 'some'}")
+
+
+def test_quick_check_learns_from_the_full_check_and_declines_what_it_cannot_do():
+    from arcli.importing.mapping import LEDGER_FIELDS, Mapping
+    from arcli.importing.validate import CustomerTerms, LedgerValidator
+
+    customers = {"C001": CustomerTerms(14, "EUR")}
+    header = list(LEDGER_FIELDS)
+    fields = ["invoice", "N1", "C001", "2026-02-01", "", "12.30", "", "", "goods"]
+    validator = LedgerValidator(Mapping(), customers)
+    quick = validator.quick(header)
+    assert quick(2, fields) is None  # nothing seen yet: the full check runs
+    expected = validator.row(2, dict(zip(header, fields, strict=True)))
+    assert quick(2, fields) == expected
+    assert expected.due_date == dt.date(2026, 2, 15) and expected.amount_minor == 1230
+    assert quick(3, [*fields[:5], "12.301", *fields[6:]]) is None  # too precise for EUR
+    assert LedgerValidator(Mapping(sign={"positive": "invoice"}), customers).quick(
+        header) is None
+    assert LedgerValidator(Mapping(thousands=","), customers).quick(header) is None
+    assert validator.quick([f for f in header if f != "amount"]) is None

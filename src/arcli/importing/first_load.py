@@ -204,16 +204,17 @@ def _apply(job: _Job, next_id: int, groups: list) -> tuple[list[tuple], list[tup
     sentinel = job.param(OPEN_SENTINEL)
     documents: list[tuple] = []
     allocations: list[tuple] = []
+    make_doc, batch_id, param = Doc._make, job.batch_id, job.param
     for group, kept in groups:
-        docs = [Doc(next_id + i, r[0], r[1], _as_date(r[3]), _as_date(r[4]), r[5], r[8])
-                for i, r in enumerate(kept)]
+        docs = [make_doc((doc_id, r[0], r[1], _as_date(r[3]), _as_date(r[4]), r[5], r[8]))
+                for doc_id, r in enumerate(kept, next_id)]
         outcome = apply_cash(docs, settlement_order=job.settlement_order,
                              fmt=note_formatter(group[1]))
-        for doc, r in zip(docs, kept, strict=True):
-            closed = outcome.closed_on[doc.id]
-            row = (*r, job.batch_id, outcome.open_minor[doc.id],
-                   job.param(closed) if closed else sentinel)
-            documents.append((doc.id, *row) if job.explicit_ids else row)
+        open_minor, closed_on = outcome.open_minor, outcome.closed_on
+        for doc_id, r in enumerate(kept, next_id):
+            closed = closed_on[doc_id]
+            row = (*r, batch_id, open_minor[doc_id], param(closed) if closed else sentinel)
+            documents.append((doc_id, *row) if job.explicit_ids else row)
         allocations.extend(
             (group[0], group[1], a.credit_id, a.debit_id, a.amount_minor,
              job.param(a.effective_date), a.rule, a.note) for a in outcome.allocations)

@@ -147,15 +147,24 @@ def delimited_records(source: SourceFile, reader, columns: list[str],
     reading a slice of the file reports the same line numbers as a whole-file read.
     """
     last = reader.line_num
-    width = len(columns)
     for fields in reader:
         start = line_offset + last + 1
         last = reader.line_num
-        if not "".join(fields).strip():  # a blank line (or only delimiters)
-            continue
-        if len(fields) > width and any(f.strip() for f in fields[width:]):
-            raise _problem(source, start, f"{len(fields)} fields, header has {width}")
-        yield start, dict(zip(columns, map(str.strip, fields), strict=False))
+        record = record_of(source, start, fields, columns)
+        if record is not None:
+            yield start, record
+
+
+def record_of(source: SourceFile, line: int, fields: list[str],
+              columns: list[str]) -> Record | None:
+    """A CSV row's fields by column name, stripped; None for a blank line (or one of only
+    delimiters). A row with more non-empty fields than the header is refused."""
+    if not "".join(fields).strip():
+        return None
+    width = len(columns)
+    if len(fields) > width and any(f.strip() for f in fields[width:]):
+        raise _problem(source, line, f"{len(fields)} fields, header has {width}")
+    return dict(zip(columns, map(str.strip, fields), strict=False))
 
 
 def _cell_text(value: object) -> str:
