@@ -26,16 +26,15 @@ import hashlib
 import io
 import json
 import multiprocessing
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from arcli.errors import UsageError
-from arcli.fileio import BackgroundFinisher, atomic_write, locked_file, safe_filename_part
+from arcli.fileio import atomic_write, locked_file, safe_filename_part
 from arcli.output import Report, machine_value
 from arcli.render.model import Attachment
 
@@ -138,10 +137,7 @@ def _init_worker(options: PipelineOptions) -> None:
         _WORKER["key"] = PdfSigningKey(options.signing)
 
 
-def _produce(job: Job, previous: dict | None,
-             finisher: BackgroundFinisher) -> tuple[JobResult, Future | None]:
-    """Render (and sign) one document and hand its file to ``finisher``; the future is
-    None when no file is written (unchanged, failed)."""
+def _produce(job: Job, previous: dict | None) -> JobResult:
     options: PipelineOptions = _WORKER["options"]
     result = JobResult(job.customer_id, job.currency, job.kind, "written", job.file_name,
                        amounts=job.amounts)
@@ -157,57 +153,17 @@ def _produce(job: Job, previous: dict | None,
         if not options.force and _unchanged(target, previous, content):
             result.status, result.sha256 = "unchanged", previous["sha256"]
             result.signed = previous.get("signed") in (True, "yes")
-            return result, None
+            return result
         pdf = rendered.pdf
         key = _WORKER.get("key")
         if key is not None:
             pdf = key.sign(pdf, rendered.signature_box)
             result.signed = True
-        pending = finisher.write(target, pdf)
+        atomic_write(target, pdf)
         result.sha256 = hashlib.sha256(pdf).hexdigest()
-        return result, pending
     except Exception as exc:
-        return _failed_with(result, exc), None
-
-
-def _failed_with(result: JobResult, exc: Exception) -> JobResult:
-    result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
-    result.file = ""
-    return result
-
-
-#: Written files whose fsync and rename may still be pending (see BackgroundFinisher).
-_PENDING_FILES = 8
-
-
-def _finished(items: Iterable[tuple[Job | JobResult, dict | None]]) -> Iterator[JobResult]:
-    """Each item's result, in order: a document's once its file is in place.
-
-    Items are jobs with the manifest row of their file's previous run, and results of
-    customers that get no document.
-    """
-    waiting: deque[tuple[JobResult, Future | None]] = deque()
-    with BackgroundFinisher() as finisher:
-        for item, previous in items:
-            waiting.append((item, None) if isinstance(item, JobResult)
-                           else _produce(item, previous, finisher))
-            while waiting and (len(waiting) > _PENDING_FILES or _settled(waiting[0][1])):
-                yield _confirmed(*waiting.popleft())
-        while waiting:
-            yield _confirmed(*waiting.popleft())
-
-
-def _settled(pending: Future | None) -> bool:
-    return pending is None or pending.done()
-
-
-def _confirmed(result: JobResult, pending: Future | None) -> JobResult:
-    """The result, failed if its file could not be synced or renamed into place."""
-    if pending is not None:
-        try:
-            pending.result()
-        except Exception as exc:
-            return _failed_with(result, exc)
+        result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+        result.file = ""
     return result
 
 
@@ -264,7 +220,7 @@ def run_assembled(assemble: Assemble, chunks: Sequence[Any], options: PipelineOp
         if options.jobs <= 1 or len(chunks) < 2:
             _init_worker(options)
             for chunk in chunks:
-                yield from _finished(_with_previous(assemble(chunk), previous))
+                yield from _finished(assemble(chunk), previous)
         else:
             yield from _in_workers(assemble, chunks, previous, options)
 
@@ -288,10 +244,9 @@ def _frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _with_previous(items: Iterable[Job | JobResult],
-                   previous: dict[str, dict]) -> Iterator[tuple[Job | JobResult, dict | None]]:
+def _finished(items: Iterable[Job | JobResult], previous: dict[str, dict]) -> Iterator[JobResult]:
     for item in items:
-        yield item, None if isinstance(item, JobResult) else previous.get(item.file_name)
+        yield item if isinstance(item, JobResult) else _produce(item, previous.get(item.file_name))
 
 
 _SHARED: list = []  # (assemble, chunks, previous) as forked workers inherit them
@@ -312,7 +267,8 @@ def _in_workers(assemble: Assemble, chunks: Sequence[Any], previous: dict[str, d
         _SHARED[:] = [(assemble, chunks, previous)]
         tasks: Iterable = range(len(chunks))
     else:
-        tasks = (list(_with_previous(assemble(chunk), previous)) for chunk in chunks)
+        tasks = ([(item, None if isinstance(item, JobResult) else previous.get(item.file_name))
+                  for item in assemble(chunk)] for chunk in chunks)
     try:
         with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context,
                                  initializer=_init_worker, initargs=(options,)) as pool:
@@ -324,11 +280,12 @@ def _in_workers(assemble: Assemble, chunks: Sequence[Any], previous: dict[str, d
 
 def _chunk_inherited(index: int) -> list[JobResult]:
     assemble, chunks, previous = _SHARED[0]
-    return list(_finished(_with_previous(assemble(chunks[index]), previous)))
+    return list(_finished(assemble(chunks[index]), previous))
 
 
 def _chunk_sent(items: list[tuple[Job | JobResult, dict | None]]) -> list[JobResult]:
-    return list(_finished(items))
+    return [item if isinstance(item, JobResult) else _produce(item, prev)
+            for item, prev in items]
 
 
 def write_manifest(out_dir: Path, results: list[JobResult], merge: bool = True) -> None:

@@ -13,7 +13,6 @@ import re
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -51,68 +50,6 @@ def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> It
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-
-
-class BackgroundFinisher:
-    """Atomic writes whose fsync and rename wait in a background thread.
-
-    Why: a batch writes thousands of small files, and each fsync waits ~0.5 ms for the
-    disk (the rename another ~0.2 ms): ~8% of a statement run, spent idle. The waits
-    release the GIL, so in a thread they overlap the rendering of the next document.
-    The guarantee is :func:`atomic_output`'s: each file's data is fsynced before it is
-    renamed over the target, and a file that fails leaves the target untouched. The
-    caller learns the outcome from the returned future; :meth:`close` waits for every
-    pending file.
-    """
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arcli-fsync")
-
-    def write(self, path: str | os.PathLike, data: bytes) -> Future:
-        """Write ``data`` to a temporary file beside ``path`` now; fsync and rename it
-        in the background. The future's result is the target path."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                        dir=target.parent)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-        except BaseException:
-            _discard(fd, tmp_name)
-            raise
-        return self._pool.submit(_sync_and_rename, fd, tmp_name, target)
-
-    def close(self) -> None:
-        """Wait until every file handed over is renamed (or has failed)."""
-        self._pool.shutdown(wait=True)
-
-    def __enter__(self) -> BackgroundFinisher:
-        return self
-
-    def __exit__(self, *_exc) -> None:
-        self.close()
-
-
-def _sync_and_rename(fd: int, tmp_name: str, target: Path) -> Path:
-    try:
-        os.fsync(fd)
-        os.close(fd)
-        fd = -1
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, target)
-    except BaseException:
-        _discard(fd, tmp_name)
-        raise
-    return target
-
-
-def _discard(fd: int, tmp_name: str) -> None:
-    if fd >= 0:
-        os.close(fd)
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(tmp_name)
 
 
 @contextlib.contextmanager
