@@ -169,6 +169,41 @@ def test_a_chunk_that_cannot_be_read_fails_its_customers_only(example_book, tmp_
     assert not (out / "statement-C004-2026-10.pdf").exists()
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_that_cannot_be_synced_fails_its_customer_only(example_book, tmp_path,
+                                                              monkeypatch, jobs):
+    """A disk error while a file is synced (here a full disk for C004's file) fails that
+    customer, leaves no file and no temporary file behind, and the rest of the batch is
+    written."""
+    import errno
+    import os
+
+    import arcli.fileio
+
+    real_fsync = os.fsync
+
+    def full_disk_for_c004(fd):
+        if "C004" in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(arcli.fileio.os, "fsync", full_disk_for_c004)
+    out = tmp_path / "st"
+    result = example_book("statements", "--period", "2026-10", "--out", str(out),
+                          "--no-sign", "--json", "--jobs", jobs)
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    status = {r["customer"]: (r["status"], r["error"]) for r in rows}
+    assert status.pop("C004") == ("failed", "OSError: [Errno 28] No space left on device")
+    assert {s for s, _ in status.values()} == {"written"}
+    assert [r["customer"] for r in rows] == sorted(r["customer"] for r in rows)
+    assert not (out / "statement-C004-2026-10.pdf").exists()
+    assert not [f for f in os.listdir(out) if f.endswith(".tmp")]
+    for row in rows:
+        if row["status"] == "written":
+            assert (out / row["file"]).read_bytes().startswith(b"%PDF")
+
+
 def test_text_content_chinese_markup_and_disputes(signed_book, tmp_path):
     out = tmp_path / "st"
     run_statements(signed_book, out)
