@@ -32,6 +32,7 @@ from arcli.importing.readers import (
     SourceFile,
     check_header,
     detect_format,
+    numbered_rows,
     read_records,
     record_of,
 )
@@ -245,10 +246,7 @@ def _read_slice(job: _Job, reader, line_offset: int, chunk: ParsedChunk) -> None
     and the full path (records by column name, blank lines skipped) for what it leaves."""
     maker, source, columns = job.maker, job.source, job.columns
     quick = maker.validator.quick(columns)
-    last = reader.line_num
-    for fields in reader:
-        line = line_offset + last + 1
-        last = reader.line_num
+    for line, fields in numbered_rows(reader, line_offset):
         row = quick(line, fields) if quick is not None else None
         if row is not None:
             maker.add_checked(chunk, row)

@@ -146,13 +146,19 @@ def delimited_records(source: SourceFile, reader, columns: list[str],
     ``line_offset`` is the number of file lines before the reader's first line, so a worker
     reading a slice of the file reports the same line numbers as a whole-file read.
     """
-    last = reader.line_num
-    for fields in reader:
-        start = line_offset + last + 1
-        last = reader.line_num
+    for start, fields in numbered_rows(reader, line_offset):
         record = record_of(source, start, fields, columns)
         if record is not None:
             yield start, record
+
+
+def numbered_rows(reader, line_offset: int) -> Iterator[tuple[int, list[str]]]:
+    """A ``csv.reader``'s rows with the file line each starts on (a quoted field may span
+    lines, so the reader's own count after the previous row gives the start)."""
+    last = reader.line_num
+    for fields in reader:
+        yield line_offset + last + 1, fields
+        last = reader.line_num
 
 
 def record_of(source: SourceFile, line: int, fields: list[str],
