@@ -37,6 +37,7 @@ from typing import NamedTuple
 DEBIT_TYPES = ("invoice", "fee", "interest")
 CREDIT_TYPES = ("payment", "credit_note")
 DOCUMENT_TYPES = DEBIT_TYPES + CREDIT_TYPES
+_DEBITS = frozenset(DEBIT_TYPES)
 
 #: Which settlement class each debit type belongs to.
 SETTLEMENT_CLASS = {"invoice": "principal", "fee": "costs", "interest": "interest"}
@@ -67,7 +68,7 @@ class Doc(NamedTuple):
 
     @property
     def is_debit(self) -> bool:
-        return self.type in DEBIT_TYPES
+        return self.type in _DEBITS
 
 
 @dataclass(frozen=True)
@@ -247,7 +248,6 @@ def _final_state(docs: Sequence[Doc], outcome: Outcome) -> None:
 
 
 _NUMBER_ORDER = attrgetter("number", "id")
-_DEBITS = frozenset(DEBIT_TYPES)
 
 
 def _in_number_order(docs: list[Doc]) -> list[Doc]:
