@@ -18,6 +18,9 @@ from arcli import money
 from arcli.allocation import CREDIT_TYPES, DOCUMENT_TYPES, sign_of
 from arcli.importing.mapping import LEDGER_FIELDS, Mapping
 
+#: Longest document number or customer id (the store's columns are VARCHAR(64)).
+MAX_KEY_LENGTH = 64
+
 #: A record by position (a CSV row's fields) to its row, or None: see LedgerValidator.quick.
 QuickCheck = Callable[[int, list[str]], "LedgerRow | None"]
 
@@ -220,7 +223,6 @@ class LedgerValidator:
         except money.MoneyError as exc:
             raise FieldProblem("amount", text, str(exc)) from None
 
-
     def quick(self, columns: Sequence[str]) -> QuickCheck | None:
         """The common record's check by field position, for a file with these columns.
 
@@ -267,7 +269,7 @@ def _quick_check(v: LedgerValidator, width: int, position: dict[str, int | None]
     create, default_terms, max_minor = v.create_customers, v.default_terms, money.MAX_MINOR
     checked_codes, mapped_empty = v._checked_codes, v.mapping.currencies.get("", "")
     default_currency, places = v.default_currency, {}
-    blake2b, credit_types = hashlib.blake2b, frozenset(CREDIT_TYPES)
+    credit_types = frozenset(CREDIT_TYPES)
 
     def check(line: int, fields: list[str]) -> LedgerRow | None:
         if len(fields) != width:
@@ -277,7 +279,7 @@ def _quick_check(v: LedgerValidator, width: int, position: dict[str, int | None]
         customer = customer_ids.get(fields[i_customer].strip())
         date = dates.get(fields[i_date].strip())
         if doc_type is None or customer is None or date is None or not number \
-                or len(number) > 64:
+                or len(number) > MAX_KEY_LENGTH:
             return None
         terms = customers.get(customer)
         if terms is None and not create:
@@ -309,9 +311,8 @@ def _quick_check(v: LedgerValidator, width: int, position: dict[str, int | None]
             return None
         reference = fields[i_reference].strip() if i_reference is not None else ""
         description = fields[i_description].strip() if i_description is not None else ""
-        digest = blake2b("\x1f".join((doc_type, number, customer, date_iso, due_iso,
-                                      str(amount), currency, reference, description)
-                                     ).encode("utf-8"), digest_size=16).hexdigest()
+        digest = hash_values(doc_type, number, customer, date_iso, due_iso, str(amount),
+                             currency, reference, description)
         return LedgerRow(line, doc_type, number, customer, date, due, amount, currency,
                          reference, description, digest)
 
@@ -343,6 +344,6 @@ def _required(rec: dict[str, str], name: str) -> str:
     value = rec.get(name, "").strip()
     if not value:
         raise FieldProblem(name, "", "missing")
-    if len(value) > 64:
-        raise FieldProblem(name, value, "longer than 64 characters")
+    if len(value) > MAX_KEY_LENGTH:
+        raise FieldProblem(name, value, f"longer than {MAX_KEY_LENGTH} characters")
     return value
