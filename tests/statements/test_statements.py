@@ -520,3 +520,35 @@ def test_no_sign_does_not_need_the_keystore(signed_book, tmp_path):
     assert letters.exit_code == 0, letters.output
     refused = signed_book("statements", "--period", "2026-10", "--out", str(tmp_path / "s2"))
     assert refused.exit_code == 2 and "signing.pkcs12" in refused.stderr
+
+
+def test_quick_page_compression_changes_bytes_not_content(example_book, tmp_path,
+                                                          monkeypatch):
+    """Page streams and the JSON copy are compressed at a faster zlib level than
+    reportlab's (render/flate): every page's content and the attached JSON decode to what
+    reportlab's own compression gives, the streams are still Flate-compressed, and the
+    file stays within a few percent of the size."""
+    from pypdf import PdfReader
+    from reportlab.pdfbase import pdfdoc
+
+    import arcli.render.document
+    import arcli.render.embedding
+
+    quick, default = tmp_path / "quick", tmp_path / "default"
+    run_statements(example_book, quick, "--no-sign")
+    monkeypatch.setattr(arcli.render.document, "compress_pages_quickly", lambda doc: None)
+    monkeypatch.setattr(arcli.render.embedding, "QUICK_FLATE", pdfdoc.PDFZCompress)
+    _result, rows = run_statements(example_book, default, "--no-sign")
+    assert rows
+    for row in rows.values():
+        fast, slow = PdfReader(quick / row["file"]), PdfReader(default / row["file"])
+        assert len(fast.pages) == len(slow.pages) == row["pages"]
+        for fast_page, slow_page in zip(fast.pages, slow.pages, strict=True):
+            stream = fast_page["/Contents"].get_object()
+            assert stream["/Filter"] in ("/FlateDecode", ["/FlateDecode"])
+            assert stream.get_data() == slow_page["/Contents"].get_object().get_data()
+            assert len(stream._data) < len(stream.get_data()) / 2  # compressed, not stored
+        assert fast.attachments == slow.attachments
+        fast_size, slow_size = (folder.joinpath(row["file"]).stat().st_size
+                                for folder in (quick, default))
+        assert fast_size != slow_size and fast_size < slow_size * 1.05

@@ -22,6 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
 from arcli.render.embedding import embed_attachment
+from arcli.render.flate import compress_pages_quickly
 from arcli.render.model import Attachment, Company, Recipient, RenderedPdf, SignatureBox
 from arcli.render.palette import ACCENT, INK, MUTED, RULE
 from arcli.render.story import Fonts, StoryContext, Styles
@@ -108,6 +109,7 @@ class _NumberedCanvas(Canvas):
             super().showPage()
         if self._attachment is not None:
             embed_attachment(self, self._attachment)
+        compress_pages_quickly(self._doc)
         super().save()
 
 

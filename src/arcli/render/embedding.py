@@ -15,6 +15,7 @@ from hashlib import md5
 from reportlab.pdfbase import pdfdoc
 from reportlab.pdfgen.canvas import Canvas
 
+from arcli.render.flate import QUICK_FLATE
 from arcli.render.model import Attachment
 
 
@@ -47,7 +48,7 @@ def _file_spec(doc, attachment: Attachment) -> pdfdoc.PDFDictionary:
                 "CheckSum": pdfdoc.PDFText(md5(attachment.data).digest()),
             }),
         }),
-        content=attachment.data, filters=[pdfdoc.PDFZCompress])
+        content=attachment.data, filters=[QUICK_FLATE])
     stream_ref = doc.Reference(stream)
     return pdfdoc.PDFDictionary({
         "Type": pdfdoc.PDFName("Filespec"),
