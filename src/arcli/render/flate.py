@@ -5,7 +5,8 @@ content streams and its JSON copy (~65 kB of text) took ~0.43 ms of ~7.5 ms a do
 at that level; level 3 takes ~0.15 ms and the streams come out ~11% bigger (~1 kB on a
 47 kB statement, most of which is the embedded font subset, compressed once per batch
 and kept). Levels 1-2 save no more time; level 4 costs half as much again, 5 twice as
-much. What a reader decompresses is the same either way.
+much. What a reader decompresses is the same either way. Font subsets, compressed once
+per batch and then reused (``render/fonts.py``), keep zlib's default level.
 """
 
 from __future__ import annotations
@@ -17,20 +18,27 @@ from reportlab.pdfbase import pdfdoc
 LEVEL = 3
 
 
-class QuickFlate:
-    """A reportlab stream filter: ``FlateDecode`` at :data:`LEVEL`."""
+class Flate:
+    """A reportlab stream filter: ``FlateDecode`` at a zlib level (default: zlib's own)."""
 
     pdfname = "FlateDecode"
 
+    def __init__(self, level: int = zlib.Z_DEFAULT_COMPRESSION):
+        self.level = level
+
     def encode(self, content: bytes | str) -> bytes:
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        return zlib.compress(data, LEVEL)
+        return zlib.compress(as_bytes(content), self.level)
 
     def decode(self, data: bytes) -> bytes:
         return zlib.decompress(data)
 
 
-QUICK_FLATE = QuickFlate()
+def as_bytes(content: bytes | str) -> bytes:
+    """Stream content as reportlab hands it to a filter: text is encoded as UTF-8."""
+    return content.encode("utf-8") if isinstance(content, str) else content
+
+
+QUICK_FLATE = Flate(LEVEL)
 
 
 def compress_pages_quickly(doc: pdfdoc.PDFDocument) -> None:

@@ -8,13 +8,13 @@ Debian's ``fonts-wqy-microhei`` by default, or any TrueType/TTC file named in th
 
 from __future__ import annotations
 
-import zlib
 from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from arcli.errors import ArcliError
+from arcli.render.flate import Flate, as_bytes
 
 DEFAULT_CJK_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 LATIN = ("Helvetica", "Helvetica-Bold")
@@ -85,17 +85,17 @@ class _Memo(OrderedDict):
         return value
 
 
-class _ReusedFlate:
-    """reportlab's Flate filter, remembering the last few results (font files)."""
-
-    pdfname = "FlateDecode"
+class _ReusedFlate(Flate):
+    """Flate at zlib's default level, remembering the last few results (font files, made
+    once per batch, so the better compression costs nothing)."""
 
     def __init__(self):
+        super().__init__()
         self._memo = _Memo(32)
 
     def encode(self, content: bytes | str) -> bytes:
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        return self._memo.get_or_make(data, lambda: zlib.compress(data))
+        data = as_bytes(content)
+        return self._memo.get_or_make(data, lambda: Flate.encode(self, data))
 
 
 def _reuse_subsets(face: Any) -> None:
