@@ -274,3 +274,108 @@ def test_bulk_first_load_defers_indexes_with_identical_results(arcli, tmp_path, 
     expected = {ix.name for t in ("documents", "allocations") for ix in metadata.tables[t].indexes}
     assert "ux_documents_number_type" in expected
     assert expected <= present
+
+
+_HELD = ("invoice,H-1,C001,2026-10-01,,10.00,CNY,,held one\n"
+         "invoice,H-2,C003,2026-10-02,2026-11-30,20.50,EUR,PO-9,\n"
+         "payment,H-3,C001,2026-10-20,,10.00,CNY,H-1,\n")
+
+
+def _then_nothing(book, tmp_path):
+    return ()
+
+
+def _then_replaced(book, tmp_path):
+    path = write(tmp_path, "fix.csv", HEADER + "invoice,H-2,C003,2026-10-02,2026-11-30,"
+                                              "21.50,EUR,PO-9,\n")
+    assert book("import", "ledger", path, "--replace").exit_code == 0
+    return ("--replace",)
+
+
+def _then_conflict(book, tmp_path):
+    _then_replaced(book, tmp_path)
+    return ()
+
+
+def _then_read_as_cp1252(book, tmp_path):
+    return ("--encoding", "cp1252")  # other characters, so other content: a conflict
+
+
+def _then_more(book, tmp_path):
+    path = write(tmp_path, "more.csv", HEADER + "invoice,H-4,C001,2026-10-05,,5.00,CNY,,\n")
+    assert book("import", "ledger", path).exit_code == 0
+    return ()
+
+
+@pytest.mark.parametrize(("body", "then", "held"), [
+    (_HELD, _then_nothing, True),  # the usual rerun: nothing changed since
+    (_HELD, _then_more, True),  # other files added documents since
+    (_HELD, _then_replaced, False),  # a later file replaced one of its documents
+    (_HELD, _then_conflict, False),  # ... and the rerun, without --replace, conflicts
+    (_HELD.replace("held one", "已对账"), _then_read_as_cp1252, False),  # same bytes
+    (_HELD + _HELD.splitlines(keepends=True)[0], _then_nothing, False),  # a line repeated
+    ("invoice,INV-2026-0101,C001,2026-07-05,,128000.00,CNY,PO-7781,电子元件一批\n" + _HELD,
+     _then_nothing, False),  # a row the book held before the file came
+], ids=["unchanged", "others-added", "replaced-since", "conflict", "read-otherwise",
+        "repeated-line",
+        "partly-held-before"])
+def test_a_rerun_of_a_held_file_answers_as_the_staged_path(example_book, tmp_path,
+                                                           monkeypatch, body, then, held):
+    """Re-importing a file whose earlier batch still holds all its rows unchanged is
+    answered from a digest of the parsed rows (importing/reimport), without staging;
+    whenever the book changed under those rows, or the batch never held them all, the
+    staged path answers. Either way the output, exit code and book are what the staged
+    path gives."""
+    import arcli.importing.ledger as ledger
+
+    path = write(tmp_path, "held.csv", HEADER + body)
+    assert example_book("import", "ledger", path).exit_code == 0
+    extra = then(example_book, tmp_path)
+    before = db_content(example_book.db)
+    check = ledger._held_unchanged
+    monkeypatch.setattr(ledger, "_held_unchanged", lambda *args: False)
+    staged = example_book("import", "ledger", path, "--json", "--dry-run", *extra)
+    answers = []
+    monkeypatch.setattr(ledger, "_held_unchanged",
+                        lambda *args: answers.append(check(*args)) or answers[-1])
+    quick = example_book("import", "ledger", path, "--json", "--dry-run", *extra)
+    assert answers == [held]
+    assert (quick.exit_code, quick.stderr) == (staged.exit_code, staged.stderr)
+    assert _rows_but_batch(quick) == _rows_but_batch(staged)
+    assert db_content(example_book.db) == before
+    rerun = example_book("import", "ledger", path, "--json", *extra)
+    assert rerun.exit_code == staged.exit_code and answers == [held, held]
+    if held:
+        row = json.loads(rerun.stdout)[0]
+        lines = len(body.splitlines())
+        assert (row["rows"], row["inserted"], row["replaced"], row["unchanged"]) == (
+            lines, 0, 0, lines)
+        assert "already imported as batch" in rerun.stderr
+        assert db_content(example_book.db) == before
+
+
+def _rows_but_batch(result) -> list[dict]:
+    """The JSON rows of an import without the batch id: a rolled-back dry run still used
+    up a PostgreSQL sequence value, so the next dry run would name the next id."""
+    rows = json.loads(result.stdout) if result.stdout.strip() else []
+    return [{k: v for k, v in row.items() if k != "batch"} for row in rows]
+
+
+def test_a_rerun_of_a_held_file_read_another_way_fails_as_on_the_staged_path(
+        example_book, tmp_path, monkeypatch):
+    """The quick answer parses and validates the file as the staged path does: the same
+    bytes read in another encoding are refused with the staged path's words."""
+    import arcli.importing.ledger as ledger
+
+    path = write(tmp_path, "held.csv", HEADER + _HELD)
+    assert example_book("import", "ledger", path).exit_code == 0
+    check = ledger._held_unchanged
+    monkeypatch.setattr(ledger, "_held_unchanged", lambda *args: False)
+    staged = example_book("import", "ledger", path, "--encoding", "utf-16-le")
+    calls = []
+    monkeypatch.setattr(ledger, "_held_unchanged",
+                        lambda *args: calls.append(args) or check(*args))
+    quick = example_book("import", "ledger", path, "--encoding", "utf-16-le")
+    assert len(calls) == 1
+    assert quick.exit_code == staged.exit_code == 1
+    assert quick.stderr == staged.stderr and "not valid utf-16-le" in quick.stderr

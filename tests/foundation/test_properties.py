@@ -254,3 +254,30 @@ def test_quick_check_learns_from_the_full_check_and_declines_what_it_cannot_do()
         header) is None
     assert LedgerValidator(Mapping(thousands=","), customers).quick(header) is None
     assert validator.quick([f for f in header if f != "amount"]) is None
+
+
+_hashes = st.lists(st.binary(min_size=16, max_size=16).map(bytes.hex), max_size=40)
+
+
+@given(_hashes, st.randoms(), st.integers(min_value=0, max_value=40), st.data())
+@settings(max_examples=200, deadline=None)
+def test_content_digest_ignores_order_and_chunks_and_sees_any_changed_row(
+        hashes, rnd, cut, data):
+    """A re-import is answered from a digest only if its rows are the held documents
+    (importing/reimport): the digest must not depend on the order of rows or how the
+    parser chunked them, and must change when a row changes, goes or repeats."""
+    from arcli.importing.reimport import ContentDigest
+
+    whole = ContentDigest.of(hashes)
+    shuffled = hashes[:]
+    rnd.shuffle(shuffled)
+    cut = min(cut, len(hashes))
+    assert ContentDigest.of(shuffled[:cut]) + ContentDigest.of(shuffled[cut:]) == whole
+    if hashes:
+        index = data.draw(st.integers(min_value=0, max_value=len(hashes) - 1))
+        other = data.draw(st.binary(min_size=16, max_size=16).map(bytes.hex)
+                          .filter(lambda h: h != hashes[index]))
+        changed = [*hashes[:index], other, *hashes[index + 1:]]
+        assert ContentDigest.of(changed) != whole
+        assert ContentDigest.of(hashes[:index] + hashes[index + 1:]) != whole
+        assert ContentDigest.of([*hashes, hashes[index]]) != whole

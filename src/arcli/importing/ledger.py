@@ -49,6 +49,7 @@ from arcli.importing.parsing import (
     parse_ledger,
 )
 from arcli.importing.readers import SourceFile, open_source
+from arcli.importing.reimport import ContentDigest, held_digest
 from arcli.importing.spill import CustomerRanges, Spill
 from arcli.importing.staging import index_staging, staging_table
 from arcli.importing.validate import CustomerTerms, LedgerValidator
@@ -154,6 +155,9 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
     if ranges is not None and not options.dry_run:
         bulk.switch_on()  # before the transaction begins: SQLite switches only outside one
     begin_writing(conn)
+    if result.previous_batch is not None and _held_unchanged(conn, source, options,
+                                                             validator, result, problems):
+        return result
     if ranges is not None:
         with Spill(ranges) as spill:
             # ISO text for dates whatever the backend: spill files carry only text,
@@ -172,6 +176,25 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
     result.batch_id = batch_id
     result.groups = groups
     return result
+
+
+def _held_unchanged(conn: Connection, source: SourceFile, options: LedgerImportOptions,
+                    validator: LedgerValidator, result: ImportResult,
+                    problems: _ProblemList) -> bool:
+    """True, with ``result`` filled in, when the file's rows are exactly the documents its
+    earlier batch wrote and still holds: the re-import changes nothing (see
+    :mod:`~arcli.importing.reimport`). Bad rows raise as on the staged path."""
+    held = held_digest(conn, result.previous_batch)
+    if held is None:
+        return False
+    maker = RowMaker(options.mapping, validator, date_param(conn), digest_only=True)
+    probe = ImportResult(result.file, result.sha256)
+    digests: list[ContentDigest] = []
+    _parse(source, maker, probe, problems, lambda chunk: digests.append(chunk.digest))
+    if sum(digests, ContentDigest()) != held:
+        return False
+    result.rows_read = result.unchanged = probe.rows_read
+    return True
 
 
 def _spill_ranges(conn: Connection, source: SourceFile, options: LedgerImportOptions,

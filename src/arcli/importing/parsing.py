@@ -36,6 +36,7 @@ from arcli.importing.readers import (
     read_records,
     record_of,
 )
+from arcli.importing.reimport import ContentDigest
 from arcli.importing.spill import Spill, SpilledSlice
 from arcli.importing.validate import FieldProblem, LedgerRow, LedgerValidator
 
@@ -61,6 +62,7 @@ class ParsedChunk:
     read: int = 0
     fatal: list[InputProblem] | None = None  # a problem that stops reading (as a list: picklable)
     spilled: SpilledSlice | None = None
+    digest: ContentDigest | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class RowMaker:
     validator: LedgerValidator
     as_date: Callable
     spill: Spill | None = None  # spill rows by customer range (big first load)
+    digest_only: bool = False  # keep only the rows' ContentDigest (a re-import's check)
     _dates: dict[dt.date, object] = field(default_factory=dict, init=False, repr=False)
 
     def add(self, chunk: ParsedChunk, line: int, raw: dict[str, str]) -> None:
@@ -92,8 +95,12 @@ class RowMaker:
         chunk.rows.append(self._stage_values(row))
 
     def finish(self, chunk: ParsedChunk) -> ParsedChunk:
-        """The chunk as it leaves the parser: rows spilled by customer range if asked."""
-        if self.spill is not None and chunk.rows:
+        """The chunk as it leaves the parser: rows spilled by customer range, or summed
+        into their digest, if asked."""
+        if self.digest_only:
+            chunk.digest = ContentDigest.of(row[_HASH] for row in chunk.rows)
+            chunk.rows = []
+        elif self.spill is not None and chunk.rows:
             chunk.spilled, chunk.rows = self.spill.write(chunk.rows), []
         return chunk
 
@@ -120,6 +127,7 @@ _SIGNS = {doc_type: sign_of(doc_type) for doc_type in DOCUMENT_TYPES}
 #: What a staged row holds, in order (the first load reads rows back in this order).
 STAGE_COLUMNS = ("type", "number", "customer_id", "date", "due_date", "amount_minor", "sign",
                  "currency", "reference", "description", "content_hash", "line_no")
+_HASH = STAGE_COLUMNS.index("content_hash")
 
 
 def parse_ledger(source: SourceFile, maker: RowMaker,
