@@ -8,14 +8,21 @@ closing date only where they changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from itertools import groupby
 
 from sqlalchemy import Connection, and_, delete, select
 from sqlalchemy.sql import bindparam
 
 from arcli import money
-from arcli.allocation import PRINCIPAL_FIRST, Doc, ManualAllocation, apply_cash
+from arcli.allocation import (
+    PRINCIPAL_FIRST,
+    Doc,
+    ManualAllocation,
+    Outcome,
+    apply_cash,
+    continue_cash,
+)
 from arcli.store.bulk import date_param, date_value, execute_many, insert_rows, placeholder
 from arcli.store.schema import OPEN_SENTINEL, allocations, documents, manual_allocations
 
@@ -70,8 +77,16 @@ def reapply(
     groups: Iterable[Group] | None = None,
     *,
     settlement_order: Sequence[str] = PRINCIPAL_FIRST,
+    added_after: int | None = None,
+    changed: Collection[Group] = (),
 ) -> int:
     """Recompute allocations of the given groups (every group when None).
+
+    ``added_after``: documents with a higher id were just added, and the others are as
+    cash application left them, except in the ``changed`` groups. A group whose added
+    documents are all dated after its other ones (a day's import, mostly) then goes on
+    from its open amounts (:func:`~arcli.allocation.continue_cash`) instead of redoing
+    its history: its earlier allocations stay, the new ones are added.
 
     Returns the number of allocations written. Runs inside the caller's transaction, so an
     import and its cash application commit or roll back together.
@@ -80,30 +95,51 @@ def reapply(
     if group_list == []:
         return 0
     manual = _manual_for(conn, group_list)
-    _delete_allocations(conn, group_list)
-    written = 0
-    alloc_rows: list[tuple] = []
-    doc_updates: list[tuple] = []
+    going_on = set() if added_after is None or group_list is None else {
+        g for g in group_list if g not in changed and g not in manual}
+    _delete_allocations(conn, None if group_list is None else
+                        [g for g in group_list if g not in going_on])
+    writes = _Writes(conn)
     as_date, to_param = date_value(conn), date_param(conn)
     sentinel = to_param(OPEN_SENTINEL)
     for group, rows in groupby(_rows_for(conn, group_list), key=lambda r: (r[1], r[2])):
         rows = list(rows)
         docs = [Doc(r[0], r[3], r[4], as_date(r[5]), as_date(r[6]), r[7], r[8]) for r in rows]
-        outcome = apply_cash(docs, manual.get(group, ()), settlement_order=settlement_order,
-                             fmt=note_formatter(group[1]))
+        fmt = note_formatter(group[1])
+        outcome = None
+        if group in going_on:
+            outcome = _continued(docs, rows, added_after, settlement_order, fmt)
+            if outcome is None:  # redone after all: its allocations go before the new ones
+                writes.replaced.append(group)
+        if outcome is None:
+            outcome = apply_cash(docs, manual.get(group, ()), settlement_order=settlement_order,
+                                 fmt=fmt)
         for a in outcome.allocations:
-            alloc_rows.append((group[0], group[1], a.credit_id, a.debit_id, a.amount_minor,
-                               to_param(a.effective_date), a.rule, a.note))
+            writes.allocations.append((group[0], group[1], a.credit_id, a.debit_id,
+                                       a.amount_minor, to_param(a.effective_date), a.rule,
+                                       a.note))
         for r in rows:
-            open_minor = outcome.open_minor[r[0]]
+            open_minor = outcome.open_minor.get(r[0])
+            if open_minor is None:  # a held document the new days did not reach
+                continue
             closed = outcome.closed_on[r[0]]
             closed_on = to_param(closed) if closed else sentinel
             if open_minor != r[9] or closed_on != r[10]:
-                doc_updates.append((open_minor, closed_on, r[0]))
-        if len(alloc_rows) >= 20_000 or len(doc_updates) >= 20_000:
-            written += _flush(conn, alloc_rows, doc_updates)
-    written += _flush(conn, alloc_rows, doc_updates)
-    return written
+                writes.documents.append((open_minor, closed_on, r[0]))
+        if len(writes.allocations) >= 20_000 or len(writes.documents) >= 20_000:
+            writes.flush()
+    return writes.flush()
+
+
+def _continued(docs: list[Doc], rows: list[tuple], added_after: int,
+               settlement_order: Sequence[str], fmt: Callable[[int], str]) -> Outcome | None:
+    """The group's outcome going on from its held documents' open amounts, or None when
+    some added document is dated on or before a held one (then history is redone)."""
+    held = [(doc, row[9]) for doc, row in zip(docs, rows, strict=True) if doc.id <= added_after]
+    added = [doc for doc in docs if doc.id > added_after]
+    if not held or not added or min(d.date for d in added) <= max(d.date for d, _ in held):
+        return None
+    return continue_cash(held, added, settlement_order=settlement_order, fmt=fmt)
 
 
 def note_formatter(currency: str) -> Callable[[int], str]:
@@ -114,6 +150,8 @@ def note_formatter(currency: str) -> Callable[[int], str]:
 def _delete_allocations(conn: Connection, groups: Sequence[Group] | None) -> None:
     if groups is None:
         conn.execute(delete(allocations))
+        return
+    if not groups:
         return
     stmt = delete(allocations).where(and_(
         allocations.c.customer_id == bindparam("b_customer"),
@@ -127,10 +165,26 @@ ALLOCATION_COLUMNS = ("customer_id", "currency", "credit_id", "debit_id", "amoun
 _UPDATE_DOC = "UPDATE documents SET open_minor = ?, closed_on = ? WHERE id = ?"
 
 
-def _flush(conn: Connection, alloc_rows: list[tuple], doc_updates: list[tuple]) -> int:
-    count = len(alloc_rows)
-    insert_rows(conn, "allocations", ALLOCATION_COLUMNS, alloc_rows)
-    alloc_rows.clear()
-    execute_many(conn, _UPDATE_DOC, doc_updates)
-    doc_updates.clear()
-    return count
+class _Writes:
+    """Allocation rows, document updates and groups whose allocations are replaced,
+    written in batches: a replaced group's old allocations are deleted just before the
+    first batch that holds its new ones."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self.allocations: list[tuple] = []
+        self.documents: list[tuple] = []
+        self.replaced: list[Group] = []
+        self.written = 0
+
+    def flush(self) -> int:
+        """Write what is pending; returns the number of allocations written in all."""
+        if self.replaced:
+            _delete_allocations(self.conn, self.replaced)
+            self.replaced.clear()
+        self.written += len(self.allocations)
+        insert_rows(self.conn, "allocations", ALLOCATION_COLUMNS, self.allocations)
+        self.allocations.clear()
+        execute_many(self.conn, _UPDATE_DOC, self.documents)
+        self.documents.clear()
+        return self.written

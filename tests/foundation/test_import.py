@@ -379,3 +379,54 @@ def test_a_rerun_of_a_held_file_read_another_way_fails_as_on_the_staged_path(
     assert len(calls) == 1
     assert quick.exit_code == staged.exit_code == 1
     assert quick.stderr == staged.stderr and "not valid utf-16-le" in quick.stderr
+
+
+def _cash_state(db: str, rerun: bool = False) -> tuple[list, list]:
+    """Allocations (without ids) and every document's open amount and closing date; with
+    ``rerun``, as a full cash application over the whole book gives them (rolled back)."""
+    from sqlalchemy import text
+
+    from arcli.cash_application import reapply
+    from arcli.store import open_store
+
+    store = open_store(db)
+    with store.engine.connect() as conn, conn.begin() as trans:
+        if rerun:
+            reapply(conn)
+        allocations = conn.execute(text(
+            "SELECT customer_id, currency, credit_id, debit_id, amount_minor, effective_date,"
+            " rule, note FROM allocations ORDER BY credit_id, debit_id, effective_date")).all()
+        documents = conn.execute(text(
+            "SELECT id, open_minor, closed_on FROM documents ORDER BY id")).all()
+        trans.rollback()
+    store.dispose()
+    return [tuple(a) for a in allocations], [tuple(d) for d in documents]
+
+
+def test_an_import_of_later_days_goes_on_from_the_open_amounts(example_book, tmp_path,
+                                                               monkeypatch):
+    """Documents dated after everything a customer has are cash-applied on from the
+    stored open amounts (allocation.continue_cash), not by rerunning the customer's
+    history; the book is the same as a full rerun over all documents makes it: a
+    referenced old invoice settled, a carried overpayment settling a new invoice, a
+    payment that finds nothing open carried on. A back-dated document in the same file
+    makes its customer's history rerun."""
+    import arcli.cash_application as cash
+
+    body = ("invoice,LATE-1,C004,2026-12-02,,500.00,USD,,spare parts\n"  # meets the carried credit
+            "payment,LATE-2,C001,2026-12-05,,20000.00,CNY,INV-2026-0190,part of an old invoice\n"
+            "payment,LATE-3,C006,2026-12-07,,99999.00,EUR,,more than is open\n"
+            "credit_note,LATE-4,C003,2026-12-08,,100.00,EUR,INV-NOPE,names nothing\n"
+            "invoice,EARLY-1,C002,2026-01-15,,10.00,CNY,,back-dated\n")
+    calls = []
+    going_on = cash.continue_cash
+    monkeypatch.setattr(cash, "continue_cash",
+                        lambda held, docs, **kw: calls.append(docs[0].number)
+                        or going_on(held, docs, **kw))
+    result = example_book("import", "ledger", write(tmp_path, "late.csv", HEADER + body))
+    assert result.exit_code == 0, result.output
+    assert sorted(calls) == ["LATE-1", "LATE-2", "LATE-3", "LATE-4"]
+    assert _cash_state(example_book.db) == _cash_state(example_book.db, rerun=True)
+    allocations, _documents = _cash_state(example_book.db)
+    notes = {a[7] for a in allocations}
+    assert any("INV-2026-0190" in note for note in notes)

@@ -281,3 +281,55 @@ def test_content_digest_ignores_order_and_chunks_and_sees_any_changed_row(
         assert ContentDigest.of(changed) != whole
         assert ContentDigest.of(hashes[:index] + hashes[index + 1:]) != whole
         assert ContentDigest.of([*hashes, hashes[index]]) != whole
+
+
+_history_doc = st.tuples(
+    st.sampled_from(["invoice", "invoice", "payment", "payment", "credit_note", "fee",
+                     "interest"]),
+    st.integers(min_value=0, max_value=40),  # day offset
+    st.sampled_from([100, 250, 500, 1000, 1234, 5000]),  # few amounts: exact matches happen
+    st.one_of(st.none(), st.integers(min_value=0, max_value=40)),  # reference: a number
+    st.booleans(),  # share the number of the previous document (another type may)
+)
+
+
+def _history(raw) -> list[Doc]:
+    docs, numbers = [], set()
+    for i, (kind, day, amount, ref, share) in enumerate(raw):
+        date = BASE + dt.timedelta(days=day)
+        number = docs[-1].number if share and docs and (kind, docs[-1].number) not in numbers \
+            else f"N{i:03d}"
+        numbers.add((kind, number))
+        due = date + dt.timedelta(days=(i * 11) % 40) if kind in ("invoice", "fee") else date
+        docs.append(Doc(i + 1, kind, number, date, due, amount,
+                        None if ref is None else f"N{ref:03d}"))
+    return docs
+
+
+@given(st.lists(_history_doc, min_size=1, max_size=40), st.integers(min_value=-1, max_value=40),
+       st.sampled_from(["principal-first", "costs-interest-principal"]))
+@settings(max_examples=400, deadline=None)
+def test_cash_application_goes_on_from_the_open_amounts_as_if_rerun(raw, cut, order):
+    """Documents dated after every held one: continuing from the held documents' open
+    amounts gives what rerunning cash application over all of them gives (the same
+    allocations after the held ones', in order and with the same notes; the same open
+    amounts and closing dates), so an import adding later days need not rerun history."""
+    from arcli.allocation import SETTLEMENT_ORDERS, continue_cash
+
+    docs = _history(raw)
+    settle = SETTLEMENT_ORDERS[order]
+    held = [d for d in docs if (d.date - BASE).days <= cut]
+    later = [d for d in docs if (d.date - BASE).days > cut]
+    full = apply_cash(docs, settlement_order=settle)
+    before = apply_cash(held, settlement_order=settle)
+    after = continue_cash([(d, before.open_minor[d.id]) for d in held], later,
+                          settlement_order=settle)
+    assert full.allocations == before.allocations + after.allocations
+    for d in later:
+        assert (after.open_minor[d.id], after.closed_on[d.id]) == (
+            full.open_minor[d.id], full.closed_on[d.id])
+    for d in held:
+        now = after if d.id in after.open_minor else before
+        assert (now.open_minor[d.id], now.closed_on[d.id]) == (
+            full.open_minor[d.id], full.closed_on[d.id])
+    event("later allocations" if after.allocations else "none later")

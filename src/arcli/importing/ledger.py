@@ -323,6 +323,7 @@ def _load_more(conn: Connection, source: SourceFile, stage: Table,
     """
     new = _new_condition(stage, first_lines_only=repeats)
     new_lines, new_groups = _new_rows(conn, stage, new)
+    held_up_to = conn.execute(select(func.max(documents.c.id))).scalar()
     batch_id = None
     if new_lines or conflicts:
         batch_id = record_batch(conn, "ledger", source, result.rows_read,
@@ -334,7 +335,8 @@ def _load_more(conn: Connection, source: SourceFile, stage: Table,
         result.replaced, replaced_groups = _replace(conn, stage, conflicts, batch_id)
     result.unchanged = result.rows_read - result.inserted - result.replaced
     groups = sorted(new_groups | replaced_groups)
-    reapply(conn, groups, settlement_order=options.settlement_order)
+    reapply(conn, groups, settlement_order=options.settlement_order, added_after=held_up_to,
+            changed=replaced_groups)
     return batch_id, groups
 
 
