@@ -16,7 +16,6 @@ from sqlalchemy.sql import bindparam
 
 from arcli import money
 from arcli.allocation import (
-    PRINCIPAL_FIRST,
     Doc,
     ManualAllocation,
     Outcome,
@@ -76,11 +75,13 @@ def reapply(
     conn: Connection,
     groups: Iterable[Group] | None = None,
     *,
-    settlement_order: Sequence[str] = PRINCIPAL_FIRST,
+    settlement_order: Sequence[str],
     added_after: int | None = None,
     changed: Collection[Group] = (),
 ) -> int:
-    """Recompute allocations of the given groups (every group when None).
+    """Recompute allocations of the given groups (every group when None), in the book's
+    ``settlement_order`` (no default: a caller that forgot it would silently rerun the
+    customers it touches in another order than the config's).
 
     ``added_after``: documents with a higher id were just added, and the others are as
     cash application left them, except in the ``changed`` groups. A group whose added

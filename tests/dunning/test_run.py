@@ -184,3 +184,41 @@ def test_planning_in_chunks_of_customers_decides_the_same(book, monkeypatch):
     assert plans[1] == plans[2] == plans[250]
     assert len({r["customer"] for r in plans[1]}) >= 5
     assert any(Decimal(r["interest"]) > 0 for r in plans[1])
+
+
+def test_posted_charges_stay_settled_in_the_books_settlement_order(book, tmp_path):
+    """With ``cash_application.settlement_order: costs-interest-principal`` (§367 BGB) a
+    payment settles posted fees and interest before principal; a later run that posts
+    more charges and reruns the customer's cash application (a document dated after them
+    makes it rerun the whole history) keeps the book's order."""
+    config = book.config
+    text = config.read_text(encoding="utf-8")
+    text = text.replace("  settlement_order: principal-first",
+                        "  settlement_order: costs-interest-principal")
+    text = text.replace("  post_charges: false", "  post_charges: true")
+    text = text.replace("    - {name: Friendly reminder, days: 1, template: reminder, "
+                        "interval_days: 0}",
+                        '    - {name: Friendly reminder, days: 1, template: reminder, '
+                        'interval_days: 0, fee: {EUR: "5.00"}}')
+    text = text.replace("    - {name: Firm demand, days: 30, template: demand, interval_days: 14}",
+                        '    - {name: Firm demand, days: 30, template: demand, interval_days: 14,'
+                        ' fee: {EUR: "10.00"}}')
+    config.write_text(text, encoding="utf-8")
+    run(book, "2026-11-22", "--customer", "C006")
+    path = tmp_path / "pay.csv"
+    path.write_text("type,number,customer,date,due_date,amount,currency,reference,description\n"
+                    "payment,PAY-BGB,C006,2026-11-23,,300.00,EUR,,\n"
+                    "invoice,FUT-1,C006,2027-01-05,,100.00,EUR,,dated later\n")
+    assert book("import", "ledger", str(path)).exit_code == 0
+
+    def open_types(day: str) -> list[tuple[str, str]]:
+        rows = json.loads(book("aging", "--detail", "--customer", "C006", "--as-of", day,
+                               "--json").stdout)
+        return sorted((r["type"], r["date"]) for r in rows)
+
+    assert ("fee", "2026-11-22") not in open_types("2026-11-30")  # costs first
+    second = run(book, "2026-12-22", "--customer", "C006")
+    assert (second[("C006", "EUR")]["level"], second[("C006", "EUR")]["fees"]) == (2, "10.00")
+    after = open_types("2027-01-31")
+    assert ("fee", "2026-11-22") not in after
+    assert ("invoice", "2026-06-20") in after  # the oldest invoice still owes the rest

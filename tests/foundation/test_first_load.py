@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 import arcli.importing.first_load as first_load
 import arcli.importing.ledger as ledger_import
+from arcli.allocation import PRINCIPAL_FIRST
 from arcli.cash_application import reapply
 from arcli.store import open_store
 from arcli.store.schema import allocations, documents
@@ -86,7 +87,7 @@ def test_first_load_equals_a_full_reapply(arcli, tmp_path, apply_mode):
     assert len(first[1]) > 500  # the sample really exercises cash application
     store = open_store(arcli.db)
     with store.engine.begin() as conn:
-        reapply(conn, None)
+        reapply(conn, None, settlement_order=PRINCIPAL_FIRST)
     store.dispose()
     assert book_state(arcli.db) == first
 

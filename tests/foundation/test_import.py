@@ -386,13 +386,14 @@ def _cash_state(db: str, rerun: bool = False) -> tuple[list, list]:
     ``rerun``, as a full cash application over the whole book gives them (rolled back)."""
     from sqlalchemy import text
 
+    from arcli.allocation import PRINCIPAL_FIRST
     from arcli.cash_application import reapply
     from arcli.store import open_store
 
     store = open_store(db)
     with store.engine.connect() as conn, conn.begin() as trans:
         if rerun:
-            reapply(conn)
+            reapply(conn, settlement_order=PRINCIPAL_FIRST)
         allocations = conn.execute(text(
             "SELECT customer_id, currency, credit_id, debit_id, amount_minor, effective_date,"
             " rule, note FROM allocations ORDER BY credit_id, debit_id, effective_date")).all()

@@ -322,3 +322,28 @@ def test_confirmation_replies_and_gl_files_take_an_encoding(book, tmp_path):
     assert book("reconcile", "gl", str(gl), "--as-of", "2026-10-31").exit_code == 1
     tied = book("reconcile", "gl", str(gl), "--as-of", "2026-10-31", "--encoding", "gb18030")
     assert tied.exit_code in (0, 3), tied.output  # read; EUR/USD missing from this GL
+
+
+def test_bank_postings_rerun_cash_application_in_the_books_settlement_order(book, tmp_path):
+    """Posting a bank receipt reruns its customer's cash application in the configured
+    order: with costs-interest-principal (§367 BGB) an earlier unreferenced payment keeps
+    settling the customer's fee before any invoice."""
+    config = book.config
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  settlement_order: principal-first", "  settlement_order: costs-interest-principal"),
+        encoding="utf-8")
+    path = tmp_path / "fee.csv"
+    path.write_text("type,number,customer,date,due_date,amount,currency,reference,description\n"
+                    "fee,FEE-1,C003,2026-11-02,,50.00,EUR,,collection costs\n"
+                    "payment,PAY-FEE,C003,2026-11-03,,60.00,EUR,,\n", encoding="utf-8")
+    assert book("import", "ledger", str(path)).exit_code == 0
+
+    def open_numbers() -> set[str]:
+        rows = json.loads(book("aging", "--detail", "--customer", "C003", "--json").stdout)
+        return {r["number"] for r in rows}
+
+    assert "FEE-1" not in open_numbers()
+    posted = book("reconcile", "bank", str(BANK / "camt053.xml"), "--apply", "--json")
+    assert {r["bank_ref"]: r["status"] for r in json.loads(posted.stdout)}[
+        "CAMT-20261105-0001"] == "posted"
+    assert "FEE-1" not in open_numbers()

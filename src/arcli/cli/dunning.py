@@ -77,6 +77,7 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
     )
     from arcli.dunning.interest import stale_table_warning
     from arcli.dunning.run import RunRequest, plan_run, record_run
+    from arcli.settings import book_settings
     from arcli.sharding import parse_shard
     from arcli.store.locks import batch_lock
 
@@ -116,7 +117,8 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
                 summary.add(results[-1])
         write_manifest(options.out_dir, results)
         with store.begin() as conn:
-            record_run(conn, req, proposals, written, policy)
+            record_run(conn, req, proposals, written, policy,
+                       settlement_order=book_settings(app.config).settlement_order)
     rows = []
     for p in proposals:
         result = files.get((p.customer_id, p.currency))

@@ -155,6 +155,7 @@ def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, enc
         source_for,
     )
     from arcli.reconcile.bankformats import BANK_FIELDS, read_statement
+    from arcli.settings import book_settings
 
     settings = bank_settings(app.config)
     chosen = (mapping_from_config(app.config, mapping, BANK_FIELDS, encoding)
@@ -166,7 +167,8 @@ def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, enc
         status = {}
         if apply_:
             source = source_for(Path(file))
-            status = apply_matches(conn, source, matches, settings)
+            order = book_settings(app.config).settlement_order
+            status = apply_matches(conn, source, matches, settings, settlement_order=order)
         else:
             from arcli.reconcile.bank import posted_refs
 

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from arcli import money
 from arcli.dunning.holds import active_blocks, disputed_ids, promise_effects
@@ -278,8 +278,10 @@ def plan_run(conn: Connection, policy: Policy, req: RunRequest, company: Company
 
 
 def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
-               written: dict[Group, tuple[str, str]], policy: Policy) -> int:
-    """Record the run and its letters (those whose file exists); post charges if configured.
+               written: dict[Group, tuple[str, str]], policy: Policy, *,
+               settlement_order: Sequence[str]) -> int:
+    """Record the run and its letters (those whose file exists); post charges if configured,
+    and apply cash to them in the book's ``settlement_order``.
 
     Returns the run id. ``written`` maps (customer, currency) to (file, sha256).
     """
@@ -290,6 +292,7 @@ def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
         as_of=req.as_of, run_at=now, options=json.dumps({"force": req.force}),
         letters=len(letters))).inserted_primary_key[0]
     touched = set()
+    held_up_to = conn.execute(select(func.max(documents.c.id))).scalar()
     for p in letters:
         key = (p.customer_id, p.currency)
         if req.force:
@@ -313,7 +316,7 @@ def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
     if touched:
         from arcli.cash_application import reapply
 
-        reapply(conn, touched)
+        reapply(conn, touched, settlement_order=settlement_order, added_after=held_up_to)
     return run_id
 
 

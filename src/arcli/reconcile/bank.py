@@ -8,6 +8,7 @@ to the invoices they were matched to; payer accounts and names are learned for n
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -79,8 +80,10 @@ def _learn(conn: Connection, tx: BankTransaction, customer: str, now) -> None:
 
 
 def apply_matches(conn: Connection, source: SourceFile, matches: list[Match],
-                  settings: BankSettings) -> dict[str, str]:
-    """Post confident, not yet posted matches; returns bank_ref -> new status."""
+                  settings: BankSettings, *, settlement_order: Sequence[str]
+                  ) -> dict[str, str]:
+    """Post confident, not yet posted matches, cash applied in the book's
+    ``settlement_order``; returns bank_ref -> new status."""
     now = dt.datetime.now(dt.UTC)
     already = posted_refs(conn, [m.transaction.bank_ref for m in matches])
     todo = [m for m in matches if m.matched and m.confidence >= settings.min_confidence
@@ -115,7 +118,7 @@ def apply_matches(conn: Connection, source: SourceFile, matches: list[Match],
         _learn(conn, tx, m.customer_id, now)
         groups.add((m.customer_id, tx.currency))
         status[tx.bank_ref] = "posted"
-    reapply(conn, groups)
+    reapply(conn, groups, settlement_order=settlement_order)
     return status
 
 
