@@ -2,8 +2,9 @@
 
 :mod:`arcli.allocation` decides; this module loads the documents of the affected groups,
 streams them group by group (so a million-document book never sits in memory at once),
-replaces the groups' derived allocations, and writes back each document's open amount and
-closing date only where they changed.
+replaces the groups' derived allocations -- or, for a group that only gained documents
+dated after all its others, adds the new days' allocations to the ones it has -- and
+writes back each document's open amount and closing date only where they changed.
 """
 
 from __future__ import annotations
