@@ -107,18 +107,27 @@ def test_kept_promise(book, tmp_path):
     assert rows[0]["status"] == "kept"
 
 
+def _posting_charges(book, *edits: tuple[str, str]) -> None:
+    """The example config with fees and interest posted to the ledger, a 5.00 EUR fee on
+    the first level, and further (old, new) text edits."""
+    text = book.config.read_text(encoding="utf-8")
+    for old, new in (
+            ("  post_charges: false", "  post_charges: true"),
+            ("    - {name: Friendly reminder, days: 1, template: reminder, interval_days: 0}",
+             '    - {name: Friendly reminder, days: 1, template: reminder, interval_days: 0,'
+             ' fee: {EUR: "5.00"}}'),
+            *edits):
+        assert old in text, old
+        text = text.replace(old, new)
+    book.config.write_text(text, encoding="utf-8")
+
+
 def test_interest_fees_and_posted_charges(book):
-    config = book.config
-    text = config.read_text(encoding="utf-8")
-    text = text.replace("  post_charges: false", "  post_charges: true")
-    text = text.replace("    enabled: false          # late-payment interest is off by default",
-                        "    enabled: true")
-    text = text.replace("    rate: null ", '    rate: "12.00" ')
-    text = text.replace("    - {name: Friendly reminder, days: 1, template: reminder, "
-                        "interval_days: 0}",
-                        '    - {name: Friendly reminder, days: 1, template: reminder, '
-                        'interval_days: 0, fee: {EUR: "5.00"}}')
-    config.write_text(text, encoding="utf-8")
+    _posting_charges(
+        book,
+        ("    enabled: false          # late-payment interest is off by default",
+         "    enabled: true"),
+        ("    rate: null ", '    rate: "12.00" '))
     result = run(book, "2026-11-22", "--customer", "C006")
     row = result[("C006", "EUR")]
     # INV-2026-0122 4,760.00 due 2026-07-04 and INV-2026-0163 2,000.00 due 2026-09-24,
@@ -191,19 +200,12 @@ def test_posted_charges_stay_settled_in_the_books_settlement_order(book, tmp_pat
     payment settles posted fees and interest before principal; a later run that posts
     more charges and reruns the customer's cash application (a document dated after them
     makes it rerun the whole history) keeps the book's order."""
-    config = book.config
-    text = config.read_text(encoding="utf-8")
-    text = text.replace("  settlement_order: principal-first",
-                        "  settlement_order: costs-interest-principal")
-    text = text.replace("  post_charges: false", "  post_charges: true")
-    text = text.replace("    - {name: Friendly reminder, days: 1, template: reminder, "
-                        "interval_days: 0}",
-                        '    - {name: Friendly reminder, days: 1, template: reminder, '
-                        'interval_days: 0, fee: {EUR: "5.00"}}')
-    text = text.replace("    - {name: Firm demand, days: 30, template: demand, interval_days: 14}",
-                        '    - {name: Firm demand, days: 30, template: demand, interval_days: 14,'
-                        ' fee: {EUR: "10.00"}}')
-    config.write_text(text, encoding="utf-8")
+    _posting_charges(
+        book,
+        ("  settlement_order: principal-first", "  settlement_order: costs-interest-principal"),
+        ("    - {name: Firm demand, days: 30, template: demand, interval_days: 14}",
+         '    - {name: Firm demand, days: 30, template: demand, interval_days: 14,'
+         ' fee: {EUR: "10.00"}}'))
     run(book, "2026-11-22", "--customer", "C006")
     path = tmp_path / "pay.csv"
     path.write_text("type,number,customer,date,due_date,amount,currency,reference,description\n"
