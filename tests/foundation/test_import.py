@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import shutil
@@ -232,6 +233,36 @@ def test_xlsx_import(example_book, tmp_path):
     detail = json.loads(example_book("aging", "--detail", "--customer", "C003", "--json").stdout)
     assert {"number": "X-1", "open_amount": "99.90"}.items() <= next(
         r for r in detail if r["number"] == "X-1").items()
+
+
+def test_an_import_pauses_the_garbage_collector_and_gives_it_back(example_book, tmp_path,
+                                                                    monkeypatch):
+    """Imports run without the cyclic collector (their rows hold no cycles, and its passes
+    over them cost a 1M import ~0.4 CPU-s); a process that imports as a library must get
+    it back, after a failed import too, and one that had switched it off keeps it off."""
+    import arcli.importing.ledger as ledger_module
+
+    during: list[bool] = []
+    original = ledger_module._import
+
+    def watched(*args, **kwargs):
+        during.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ledger_module, "_import", watched)
+    good = write(tmp_path, "good.csv", HEADER + "invoice,GC-1,C001,2026-10-01,,10.00,CNY,,\n")
+    bad = write(tmp_path, "bad.csv", HEADER + "invoice,GC-2,C001,2026-10-01,,-5,CNY,,\n")
+    assert example_book("import", "ledger", good).exit_code == 0
+    assert gc.isenabled()
+    assert example_book("import", "ledger", bad).exit_code == 1
+    assert gc.isenabled()
+    assert during == [False, False]
+    gc.disable()
+    try:
+        assert example_book("import", "ledger", good).exit_code == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_customer_errors_and_updates(arcli, tmp_path):

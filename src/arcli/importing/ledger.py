@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from arcli import heap
 from arcli.allocation import PRINCIPAL_FIRST
 from arcli.cash_application import reapply
 from arcli.errors import InputError, InputProblem, StoreError
@@ -129,7 +130,8 @@ def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions) -> 
         with store.engine.connect() as conn, bulk_load_settings(conn) as bulk:
             trans = conn.begin()
             try:
-                result = _import(conn, source, options, bulk)
+                with heap.collector_paused():
+                    result = _import(conn, source, options, bulk)
             except BaseException:
                 trans.rollback()
                 raise
