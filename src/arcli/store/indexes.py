@@ -10,8 +10,9 @@ restores the indexes too.
 On SQLite the builds sort with helper threads. SQLite's sorter hands each run that fills
 its memory to a helper thread while it reads on, and only a sort larger than its memory
 is cut into runs: so the builds get a small sort memory and one thread per core (1M
-documents: 2.5 s for the indexes with 64 MB and no helpers against ~2.0 s with 8 MB
-and two, measured on a 2-core machine; the parsing workers have finished by then).
+documents on a 2-core machine, the parsing workers finished by then: 2.5 s for the
+indexes with 64 MB and no helpers, 1.8-2.1 s with 8 MB and two, 1.6-1.65 s with 2 MB,
+whose smaller runs keep both threads busy; 1 MB was no quicker).
 
 On PostgreSQL a foreign key is checked by a trigger per inserted row: a ``COPY`` of 1M
 documents took 12-13 s with the keys in place against 3.5-4.4 s without them, and adding
@@ -71,8 +72,8 @@ def _savepoint(conn: Connection) -> contextlib.AbstractContextManager:
     return conn.begin_nested() if conn.dialect.name == "postgresql" else contextlib.nullcontext()
 
 
-#: Sort memory per run (KiB) while building indexes: small enough to make several runs.
-_SORT_KIB = 8192
+#: Sort memory per run (KiB) while building indexes: small enough to make many runs.
+_SORT_KIB = 2048
 
 
 @contextlib.contextmanager

@@ -117,10 +117,11 @@ documents = Table(
     # also finds a number of any type (`dispute`): one index instead of two (1M rows:
     # 0.8 s to build against 1.7 s for the former (type, number) and (number) pair).
     Index("ux_documents_number_type", "number", "type", unique=True),
-    Index("ix_documents_group", "customer_id", "currency", "date"),
     # Covers the aging summary and open items of one customer: both read only this index
     # (a 1M-document aging went from 1.3 s to 0.3 s in SQLite against the former
-    # closed_on-first index, which needed a table lookup per open document).
+    # closed_on-first index, which needed a table lookup per open document). Its
+    # customer+currency prefix also finds a group's documents for statements and cash
+    # application, which had an index of their own until migration 0004.
     Index("ix_documents_open", "customer_id", "currency", "closed_on", "due_date", "date",
           "sign", "open_minor"),
 )
