@@ -208,10 +208,10 @@ def test_a_spilled_first_load_uses_bulk_settings_and_restores_the_usual_ones(
     seen = []
     real_load = first_load.load_first_spilled
 
-    def watched(conn, *args):
+    def watched(conn, *args, **kwargs):
         for setting in ("journal_mode", "synchronous", "foreign_keys"):
             seen.append(conn.exec_driver_sql(f"PRAGMA {setting}").scalar())
-        return real_load(conn, *args)
+        return real_load(conn, *args, **kwargs)
 
     monkeypatch.setattr(ledger_import, "load_first_spilled", watched)
     customers, ledger = generate(tmp_path / "data", 500, 8, seed=4)
@@ -273,9 +273,9 @@ def test_bulk_load_settings_switch_only_outside_a_transaction(tmp_path):
 def losing_a_customer(load):
     """``load`` as the import calls it, with customer K000003 deleted just before (as if
     by another program)."""
-    def customer_vanishes(conn, *args):
+    def customer_vanishes(conn, *args, **kwargs):
         conn.exec_driver_sql("DELETE FROM customers WHERE id = 'K000003'")
-        return load(conn, *args)
+        return load(conn, *args, **kwargs)
     return customer_vanishes
 
 
@@ -429,3 +429,47 @@ def test_spill_folders_of_killed_imports_are_removed_by_the_next_one(arcli, tmp_
     assert not dead.exists()
     assert alive.exists()
     assert sorted(p.name for p in tmp_path.glob("arcli-load-*")) == [alive.name]
+
+
+def test_an_import_tells_how_far_it_has_got(arcli, tmp_path, monkeypatch):
+    """Progress as a terminal shows it: the file's bytes while reading, each customer
+    range while loading, then the index builds; a rerun only compares; a small file into
+    a book with documents counts records (no byte total) and then loads."""
+    from arcli.importing.ledger import LedgerImportOptions, import_ledger
+    from arcli.importing.mapping import Mapping
+
+    use_spill(monkeypatch)
+    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=5)
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    size = ledger.stat().st_size
+    store = open_store(arcli.db)
+    options = LedgerImportOptions(Mapping())
+
+    def run(path: Path) -> list[tuple[str, int, int]]:
+        seen: list[tuple[str, int, int]] = []
+        import_ledger(store, str(path), options, lambda *step: seen.append(step))
+        return seen
+
+    first = run(ledger)
+    reading = [step for step in first if step[0] == "reading"]
+    assert len(reading) > 3 and all(total == size for _, _, total in reading)
+    assert [done for _, done, _ in reading] == sorted(done for _, done, _ in reading)
+    assert reading[-1] == ("reading", size, size)
+    loading = [step for step in first if step[0] == "loading"]
+    assert loading == [("loading", done, 7) for done in range(1, 8)]
+    assert first == [*reading, *loading, ("indexing", 0, 0)]
+
+    again = run(ledger)
+    assert {stage for stage, _, _ in again} == {"checking"}
+    assert again[-1] == ("checking", size, size)
+
+    from arcli.importing import parsing
+
+    monkeypatch.setattr(parsing, "PARALLEL_MIN_BYTES", 1 << 40)  # read in one process
+    header, *rows = ledger.read_text(encoding="utf-8").splitlines(keepends=True)
+    renumbered = (",".join([doc_type, f"{number}-B", *rest])  # new documents
+                  for doc_type, number, *rest in (row.split(",") for row in rows[:40]))
+    more = tmp_path / "more.csv"
+    more.write_text(header + "".join(renumbered), encoding="utf-8")
+    assert run(more) == [("reading", 40, 0), ("loading", 0, 0)]
+    store.dispose()

@@ -265,6 +265,37 @@ def test_an_import_pauses_the_garbage_collector_and_gives_it_back(example_book, 
         gc.enable()
 
 
+def test_progress_is_shown_on_a_terminal_only(monkeypatch):
+    """A bar per counted stage and a line for one without steps, on a terminal's stderr;
+    nothing at all on a pipe or a cron log, or with --quiet."""
+    import io
+    import sys
+    import types
+
+    from arcli.cli.common import stage_progress
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    labels = {"reading": "reading", "indexing": "building indexes"}
+    screen = Terminal()
+    monkeypatch.setattr(sys, "stderr", screen)
+    with stage_progress(types.SimpleNamespace(quiet=False), "ledger.csv", labels) as shown:
+        for done in (0, 600, 1000):
+            shown("reading", done, 1000)
+        shown("indexing", 0, 0)
+    lines = screen.getvalue().replace("\r", "\n").splitlines()
+    assert any("ledger.csv: reading" in line and "60%" in line for line in lines)
+    assert any("ledger.csv: reading" in line and "100%" in line for line in lines)
+    assert lines[-1] == "ledger.csv: building indexes..."
+    with stage_progress(types.SimpleNamespace(quiet=True), "ledger.csv", labels) as shown:
+        assert shown is None
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with stage_progress(types.SimpleNamespace(quiet=False), "ledger.csv", labels) as shown:
+        assert shown is None
+
+
 def test_customer_errors_and_updates(arcli, tmp_path):
     bad = write(tmp_path, "c.csv", "id,name,credit_class,currency\nX1,Foo,Z,EUR\nX2,,A,EUR\n")
     result = arcli("import", "customers", bad)

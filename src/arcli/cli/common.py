@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -250,6 +251,53 @@ def run_documents(app: AppContext, results: Iterable, total: int, label: str, su
             collected.append(result)
             bar.update(1)
     return collected
+
+
+class StageProgress:
+    """A job's progress on stderr, stage by stage: a bar for a stage that counts its steps,
+    a line for one that does not (``total`` 0). Called as ``progress(stage, done, total)``;
+    made only for a terminal (see :func:`stage_progress`)."""
+
+    def __init__(self, name: str, labels: dict[str, str]):
+        self.name, self.labels = name, labels
+        self.stage: str | None = None
+        self.bar: Any = None
+        self.shown = 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage, self.shown = stage, 0
+            label = f"{self.name}: {self.labels.get(stage, stage)}"
+            if not total:
+                click.echo(f"{label}...", err=True)
+                return
+            self.bar = click.progressbar(length=total, label=label, file=sys.stderr)
+            self.bar.__enter__()
+        if self.bar is not None and done > self.shown:
+            self.bar.update(done - self.shown)
+            self.shown = done
+
+    def close(self) -> None:
+        """End the current stage's bar (its line stays)."""
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+@contextlib.contextmanager
+def stage_progress(app: AppContext, name: str,
+                   labels: dict[str, str]) -> Iterator[StageProgress | None]:
+    """A :class:`StageProgress` on a terminal (not with --quiet), else None: cron logs
+    and pipes get no bars."""
+    if app.quiet or not sys.stderr.isatty():
+        yield None
+        return
+    shown = StageProgress(name, labels)
+    try:
+        yield shown
+    finally:
+        shown.close()
 
 
 def signing_choice(app: AppContext, sign: bool | None):

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from arcli.cli.common import AppContext, emit, encoding_option, output_options, pass_app
+from arcli.cli.common import (
+    AppContext,
+    emit,
+    encoding_option,
+    output_options,
+    pass_app,
+    stage_progress,
+)
 from arcli.output import Report
 
 
@@ -19,6 +28,18 @@ def _one_import_at_a_time(app: AppContext):
 
     return waiting_lock(app.store, "import", on_wait=lambda: app.info(
         "another import into this book is running: waiting for it to finish"))
+
+
+#: What a terminal shows for each stage of a ledger import (see ``importing.ledger.Progress``).
+#: Short, so that name, label, bar and time fit an 80-column terminal.
+_LEDGER_STAGES = {"checking": "comparing", "reading": "reading", "loading": "loading",
+                  "indexing": "building indexes"}
+
+
+def _short_name(file: str) -> str:
+    """The file's name as a progress bar shows it: no folders, at most 24 characters."""
+    name = "stdin" if file == "-" else Path(file).name
+    return name if len(name) <= 24 else f"{name[:23]}…"
 
 
 def _summary(result, kind: str) -> Report:
@@ -89,8 +110,9 @@ def import_ledger_command(app: AppContext, file: str, mapping: str | None, dry_r
         default_terms=book.default_terms, default_currency=book.default_currency,
         settlement_order=book.settlement_order,
     )
-    with _one_import_at_a_time(app):
-        result = import_ledger(app.store, file, options)
+    stages = stage_progress(app, _short_name(file), _LEDGER_STAGES)
+    with _one_import_at_a_time(app), stages as progress:
+        result = import_ledger(app.store, file, options, progress)
     verb = "would import" if dry_run else "imported"
     note = ""
     if not result.inserted and not result.replaced and result.previous_batch:

@@ -12,6 +12,7 @@ repeated numbers are caught while loading.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import getpass
 import json
 from collections.abc import Callable
@@ -66,6 +67,13 @@ from arcli.store.schema import (
     documents,
     import_batches,
 )
+
+#: ``progress(stage, done, total)``: how far an import has got, for a progress display.
+#: Stages, in order: "checking" (a rerun of a file imported before, compared with what
+#: that import stored) and "reading" count bytes of the file, or records with total 0
+#: where the byte count is unknown (a file read in one process); "loading" counts the
+#: customer ranges of a big first load, or has no steps (0, 0); "indexing" has none.
+Progress = Callable[[str, int, int], None]
 
 MAX_PROBLEMS = 50
 BULK_LOAD_ROWS = 50_000  # first loads at least this big build secondary indexes afterwards
@@ -123,15 +131,19 @@ class _ProblemList:
             raise InputError(self.items, self.truncated)
 
 
-def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions) -> ImportResult:
-    """Import one ledger file; raises :class:`InputError` (and stores nothing) if it is bad."""
+def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions,
+                  progress: Progress | None = None) -> ImportResult:
+    """Import one ledger file; raises :class:`InputError` (and stores nothing) if it is bad.
+
+    ``progress`` is told how far the import has got (see :data:`Progress`): a million
+    rows take seconds, and someone at a terminal wants to see them move."""
     source = open_source(file_arg)
     try:
         with store.engine.connect() as conn, bulk_load_settings(conn) as bulk:
             trans = conn.begin()
             try:
                 with heap.collector_paused():
-                    result = _import(conn, source, options, bulk)
+                    result = _import(conn, source, options, bulk, progress or _unreported)
             except BaseException:
                 trans.rollback()
                 raise
@@ -144,8 +156,12 @@ def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions) -> 
         source.cleanup()
 
 
+def _unreported(stage: str, done: int, total: int) -> None:
+    """Progress nobody asked for."""
+
+
 def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
-            bulk: BulkLoadSettings) -> ImportResult:
+            bulk: BulkLoadSettings, progress: Progress) -> ImportResult:
     result = ImportResult(source.name, source.sha256, dry_run=options.dry_run)
     problems = _ProblemList(source)
     validator = LedgerValidator(
@@ -157,22 +173,25 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
     if ranges is not None and not options.dry_run:
         bulk.switch_on()  # before the transaction begins: SQLite switches only outside one
     begin_writing(conn)
-    if result.previous_batch is not None and _held_unchanged(conn, source, options,
-                                                             validator, result, problems):
+    if result.previous_batch is not None and _held_unchanged(
+            conn, source, options, validator, result, problems, progress):
         return result
     if ranges is not None:
         with Spill(ranges) as spill:
             # ISO text for dates whatever the backend: spill files carry only text,
             # and SQLite and PostgreSQL's COPY both take it
             maker = RowMaker(options.mapping, validator, dt.date.isoformat, spill)
-            _parse(source, maker, result, problems, lambda chunk: _spilled(spill, chunk))
+            _parse(source, maker, result, problems, lambda chunk: _spilled(spill, chunk),
+                   functools.partial(progress, "reading"))
             batch_id, groups = _first_load(
-                conn, source, options, result, problems, deferred=True,
-                load=lambda batch: load_first_spilled(conn, spill, batch,
-                                                      options.settlement_order))
+                conn, source, options, result, problems, progress, deferred=True,
+                load=lambda batch: load_first_spilled(
+                    conn, spill, batch, options.settlement_order,
+                    on_range=functools.partial(progress, "loading")))
     else:
         maker = RowMaker(options.mapping, validator, date_param(conn))
-        batch_id, groups = _load_staged(conn, source, maker, options, result, problems)
+        batch_id, groups = _load_staged(conn, source, maker, options, result, problems,
+                                        progress)
     if batch_id is not None:
         _finish_batch(conn, batch_id, result)
     result.batch_id = batch_id
@@ -182,7 +201,7 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
 
 def _held_unchanged(conn: Connection, source: SourceFile, options: LedgerImportOptions,
                     validator: LedgerValidator, result: ImportResult,
-                    problems: _ProblemList) -> bool:
+                    problems: _ProblemList, progress: Progress) -> bool:
     """True, with ``result`` filled in, when the file's rows are exactly the documents its
     earlier batch wrote and still holds: the re-import changes nothing (see
     :mod:`~arcli.importing.reimport`). Bad rows raise as on the staged path."""
@@ -192,7 +211,8 @@ def _held_unchanged(conn: Connection, source: SourceFile, options: LedgerImportO
     maker = RowMaker(options.mapping, validator, date_param(conn), digest_only=True)
     probe = ImportResult(result.file, result.sha256)
     digests: list[ContentDigest] = []
-    _parse(source, maker, probe, problems, lambda chunk: digests.append(chunk.digest))
+    _parse(source, maker, probe, problems, lambda chunk: digests.append(chunk.digest),
+           functools.partial(progress, "checking"))
     if sum(digests, ContentDigest()) != held:
         return False
     result.rows_read = result.unchanged = probe.rows_read
@@ -221,13 +241,16 @@ def _spilled(spill: Spill, chunk: ParsedChunk) -> None:
 
 
 def _parse(source: SourceFile, maker: RowMaker, result: ImportResult, problems: _ProblemList,
-           sink: Callable[[ParsedChunk], None]) -> None:
+           sink: Callable[[ParsedChunk], None], progress: Callable[[int, int], None]) -> None:
     """Parse and validate the whole file, handing good chunks to ``sink``; raises
-    :class:`InputError` with every problem found (up to the limit)."""
+    :class:`InputError` with every problem found (up to the limit). ``progress(done,
+    total)`` after each chunk: bytes of the file where chunks know theirs, else records
+    read with total 0."""
     def check(columns: list[str], line: int) -> None:
         _check_columns(maker.mapping, columns, problems, line)
         problems.raise_if_any()
 
+    total, done = source.path.stat().st_size, 0
     for chunk in parse_ledger(source, maker, check):
         if chunk.fatal:
             raise InputError(chunk.fatal)
@@ -236,15 +259,22 @@ def _parse(source: SourceFile, maker: RowMaker, result: ImportResult, problems: 
             problems.add(*problem)
         if not problems.items:  # after the first problem, only more problems matter
             sink(chunk)
+        done += chunk.size
+        progress(*((min(done, total), total) if chunk.size else (result.rows_read, 0)))
     problems.raise_if_any()
+    if done:
+        progress(total, total)  # the header, which no chunk counts
 
 
 def _load_staged(conn: Connection, source: SourceFile, maker: RowMaker,
-                 options: LedgerImportOptions, result: ImportResult, problems: _ProblemList):
+                 options: LedgerImportOptions, result: ImportResult, problems: _ProblemList,
+                 progress: Progress):
     """Through the staging table: duplicates and conflicts found with SQL, then loaded."""
     stage = staging_table(conn)
     _parse(source, maker, result, problems,
-           lambda chunk: insert_rows(conn, stage.name, STAGE_COLUMNS, chunk.rows))
+           lambda chunk: insert_rows(conn, stage.name, STAGE_COLUMNS, chunk.rows),
+           functools.partial(progress, "reading"))
+    progress("loading", 0, 0)
     index_staging(conn, stage)
     repeats = _check_duplicates_in_file(conn, stage, problems)
     conflicts = _conflicts(conn, stage, problems, report=not options.replace)
@@ -253,7 +283,7 @@ def _load_staged(conn: Connection, source: SourceFile, maker: RowMaker,
         result.customers_created = _create_missing_customers(conn, stage)
     if _book_is_empty(conn):
         loaded = _first_load(
-            conn, source, options, result, problems,
+            conn, source, options, result, problems, progress,
             deferred=result.rows_read >= BULK_LOAD_ROWS,
             load=lambda batch: load_first(conn, stage, batch, options.settlement_order))
     else:
@@ -263,8 +293,8 @@ def _load_staged(conn: Connection, source: SourceFile, maker: RowMaker,
 
 
 def _first_load(conn: Connection, source: SourceFile, options: LedgerImportOptions,
-                result: ImportResult, problems: _ProblemList, deferred: bool,
-                load: Callable[[int], FirstLoad]):
+                result: ImportResult, problems: _ProblemList, progress: Progress,
+                deferred: bool, load: Callable[[int], FirstLoad]):
     """Into an empty book: documents written once, with cash application already done.
 
     Rows not checked for repeated numbers beforehand (a spilled load) are checked on the
@@ -285,6 +315,8 @@ def _first_load(conn: Connection, source: SourceFile, options: LedgerImportOptio
             if any(differs for *_lines, differs in loaded.repeats.values()):
                 _raise_repeated(conn, loaded, problems)
             _check_customers(conn, loaded)
+            if deferred:
+                progress("indexing", 0, 0)
     except IntegrityError as exc:
         if loaded is not None:
             _raise_repeated(conn, loaded, problems)

@@ -60,6 +60,7 @@ class ParsedChunk:
     rows: list[tuple] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     read: int = 0
+    size: int = 0  # bytes of the file it covers (parallel path; 0 where unknown)
     fatal: list[InputProblem] | None = None  # a problem that stops reading (as a list: picklable)
     spilled: SpilledSlice | None = None
     digest: ContentDigest | None = None
@@ -232,7 +233,7 @@ def _parse_slice(task: tuple[bytes, int]) -> ParsedChunk:
     """In a worker: one slice's records, validated."""
     block, first_line = task
     job: _Job = forkpool.job()
-    chunk = ParsedChunk()
+    chunk = ParsedChunk(size=len(block))
     try:
         text = block.decode(job.encoding)
     except UnicodeDecodeError:
