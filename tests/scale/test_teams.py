@@ -268,3 +268,25 @@ def test_a_forked_worker_opens_its_own_connections(db_url):
         with pytest.raises(LockHeld), batch_lock(open_store(db_url), "statements"):
             pass  # the lock's session survived the child
     store.dispose()
+
+
+def test_a_book_copy_tells_how_far_it_has_got(tmp_path):
+    """Rows of all tables while copying (ending at their total), then the index builds and
+    the balance check; the copy itself as without progress."""
+    from arcli.store.copy import copy_book
+
+    book = Arcli(str(tmp_path / "a.db"), tmp_path)
+    book("init", "--no-config")
+    book("import", "customers", str(EXAMPLES / "customers.csv"))
+    book("import", "ledger", str(EXAMPLES / "ledger.csv"))
+    source, target = open_store(book.db), open_store(str(tmp_path / "b.db"))
+    seen: list[tuple[str, int, int]] = []
+    counts, _ = copy_book(source, target, lambda *step: seen.append(step))
+    source.dispose()
+    target.dispose()
+    rows = sum(count.source for count in counts)
+    copying = [step for step in seen if step[0] == "copying"]
+    assert rows > 10 and copying[-1] == ("copying", rows, rows)
+    assert [done for _, done, _ in copying] == sorted(done for _, done, _ in copying)
+    assert seen == [*copying, ("indexing", 0, 0), ("checking", 0, 0)]
+    assert all(count.ok for count in counts)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import AppContext, emit, output_options, pass_app
+from arcli.cli.common import AppContext, emit, output_options, pass_app, stage_progress
 from arcli.output import Report
+
+#: What a terminal shows for each stage of a copy (see ``store.copy.copy_book``).
+_COPY_STAGES = {"copying": "copying rows", "indexing": "building indexes",
+                "checking": "comparing balances"}
 
 
 @click.group("db")
@@ -22,12 +26,14 @@ def copy_command(app: AppContext, source, target, out) -> None:
     """Copy the whole book from SRC to the empty database DST (paths or URLs), then
     check row counts per table and every customer's balance per currency. Example:
     arcli db copy arcli.db postgresql://ar@dbhost/ar"""
+    from arcli.progress import unreported
     from arcli.store import open_store
     from arcli.store.copy import copy_book
 
     src, dst = open_store(source), open_store(target)
     try:
-        counts, balances = copy_book(src, dst)
+        with stage_progress(app, "db copy", _COPY_STAGES) as progress:
+            counts, balances = copy_book(src, dst, progress or unreported)
     finally:
         src.dispose()
         dst.dispose()

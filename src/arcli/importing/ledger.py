@@ -55,6 +55,7 @@ from arcli.importing.reimport import ContentDigest, held_digest
 from arcli.importing.spill import CustomerRanges, Spill
 from arcli.importing.staging import index_staging, staging_table
 from arcli.importing.validate import CustomerTerms, LedgerValidator
+from arcli.progress import Progress, unreported
 from arcli.store import Store
 from arcli.store.bulk import date_param, insert_rows
 from arcli.store.bulk_load import BulkLoadSettings, bulk_load_settings, missing_customers
@@ -67,13 +68,6 @@ from arcli.store.schema import (
     documents,
     import_batches,
 )
-
-#: ``progress(stage, done, total)``: how far an import has got, for a progress display.
-#: Stages, in order: "checking" (a rerun of a file imported before, compared with what
-#: that import stored) and "reading" count bytes of the file, or records with total 0
-#: where the byte count is unknown (a file read in one process); "loading" counts the
-#: customer ranges of a big first load, or has no steps (0, 0); "indexing" has none.
-Progress = Callable[[str, int, int], None]
 
 MAX_PROBLEMS = 50
 BULK_LOAD_ROWS = 50_000  # first loads at least this big build secondary indexes afterwards
@@ -135,15 +129,19 @@ def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions,
                   progress: Progress | None = None) -> ImportResult:
     """Import one ledger file; raises :class:`InputError` (and stores nothing) if it is bad.
 
-    ``progress`` is told how far the import has got (see :data:`Progress`): a million
-    rows take seconds, and someone at a terminal wants to see them move."""
+    ``progress`` is told how far the import has got (see :mod:`arcli.progress`): a
+    million rows take seconds, and someone at a terminal wants to see them move. Its
+    stages, in order: "checking" (a rerun of a file imported before, compared with what
+    that import stored) and "reading" count bytes of the file, or records with total 0
+    where the byte count is unknown (a file read in one process); "loading" counts the
+    customer ranges of a big first load, or has no steps; "indexing" has none."""
     source = open_source(file_arg)
     try:
         with store.engine.connect() as conn, bulk_load_settings(conn) as bulk:
             trans = conn.begin()
             try:
                 with heap.collector_paused():
-                    result = _import(conn, source, options, bulk, progress or _unreported)
+                    result = _import(conn, source, options, bulk, progress or unreported)
             except BaseException:
                 trans.rollback()
                 raise
@@ -154,10 +152,6 @@ def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions,
             return result
     finally:
         source.cleanup()
-
-
-def _unreported(stage: str, done: int, total: int) -> None:
-    """Progress nobody asked for."""
 
 
 def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,

@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from arcli.errors import ArcliError, UsageError
 from arcli.ledger import balances
+from arcli.progress import Progress, unreported
 from arcli.store.bulk import insert_rows, move_id_sequence
 from arcli.store.engine import Store
 from arcli.store.indexes import deferred_indexes
@@ -59,8 +60,12 @@ def _insert(conn, table, chunk: list) -> None:
         conn.execute(table.insert(), [row._asdict() for row in chunk])
 
 
-def copy_book(source: Store, target: Store) -> tuple[list[TableCount], int]:
-    """Copy every table; returns the counts and how many balances were compared."""
+def copy_book(source: Store, target: Store,
+              progress: Progress = unreported) -> tuple[list[TableCount], int]:
+    """Copy every table; returns the counts and how many balances were compared.
+
+    ``progress`` (see :mod:`arcli.progress`): "copying" counts rows of all tables,
+    "indexing" and "checking" (the balances) have no steps."""
     source.check_schema()
     target.upgrade()
     with target.connect() as conn:
@@ -70,6 +75,7 @@ def copy_book(source: Store, target: Store) -> tuple[list[TableCount], int]:
                                  "rows): copy into a new, empty database")
     counts = []
     tables = tuple(table.name for table in metadata.sorted_tables)
+    total, done = sum(_count(source, table) for table in metadata.sorted_tables), 0
     with target.begin() as conn:
         with deferred_indexes(conn, enabled=True, tables=tables, unique_too=True,
                               foreign_keys=True):
@@ -78,13 +84,17 @@ def copy_book(source: Store, target: Store) -> tuple[list[TableCount], int]:
                 for chunk in _rows(source, table):
                     _insert(conn, table, chunk)
                     copied += len(chunk)
+                    done += len(chunk)
+                    progress("copying", min(done, total), total)
                 counts.append(TableCount(table.name, _count(source, table), copied))
+            progress("indexing", 0, 0)
         if target.dialect == "postgresql":
             _move_sequences(conn)
         bad = [c for c in counts if not c.ok]
         if bad:
             raise CopyMismatch("row counts differ: " + ", ".join(
                 f"{c.table} {c.source} -> {c.target}" for c in bad))
+        progress("checking", 0, 0)
         with source.connect() as src:
             theirs = balances(src, FAR_FUTURE)
         ours = balances(conn, FAR_FUTURE)
