@@ -254,7 +254,10 @@ def _parse(source: SourceFile, maker: RowMaker, result: ImportResult, problems: 
         if not problems.items:  # after the first problem, only more problems matter
             sink(chunk)
         done += chunk.size
-        progress(*((min(done, total), total) if chunk.size else (result.rows_read, 0)))
+        if chunk.size:
+            progress(min(done, total), total)
+        else:  # read in one process: records, total unknown
+            progress(result.rows_read, 0)
     problems.raise_if_any()
     if done:
         progress(total, total)  # the header, which no chunk counts
