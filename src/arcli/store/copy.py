@@ -6,8 +6,9 @@ accepted when every table has the same row count and every customer's balance pe
 currency is the same on both sides.
 
 Secondary indexes are built once at the end, as a first bulk load does; into PostgreSQL
-rows go with ``COPY`` and foreign keys are checked once at the end too (a book of 1M
-documents into PostgreSQL: 60.5 → 16.9 s; back into SQLite: 32.4 → 27.5 s, see
+rows go with ``COPY`` and foreign keys are checked once at the end too; into SQLite they
+are bound as SQLAlchemy binds them and inserted with a plain ``executemany`` (a book of 1M
+documents into PostgreSQL: 60.5 → 16.1 s; back into SQLite: 32.4 → 15.1 s, see
 bench/README.md).
 """
 
@@ -57,7 +58,23 @@ def _insert(conn, table, chunk: list) -> None:
     if conn.dialect.name == "postgresql":
         insert_rows(conn, table.name, table.columns.keys(), chunk)
     else:
-        conn.execute(table.insert(), [row._asdict() for row in chunk])
+        insert_rows(conn, table.name, table.columns.keys(), _bound(conn.dialect, table, chunk))
+
+
+def _bound(dialect, table, chunk: list) -> list[tuple]:
+    """The rows' values as SQLAlchemy's own insert binds them for ``dialect`` (its type
+    processors: on SQLite dates and times become the text it stores them as), for a plain
+    ``executemany``. Through SQLAlchemy's insert with a dict per row, a 1M-document book
+    took 27.5 s to copy from PostgreSQL into SQLite, now 15.1 s."""
+    processors = [(index, process) for index, column in enumerate(table.columns)
+                  if (process := column.type.dialect_impl(dialect).bind_processor(dialect))]
+    rows = []
+    for row in chunk:
+        values = list(row)
+        for index, process in processors:
+            values[index] = process(values[index])
+        rows.append(tuple(values))
+    return rows
 
 
 def copy_book(source: Store, target: Store,
