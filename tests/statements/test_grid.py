@@ -129,3 +129,31 @@ def test_a_figure_too_wide_for_its_cell_is_shrunk_whole_and_free_text_is_cut(tmp
     stream = PdfReader(str(pdf)).pages[0].get_contents().get_data().decode("latin-1")
     sizes = [float(size) for size in re.findall(r"/F\S+ ([\d.]+) Tf", stream)]
     assert SIZE in sizes and min(sizes) < SIZE  # the figure alone set smaller
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40))
+def test_ascii_text_is_escaped_as_translate_escapes_it(value):
+    """The quick escape (look for the three characters first) equals the full one."""
+    from arcli.render.textblock import _ASCII_ESCAPES, _ascii_escaped
+
+    assert _ascii_escaped(value) == value.translate(_ASCII_ESCAPES)
+
+
+def test_parentheses_and_backslashes_in_cells_print_as_written(tmp_path):
+    """A reference with ``( ) \\`` reads back from the PDF exactly (unescaped, they would
+    end the string early or swallow the next character)."""
+    import subprocess
+
+    from reportlab.pdfgen.canvas import Canvas
+
+    reference, number = r"PO (2026) \ batch 7)", "INV-1"
+    look = GridLook(FONT, "Helvetica-Bold", SIZE, ("LEFT", "LEFT"))
+    grid = Grid([GridRow((reference, number), 1)], [200.0, 80.0], look)
+    pdf = tmp_path / "grid.pdf"
+    canvas = Canvas(str(pdf))
+    grid.wrapOn(canvas, 280, 100)
+    grid.drawOn(canvas, 100, 700)
+    canvas.save()
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert reference in text and number in text

@@ -73,7 +73,7 @@ class TextBlock:
                 self._ascii_resource = self._face.getSubsetInternalName(0, self.doc)
             if self._ascii_resource != self._selected:
                 self._select(self._ascii_resource)
-            code.append(f"{place} ({value.translate(_ASCII_ESCAPES)}) Tj")
+            code.append(f"{place} ({_ascii_escaped(value)}) Tj")
             return
         code.append(place)
         for resource, escaped in self._encoded(value):
@@ -149,8 +149,17 @@ def _escape(data: bytes) -> str:
     if data.isascii():
         text = data.decode("ascii")
         if text.isprintable():
-            return text.translate(_ASCII_ESCAPES)
+            return _ascii_escaped(text)
     return escapePDF(data)
+
+
+def _ascii_escaped(text: str) -> str:
+    """Printable ASCII ``text`` as a PDF string's content: ``\\ ( )`` escaped. Most
+    strings have none of them, and looking for them takes a tenth of ``translate``
+    (46 against 505 ns for a 16-character document number); a statement draws ~400."""
+    if "(" in text or ")" in text or "\\" in text:
+        return text.translate(_ASCII_ESCAPES)
+    return text
 
 
 @lru_cache(maxsize=16)
