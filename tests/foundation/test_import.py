@@ -273,6 +273,7 @@ def test_progress_is_shown_on_a_terminal_only(monkeypatch):
     import types
 
     from arcli.cli.common import stage_progress
+    from arcli.progress import unreported
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:
@@ -290,10 +291,10 @@ def test_progress_is_shown_on_a_terminal_only(monkeypatch):
     assert any("ledger.csv: reading" in line and "100%" in line for line in lines)
     assert lines[-1] == "ledger.csv: building indexes..."
     with stage_progress(types.SimpleNamespace(quiet=True), "ledger.csv", labels) as shown:
-        assert shown is None
+        assert shown is unreported
     monkeypatch.setattr(sys, "stderr", io.StringIO())
     with stage_progress(types.SimpleNamespace(quiet=False), "ledger.csv", labels) as shown:
-        assert shown is None
+        assert shown is unreported
 
 
 def test_customer_errors_and_updates(arcli, tmp_path):

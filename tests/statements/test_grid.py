@@ -4,6 +4,7 @@ and tall rows."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -106,22 +107,27 @@ def test_a_row_that_fits_a_page_moves_whole_to_the_next_one_as_before():
     assert first.rows[1].cells[1] == "a" and rest.rows[1].cells[1] == "b"
 
 
-def test_a_figure_too_wide_for_its_cell_is_shrunk_whole_and_free_text_is_cut(tmp_path):
-    """Cutting an amount would print another figure: figures are set smaller instead."""
+def _drawn_alone(grid: Grid, pdf: Path) -> str:
+    """Draw ``grid`` on a page of its own in ``pdf``; the page's text as pdftotext reads it."""
     import subprocess
 
     from reportlab.pdfgen.canvas import Canvas
 
+    canvas = Canvas(str(pdf))
+    grid.wrapOn(canvas, sum(grid.widths), 100)
+    grid.drawOn(canvas, 100, 700)
+    canvas.save()
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_a_figure_too_wide_for_its_cell_is_shrunk_whole_and_free_text_is_cut(tmp_path):
+    """Cutting an amount would print another figure: figures are set smaller instead."""
     figure, reference = "123,456,789,012.34 CNY", "A reference far too long for its cell"
     look = GridLook(FONT, "Helvetica-Bold", SIZE, ("LEFT", "RIGHT"))
     grid = Grid([GridRow((reference, figure), 1)], [60.0, 60.0], look)
     pdf = tmp_path / "grid.pdf"
-    canvas = Canvas(str(pdf))
-    grid.wrapOn(canvas, 120, 100)
-    grid.drawOn(canvas, 100, 700)
-    canvas.save()
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = _drawn_alone(grid, pdf)
     assert figure in text
     assert reference not in text and re.search(r"A reference\S* ?\S*…", text)
     from pypdf import PdfReader
@@ -142,18 +148,8 @@ def test_ascii_text_is_escaped_as_translate_escapes_it(value):
 def test_parentheses_and_backslashes_in_cells_print_as_written(tmp_path):
     """A reference with ``( ) \\`` reads back from the PDF exactly (unescaped, they would
     end the string early or swallow the next character)."""
-    import subprocess
-
-    from reportlab.pdfgen.canvas import Canvas
-
     reference, number = r"PO (2026) \ batch 7)", "INV-1"
     look = GridLook(FONT, "Helvetica-Bold", SIZE, ("LEFT", "LEFT"))
     grid = Grid([GridRow((reference, number), 1)], [200.0, 80.0], look)
-    pdf = tmp_path / "grid.pdf"
-    canvas = Canvas(str(pdf))
-    grid.wrapOn(canvas, 280, 100)
-    grid.drawOn(canvas, 100, 700)
-    canvas.save()
-    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = _drawn_alone(grid, tmp_path / "grid.pdf")
     assert reference in text and number in text

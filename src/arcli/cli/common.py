@@ -17,6 +17,7 @@ from arcli.config import Config, find_config, load_config
 from arcli.errors import EXIT_FOUND, UsageError
 from arcli.fileio import atomic_output
 from arcli.output import FORMATS, Report, format_for_path, write_report
+from arcli.progress import Progress, unreported
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -286,12 +287,11 @@ class StageProgress:
 
 
 @contextlib.contextmanager
-def stage_progress(app: AppContext, name: str,
-                   labels: dict[str, str]) -> Iterator[StageProgress | None]:
-    """A :class:`StageProgress` on a terminal (not with --quiet), else None: cron logs
-    and pipes get no bars."""
+def stage_progress(app: AppContext, name: str, labels: dict[str, str]) -> Iterator[Progress]:
+    """A :class:`StageProgress` on a terminal (not with --quiet), else progress that
+    shows nothing: cron logs and pipes get no bars."""
     if app.quiet or not sys.stderr.isatty():
-        yield None
+        yield unreported
         return
     shown = StageProgress(name, labels)
     try:

@@ -26,14 +26,13 @@ def copy_command(app: AppContext, source, target, out) -> None:
     """Copy the whole book from SRC to the empty database DST (paths or URLs), then
     check row counts per table and every customer's balance per currency. Example:
     arcli db copy arcli.db postgresql://ar@dbhost/ar"""
-    from arcli.progress import unreported
     from arcli.store import open_store
     from arcli.store.copy import copy_book
 
     src, dst = open_store(source), open_store(target)
     try:
         with stage_progress(app, "db copy", _COPY_STAGES) as progress:
-            counts, balances = copy_book(src, dst, progress or unreported)
+            counts, balances = copy_book(src, dst, progress)
     finally:
         src.dispose()
         dst.dispose()

@@ -126,7 +126,7 @@ class _ProblemList:
 
 
 def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions,
-                  progress: Progress | None = None) -> ImportResult:
+                  progress: Progress = unreported) -> ImportResult:
     """Import one ledger file; raises :class:`InputError` (and stores nothing) if it is bad.
 
     ``progress`` is told how far the import has got (see :mod:`arcli.progress`): a
@@ -141,7 +141,7 @@ def import_ledger(store: Store, file_arg: str, options: LedgerImportOptions,
             trans = conn.begin()
             try:
                 with heap.collector_paused():
-                    result = _import(conn, source, options, bulk, progress or unreported)
+                    result = _import(conn, source, options, bulk, progress)
             except BaseException:
                 trans.rollback()
                 raise
