@@ -195,6 +195,36 @@ def test_planning_in_chunks_of_customers_decides_the_same(book, monkeypatch):
     assert any(Decimal(r["interest"]) > 0 for r in plans[1])
 
 
+def test_planning_tells_how_many_customers_it_has_looked_at(book, monkeypatch):
+    """A terminal shows a bar while a run is planned (seconds on a big book): after each
+    chunk, the customers looked at so far out of all of them."""
+    import contextlib
+
+    from sqlalchemy import text
+
+    from arcli.cli import dunning as dunning_cli
+    from arcli.dunning import run as dunning_run
+    from arcli.store import open_store
+
+    seen: list[tuple[str, int, int]] = []
+
+    @contextlib.contextmanager
+    def recorded(app, name, labels):
+        yield lambda *step: seen.append(step)
+
+    monkeypatch.setattr(dunning_cli, "stage_progress", recorded)
+    monkeypatch.setattr(dunning_run._Planner, "CHUNK", 2)
+    result = book("dunning", "run", "--as-of", "2026-12-31", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    store = open_store(book.db)
+    with store.engine.connect() as conn:
+        customers = conn.execute(text("SELECT COUNT(*) FROM customers")).scalar()
+    store.dispose()
+    assert customers > 2
+    assert seen == [("planning", min(done, customers), customers)
+                    for done in range(2, customers + 2, 2)]
+
+
 def test_posted_charges_stay_settled_in_the_books_settlement_order(book, tmp_path):
     """With ``cash_application.settlement_order: costs-interest-principal`` (§367 BGB) a
     payment settles posted fees and interest before principal; a later run that posts

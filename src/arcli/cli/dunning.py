@@ -19,6 +19,7 @@ from arcli.cli.common import (
     run_documents,
     shard_option,
     signing_choice,
+    stage_progress,
 )
 from arcli.output import Report
 
@@ -89,8 +90,9 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
     owns = parse_shard(shard)
     store = app.store
     with batch_lock(store, "dunning", owns):
-        with store.connect() as conn:
-            proposals = [p for p in plan_run(conn, policy, req, company)
+        planning = stage_progress(app, "dunning", {"planning": "planning"})
+        with store.connect() as conn, planning as progress:
+            proposals = [p for p in plan_run(conn, policy, req, company, progress)
                          if not owns or owns.owns(p.customer_id)]
         letters = [p for p in proposals if p.status == "letter"]
         if dry_run:

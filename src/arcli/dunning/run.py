@@ -28,6 +28,7 @@ from arcli.dunning.holds import active_blocks, disputed_ids, promise_effects
 from arcli.dunning.interest import compensation, item_interest
 from arcli.dunning.policy import Level, Policy, item_level, next_level
 from arcli.ledger import OpenItem, iter_open_items
+from arcli.progress import Progress, unreported
 from arcli.render.model import (
     Company,
     LetterCharge,
@@ -148,12 +149,13 @@ class _Planner:
             conn, req.as_of, {k: v.as_of for k, v in self.last.items()})
         self.payments: dict[int, list] = {}
 
-    def plan(self) -> list[Proposal]:
+    def plan(self, progress: Progress) -> list[Proposal]:
         ids = sorted(self.customers)
         proposals = []
         for start in range(0, len(ids), self.CHUNK):
             groups = self._overdue(ids[start:start + self.CHUNK])
             proposals += [self.decide(key, items) for key, items in sorted(groups.items())]
+            progress("planning", min(start + self.CHUNK, len(ids)), len(ids))
         return proposals
 
     def _overdue(self, chunk: list[str]) -> dict[Group, list[OpenItem]]:
@@ -271,10 +273,11 @@ class _Planner:
         return proposal
 
 
-def plan_run(conn: Connection, policy: Policy, req: RunRequest, company: Company
-             ) -> list[Proposal]:
-    """Decide every letter of a run (reads only)."""
-    return _Planner(conn, policy, req, company).plan()
+def plan_run(conn: Connection, policy: Policy, req: RunRequest, company: Company,
+             progress: Progress = unreported) -> list[Proposal]:
+    """Decide every letter of a run (reads only). ``progress`` (see :mod:`arcli.progress`):
+    "planning" counts the customers looked at."""
+    return _Planner(conn, policy, req, company).plan(progress)
 
 
 def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
