@@ -37,6 +37,7 @@ def bench(size: int, work: Path, db: str | None) -> dict:
     data = work / f"data-{size}"
     customers = max(10, min(10_000, size // 100))
     cust, ledger = generate(data, size, customers)
+    os.sync()  # the generated files on disk before anything is timed (see compare.sh)
     env = {**os.environ, "ARCLI_DB": db or str(work / f"book-{size}.db"),
            "ARCLI_TODAY": "2026-11-01"}
     subprocess.run([*ARCLI, "-q", "init", "--no-config"], env=env, check=True)
