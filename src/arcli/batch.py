@@ -219,14 +219,22 @@ def run_assembled(assemble: Assemble, chunks: Sequence[Any], options: PipelineOp
         if options.jobs <= 1 or len(chunks) < 2:
             _init_worker(options)
             for chunk in chunks:
-                yield from _finished(assemble(chunk), previous)
+                yield from _results(_paired(assemble(chunk), previous))
         else:
             yield from _in_workers(assemble, chunks, previous, options)
 
 
-def _finished(items: Iterable[Job | JobResult], previous: dict[str, dict]) -> Iterator[JobResult]:
+def _paired(items: Iterable[Job | JobResult],
+            previous: dict[str, dict]) -> Iterator[tuple[Job | JobResult, dict | None]]:
+    """Each job with its file's row in the previous run's manifest (results of customers
+    that get no document pass with None)."""
     for item in items:
-        yield item if isinstance(item, JobResult) else _produce(item, previous.get(item.file_name))
+        yield item, None if isinstance(item, JobResult) else previous.get(item.file_name)
+
+
+def _results(pairs: Iterable[tuple[Job | JobResult, dict | None]]) -> Iterator[JobResult]:
+    for item, previous in pairs:
+        yield item if isinstance(item, JobResult) else _produce(item, previous)
 
 
 _SHARED: list = []  # (assemble, chunks, previous) as forked workers inherit them
@@ -247,8 +255,7 @@ def _in_workers(assemble: Assemble, chunks: Sequence[Any], previous: dict[str, d
         _SHARED[:] = [(assemble, chunks, previous)]
         tasks: Iterable = range(len(chunks))
     else:
-        tasks = ([(item, None if isinstance(item, JobResult) else previous.get(item.file_name))
-                  for item in assemble(chunk)] for chunk in chunks)
+        tasks = (list(_paired(assemble(chunk), previous)) for chunk in chunks)
     try:
         with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context,
                                  initializer=_init_worker, initargs=(options,)) as pool:
@@ -260,12 +267,11 @@ def _in_workers(assemble: Assemble, chunks: Sequence[Any], previous: dict[str, d
 
 def _chunk_inherited(index: int) -> list[JobResult]:
     assemble, chunks, previous = _SHARED[0]
-    return list(_finished(assemble(chunks[index]), previous))
+    return list(_results(_paired(assemble(chunks[index]), previous)))
 
 
 def _chunk_sent(items: list[tuple[Job | JobResult, dict | None]]) -> list[JobResult]:
-    return [item if isinstance(item, JobResult) else _produce(item, prev)
-            for item, prev in items]
+    return list(_results(items))
 
 
 def write_manifest(out_dir: Path, results: list[JobResult], merge: bool = True) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from itertools import groupby
 
-from sqlalchemy import Connection, and_, delete, select
+from sqlalchemy import Connection, and_, delete, func, select
 from sqlalchemy.sql import bindparam
 
 from arcli import money
@@ -131,6 +131,12 @@ def reapply(
         if len(writes.allocations) >= 20_000 or len(writes.documents) >= 20_000:
             writes.flush()
     return writes.flush()
+
+
+def last_document_id(conn: Connection) -> int | None:
+    """The highest document id now: taken before adding documents, it is the
+    ``added_after`` that lets :func:`reapply` tell the added ones from those it holds."""
+    return conn.execute(select(func.max(documents.c.id))).scalar()
 
 
 def _continued(docs: list[Doc], rows: list[tuple], added_after: int,

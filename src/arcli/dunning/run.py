@@ -21,9 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, insert, select
 
 from arcli import money
+from arcli.cash_application import last_document_id, reapply
 from arcli.dunning.holds import active_blocks, disputed_ids, promise_effects
 from arcli.dunning.interest import compensation, item_interest
 from arcli.dunning.policy import Level, Policy, item_level, next_level
@@ -295,7 +296,7 @@ def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
         as_of=req.as_of, run_at=now, options=json.dumps({"force": req.force}),
         letters=len(letters))).inserted_primary_key[0]
     touched = set()
-    held_up_to = conn.execute(select(func.max(documents.c.id))).scalar()
+    held_up_to = last_document_id(conn)
     for p in letters:
         key = (p.customer_id, p.currency)
         if req.force:
@@ -317,8 +318,6 @@ def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
         if policy.post_charges and _post_charges(conn, p, req.as_of):
             touched.add(key)
     if touched:
-        from arcli.cash_application import reapply
-
         reapply(conn, touched, settlement_order=settlement_order, added_after=held_up_to)
     return run_id
 

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from arcli import heap
 from arcli.allocation import PRINCIPAL_FIRST
-from arcli.cash_application import reapply
+from arcli.cash_application import last_document_id, reapply
 from arcli.errors import InputError, InputProblem, StoreError
 from arcli.importing.batches import find_batch, record_batch
 from arcli.importing.first_load import (
@@ -354,7 +354,7 @@ def _load_more(conn: Connection, source: SourceFile, stage: Table,
     """
     new = _new_condition(stage, first_lines_only=repeats)
     new_lines, new_groups = _new_rows(conn, stage, new)
-    held_up_to = conn.execute(select(func.max(documents.c.id))).scalar()
+    held_up_to = last_document_id(conn)
     batch_id = None
     if new_lines or conflicts:
         batch_id = record_batch(conn, "ledger", source, result.rows_read,
