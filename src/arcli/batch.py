@@ -33,10 +33,11 @@ from typing import Any
 
 from arcli import heap
 from arcli.errors import UsageError
-from arcli.fileio import atomic_write, locked_file, safe_filename_part
+from arcli.fileio import atomic_write, locked_file, remove_leftovers, safe_filename_part
 from arcli.output import Report, machine_value
 from arcli.render.model import Attachment
 
+_MANIFEST_JSON, _MANIFEST_CSV = "manifest.json", "manifest.csv"
 MANIFEST_COLUMNS = ["customer", "currency", "kind", "status", "reason", "closing_balance",
                     "file", "pages", "sha256", "content_sha256", "signed", "error"]
 
@@ -175,7 +176,7 @@ def _unchanged(target: Path, previous: dict | None, content: str) -> bool:
 # -- the batch ------------------------------------------------------------------------------
 def read_manifest(out_dir: Path) -> dict[str, dict]:
     """Rows of an existing manifest.json by file name (empty when there is none)."""
-    path = out_dir / "manifest.json"
+    path = out_dir / _MANIFEST_JSON
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -279,9 +280,13 @@ def write_manifest(out_dir: Path, results: list[JobResult], merge: bool = True) 
 
     Reading, merging and writing happen under a lock on the folder: hosts running their
     shards into one shared folder finish at about the same time, and without it the
-    later writer dropped the rows the other had just written.
+    later writer dropped the rows the other had just written. Under the same lock go the
+    temporary files that a killed earlier run left beside this run's documents and the
+    manifests (this run holds its customers' batch lock, so nobody else writes them).
     """
     with locked_file(out_dir / ".manifest.lock"):
+        written = {r.file for r in results if r.file}
+        remove_leftovers(out_dir, written | {_MANIFEST_JSON, _MANIFEST_CSV})
         _write_manifest(out_dir, results, merge)
 
 
@@ -293,14 +298,14 @@ def _write_manifest(out_dir: Path, results: list[JobResult], merge: bool) -> Non
                 and (out_dir / f).is_file()]
         rows = kept + rows
     plain = [{k: _manifest_value(r.get(k)) for k in MANIFEST_COLUMNS} for r in rows]
-    atomic_write(out_dir / "manifest.json",
+    atomic_write(out_dir / _MANIFEST_JSON,
                  json.dumps(plain, ensure_ascii=False, indent=1) + "\n")
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in plain:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
-    atomic_write(out_dir / "manifest.csv", buffer.getvalue())
+    atomic_write(out_dir / _MANIFEST_CSV, buffer.getvalue())
 
 
 def _manifest_value(value: Any) -> Any:

@@ -12,7 +12,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -37,7 +37,8 @@ def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> It
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMPORARY,
+                                    dir=target.parent)
     try:
         mode = "w" if encoding else "wb"
         with os.fdopen(fd, mode, encoding=encoding, newline="" if encoding else None) as handle:
@@ -50,6 +51,36 @@ def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> It
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+_TEMPORARY = ".tmp"
+
+
+def remove_leftovers(folder: Path, names: Iterable[str]) -> int:
+    """Remove the temporary files that writers of ``names`` in ``folder`` left behind.
+
+    A process killed between creating its temporary file and renaming it (cron's host
+    going down, the OOM killer) leaves ``.NAME.xxxxxxxx.tmp`` beside ``NAME``; nothing
+    else ever removes it. Only the caller knows that no live process is writing those
+    names (a batch holds the lock of its customers), so only their leftovers go.
+    Returns how many were removed.
+    """
+    wanted, removed = set(names), 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if _temporary_target(entry.name) in wanted:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+def _temporary_target(name: str) -> str | None:
+    """``NAME`` for a temporary file name ``.NAME.xxxxxxxx.tmp`` of :func:`atomic_output`."""
+    if not (name.startswith(".") and name.endswith(_TEMPORARY)):
+        return None
+    target, dot, random_part = name[1:-len(_TEMPORARY)].rpartition(".")
+    return target if dot and target and random_part else None
 
 
 @contextlib.contextmanager
