@@ -1,8 +1,8 @@
 """An import killed at its most fragile moments leaves the book as it was, and the rerun
 imports everything once: a real ``arcli`` process killed with SIGKILL, on both backends.
 
-The process is stopped at a chosen stage by its own progress callback (which marks the
-moment and waits to be killed), so the kill lands exactly there:
+The process is stopped at a chosen stage (see :mod:`tests.killing`), so the kill lands
+exactly there:
 
 * "indexing": a big first load has written every document and allocation, inside its
   transaction, with the indexes and (on PostgreSQL) the foreign keys dropped, and on
@@ -14,62 +14,16 @@ moment and waits to be killed), so the kill lands exactly there:
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, TODAY, Arcli
+from tests.conftest import ROOT, Arcli
 from tests.foundation.test_first_load import book_state, journal_mode, use_spill
+from tests.killing import killed_at
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
-
-#: Runs arcli with the test's small-file spill settings, stopping at a stage.
-LAUNCHER = """
-import contextlib, sys, time
-from pathlib import Path
-from _pytest.monkeypatch import MonkeyPatch
-import arcli.cli.importing as cli_importing
-from arcli.cli import main
-from tests.foundation.test_first_load import use_spill
-
-marker, stage = Path(sys.argv[1]), sys.argv[2]
-use_spill(MonkeyPatch())
-
-@contextlib.contextmanager
-def stopping(app, name, labels):
-    def progress(at, done, total):
-        if at == stage:
-            marker.touch()
-            time.sleep(300)
-    yield progress
-
-cli_importing.stage_progress = stopping
-sys.argv = ["arcli", *sys.argv[3:]]
-main()
-"""
-
-
-def _killed_at(stage: str, db: str, ledger: Path, folder: Path) -> None:
-    marker = folder / f"reached-{stage}"
-    env = {**os.environ, "ARCLI_TODAY": TODAY, "TMPDIR": str(folder),
-           "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(marker), stage, "--db", db,
-                            "-q", "import", "ledger", str(ledger)], cwd=folder, env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while not marker.exists():
-        assert run.poll() is None, run.stderr.read().decode()
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    run.send_signal(signal.SIGKILL)
-    run.wait()
-    run.stderr.close()
 
 
 @pytest.mark.parametrize("stage", ["indexing", "loading"])
@@ -86,7 +40,8 @@ def test_a_killed_import_leaves_the_book_as_it_was_and_its_rerun_loads_it_once(
     work = tmp_path / "killed"
     work.mkdir()
 
-    _killed_at(stage, arcli.db, ledger, work)
+    killed_at("arcli.cli.importing", stage,
+              ["--db", arcli.db, "-q", "import", "ledger", str(ledger)], work)
 
     assert (book_state(arcli.db), arcli("aging", "--json").stdout) == before
     if stage == "indexing":

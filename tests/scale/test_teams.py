@@ -72,6 +72,36 @@ def test_copy_sqlite_to_postgresql_and_back(tmp_path, pg_database):
     assert refused.exit_code == 2 and "not empty" in refused.stderr
 
 
+
+@pytest.mark.parametrize("target", ["sqlite", pytest.param("postgresql", marks=needs_pg)])
+def test_a_copy_killed_before_it_commits_leaves_the_target_empty_for_the_rerun(
+        tmp_path, request, target):
+    """Every row copied and the indexes built, the process dies while it compares the
+    balances: the target holds no rows, and copying again gives the whole book."""
+    from sqlalchemy import func, select
+
+    from arcli.store.schema import metadata
+    from tests.killing import killed_at
+
+    book = Arcli(str(tmp_path / "a.db"), tmp_path)
+    for args in (("init", "--no-config"), ("import", "customers", str(EXAMPLES / "customers.csv")),
+                 ("import", "ledger", str(EXAMPLES / "ledger.csv"))):
+        assert book(*args).exit_code == 0
+    dst = request.getfixturevalue("pg_database")() if target == "postgresql" \
+        else str(tmp_path / "copy.db")
+    work = tmp_path / "killed"
+    work.mkdir()
+    killed_at("arcli.cli.db", "checking", ["db", "copy", book.db, dst], work)
+
+    copied = open_store(dst)
+    with copied.connect() as conn:
+        assert {t.name: conn.execute(select(func.count()).select_from(t)).scalar()
+                for t in metadata.sorted_tables} == {t.name: 0 for t in metadata.sorted_tables}
+    copied.dispose()
+    again = book("db", "copy", book.db, dst, "--json")
+    assert again.exit_code == 0, again.output
+    assert Arcli(dst, tmp_path)("aging", "--json").stdout == book("aging", "--json").stdout
+
 def test_batch_lock_refuses_a_second_holder(db_url):
     store = open_store(db_url)
     store.upgrade()
