@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import ROOT, TODAY
@@ -47,11 +48,17 @@ def killed_at(module: str, stage: str, args: list[str], folder: Path) -> None:
     marker = folder / f"reached-{stage}"
     env = {**os.environ, "ARCLI_TODAY": TODAY, "TMPDIR": str(folder),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    run = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(marker), module, stage,
-                            *args], cwd=folder, env=env, stdout=subprocess.DEVNULL,
+    killed_when(marker.exists, [sys.executable, "-c", LAUNCHER, str(marker), module, stage,
+                                *args], env, folder)
+
+
+def killed_when(ready: Callable[[], bool], command: list[str], env: dict,
+                folder: Path) -> None:
+    """Run ``command`` and SIGKILL it as soon as ``ready()``; fails if it ends first."""
+    run = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while not marker.exists():
+    while not ready():
         assert run.poll() is None, run.stderr.read().decode()
         assert time.monotonic() < deadline
         time.sleep(0.01)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from arcli.fileio import remove_leftovers
 from tests.conftest import TODAY, Arcli
+from tests.killing import killed_when
 
 CUSTOMERS = 150
 FIRST_FILES = 10  # letters on disk when the run is killed
@@ -44,25 +43,13 @@ def _run(db_url: str, out: Path) -> list[str]:
             "--as-of", TODAY, "--out", str(out), "--jobs", "1", "--json"]
 
 
-def _kill_after_some_letters(command: list[str], out: Path, env: dict) -> None:
-    run = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while len(list(out.glob("*.pdf"))) < FIRST_FILES:
-        assert run.poll() is None, run.stderr.read().decode()  # finished before the kill
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    run.send_signal(signal.SIGKILL)
-    run.wait()
-    run.stderr.close()
-
-
 def test_a_run_killed_while_writing_is_finished_by_its_rerun_with_one_letter_each(
         db_url, tmp_path):
     book = _overdue_book(db_url, tmp_path)
     out = tmp_path / "letters"
     env = {**os.environ, "ARCLI_TODAY": TODAY}
-    _kill_after_some_letters(_run(db_url, out), out, env)
+    killed_when(lambda: len(list(out.glob("*.pdf"))) >= FIRST_FILES, _run(db_url, out), env,
+                tmp_path)
 
     left = sorted(p.name for p in out.glob("*.pdf"))
     assert FIRST_FILES <= len(left) < CUSTOMERS
