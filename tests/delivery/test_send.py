@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import json
+import os
 import shutil
 import socket
+import sys
+import threading
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from arcli.delivery.smtp import PermanentError, SmtpConfig, build_message, send_with_retries
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TODAY
+from tests.killing import killed_when
 
 
 def free_port() -> int:
@@ -127,3 +132,52 @@ def test_no_tls_refused_for_remote_hosts(example_book, tmp_path):
     result = example_book("send", str(tmp_path / "m"))
     assert result.exit_code == 2
     assert "only allowed for a localhost server" in result.stderr
+
+
+class Stalling(Recorder):
+    """Keeps the first message, then holds back its "250 OK": the mail server has taken
+    the message, and the client that sent it dies before it hears so."""
+
+    def __init__(self):
+        super().__init__()
+        self.kept_first = threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await super().handle_DATA(server, session, envelope)
+        if not self.kept_first.is_set():
+            self.kept_first.set()
+            await asyncio.sleep(300)  # cancelled when the client's connection drops
+        return answer
+
+
+def test_a_send_killed_mid_message_is_reported_interrupted_until_resent_on_purpose(
+        example_book, tmp_path, smtp_server):
+    """The run dies after claiming a document and handing its message to the server:
+    nobody knows if it went out. Reruns report it as interrupted (exit 3) without sending
+    it again; --resend-interrupted sends it again, the same message, and only then."""
+    handler = Stalling()
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    env = {**os.environ, "ARCLI_TODAY": TODAY}
+    killed_when(handler.kept_first.is_set,
+                [sys.executable, "-m", "arcli", "--db", example_book.db, "--config",
+                 str(example_book.config), "send", str(out)], env, tmp_path)
+    assert len(handler.messages) == 1  # the server did take it
+
+    rerun = example_book("send", str(out), "--json")
+    assert rerun.exit_code == 3, rerun.output
+    row = json.loads(rerun.stdout)[0]
+    assert row["status"] == "interrupted" and "--resend-interrupted" in row["error"]
+    assert "1 interrupted" in rerun.stderr
+    assert len(handler.messages) == 1
+
+    resent = example_book("send", str(out), "--json", "--resend-interrupted")
+    assert resent.exit_code == 0, resent.output
+    assert json.loads(resent.stdout)[0]["status"] == "sent"
+    assert len(handler.messages) == 2
+    first, second = (message for _, message in handler.messages)
+    assert first["Message-ID"] == second["Message-ID"]
+    again = example_book("send", str(out), "--json", "--resend-interrupted")
+    assert again.exit_code == 0 and json.loads(again.stdout)[0]["status"] == "already-sent"
+    assert len(handler.messages) == 2

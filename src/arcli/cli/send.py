@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from arcli.cli.common import AppContext, emit, output_options, pass_app, shard_option
+from arcli.cli.common import (
+    AppContext,
+    emit,
+    exit_found,
+    output_options,
+    pass_app,
+    shard_option,
+)
 from arcli.output import Report
 
 COLUMNS = ["customer", "kind", "file", "recipient", "status", "message_id", "attempts", "error"]
@@ -16,15 +23,20 @@ COLUMNS = ["customer", "kind", "file", "recipient", "status", "message_id", "att
 @click.argument("target", type=click.Path(exists=True), metavar="DIR|MANIFEST")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
 @click.option("--kind", type=click.Choice(["statement", "letter"]), help="Only this kind.")
+@click.option("--resend-interrupted", is_flag=True,
+              help="Send again the documents whose sending an earlier run began but never "
+                   "finished (check the mail server's log first).")
 @shard_option
 @output_options
 @pass_app
-def send(app: AppContext, target, dry_run, kind, shard, out) -> None:
+def send(app: AppContext, target, dry_run, kind, resend_interrupted, shard, out) -> None:
     """Email each document of an output folder's manifest to its customer's address.
 
     Subject and body come from templates/email/<kind>.<language>.txt.j2. A document is
     claimed in the database before sending, so it is never sent twice, even by two hosts.
-    Exits 1 if any message failed.
+    A document whose sending was interrupted (the run died after claiming it) is listed
+    as such and left alone unless --resend-interrupted. Exits 1 if any message failed,
+    3 if any sending was found interrupted, else 0.
     """
     import hashlib
 
@@ -74,10 +86,11 @@ def send(app: AppContext, target, dry_run, kind, shard, out) -> None:
                 delivery.status = "dry-run"
                 continue
             with store.begin() as conn:
-                why_not = claim(conn, row["sha256"], recipient, row["customer"],
-                                delivery.kind, row["file"])
-            if why_not:
-                delivery.status, delivery.error = "already-sent", why_not
+                unclaimed = claim(conn, row["sha256"], recipient, row["customer"],
+                                  delivery.kind, row["file"],
+                                  resend_interrupted=resend_interrupted)
+            if unclaimed:
+                delivery.status, delivery.error = unclaimed
                 continue
             text = render_text(f"email/{delivery.kind}.{normalize_language(language)}.txt.j2",
                                {"customer": {"id": row["customer"], "name": recipient},
@@ -99,7 +112,8 @@ def send(app: AppContext, target, dry_run, kind, shard, out) -> None:
                 finish(conn, row["sha256"], recipient, delivery)
     emit(out, Report(COLUMNS, [vars(d) for d in results]))
     counts = {s: sum(1 for d in results if d.status == s) for s in
-              ("sent", "already-sent", "skipped", "failed", "dry-run")}
+              ("sent", "already-sent", "interrupted", "skipped", "failed", "dry-run")}
     app.info("send: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
     if counts["failed"]:
         raise click.exceptions.Exit(1)
+    exit_found(counts["interrupted"] > 0)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formataddr, parseaddr
 from pathlib import Path
+from typing import NamedTuple
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -192,9 +193,24 @@ def recipient_for(conn: Connection, customer_id: str) -> tuple[str, str | None]:
     return formataddr((row.name, row.email)), row.language
 
 
+class Unclaimed(NamedTuple):
+    """Why a document is not sent this time: its delivery status and the reason."""
+
+    status: str  # already-sent | interrupted
+    reason: str
+
+
 def claim(conn: Connection, sha256: str, recipient: str, customer: str, kind: str,
-          file: str) -> str | None:
-    """Claim a document for sending; returns why not when it is sent or being sent."""
+          file: str, *, resend_interrupted: bool = False) -> Unclaimed | None:
+    """Claim a document for sending (None), or say why it is not to be sent.
+
+    The claim is committed before the message goes out and marked sent after, so a
+    document is never sent twice. A claim that was never finished belongs to a run that
+    died while sending -- the caller holds the batch lock of these customers, so no live
+    run has it -- and nobody knows whether the mail server took the message: it is
+    reported as interrupted, for a person to check the server's log, and claimed again
+    only when ``resend_interrupted`` says so.
+    """
     now = dt.datetime.now(dt.UTC)
     try:
         with conn.begin_nested():
@@ -203,12 +219,16 @@ def claim(conn: Connection, sha256: str, recipient: str, customer: str, kind: st
                 file=file, status="claimed", attempts=0, claimed_at=now))
         return None
     except IntegrityError:
-        row = conn.execute(select(deliveries.c.status, deliveries.c.sent_at).where(
+        row = conn.execute(select(deliveries.c.status, deliveries.c.sent_at,
+                                  deliveries.c.claimed_at).where(
             deliveries.c.document_sha256 == sha256, deliveries.c.recipient == recipient)).one()
         if row.status == "sent":
-            return f"already sent {row.sent_at:%Y-%m-%d %H:%M}"
-        if row.status == "claimed":
-            return "being sent by another run (or interrupted: check the mail log)"
+            return Unclaimed("already-sent", f"already sent {row.sent_at:%Y-%m-%d %H:%M}")
+        if row.status == "claimed" and not resend_interrupted:
+            return Unclaimed("interrupted", (
+                f"sending was interrupted (claimed {row.claimed_at:%Y-%m-%d %H:%M}, never "
+                "finished): it may or may not have reached the mail server; check its log, "
+                "then send it again with --resend-interrupted"))
         conn.execute(update(deliveries).where(deliveries.c.document_sha256 == sha256,
                                               deliveries.c.recipient == recipient)
                      .values(status="claimed", claimed_at=now))
