@@ -2,8 +2,9 @@
 
 The process runs the CLI with the test's small-file spill settings (``use_spill``, so a
 small file takes the big-file paths), and the progress callback of one command module,
-at the chosen stage, marks the moment and waits; the test then kills it with SIGKILL.
-So the kill lands exactly at that stage, not wherever a timer happens to fall.
+at the chosen stage, marks the moment and waits; the test then kills it (SIGKILL), or
+interrupts it as Ctrl-C does (SIGINT to the whole process group). So the signal lands
+exactly at that stage, not wherever a timer happens to fall.
 """
 
 from __future__ import annotations
@@ -42,26 +43,30 @@ main()
 """
 
 
-def killed_at(module: str, stage: str, args: list[str], folder: Path) -> None:
-    """Run ``arcli ARGS`` in ``folder`` (also its TMPDIR) and SIGKILL it when the command
-    module ``module`` reports ``stage``; fails if it ends before getting there."""
+def killed_at(module: str, stage: str, args: list[str], folder: Path,
+              sig: signal.Signals = signal.SIGKILL) -> tuple[int, str]:
+    """Run ``arcli ARGS`` in ``folder`` (also its TMPDIR) and send ``sig`` to it (and its
+    workers) when the command module ``module`` reports ``stage``; fails if it ends before
+    getting there. Returns its exit status and what it wrote on stderr."""
     marker = folder / f"reached-{stage}"
     env = {**os.environ, "ARCLI_TODAY": TODAY, "TMPDIR": str(folder),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    killed_when(marker.exists, [sys.executable, "-c", LAUNCHER, str(marker), module, stage,
-                                *args], env, folder)
+    return killed_when(marker.exists, [sys.executable, "-c", LAUNCHER, str(marker), module,
+                                       stage, *args], env, folder, sig)
 
 
-def killed_when(ready: Callable[[], bool], command: list[str], env: dict,
-                folder: Path) -> None:
-    """Run ``command`` and SIGKILL it as soon as ``ready()``; fails if it ends first."""
+def killed_when(ready: Callable[[], bool], command: list[str], env: dict, folder: Path,
+                sig: signal.Signals = signal.SIGKILL) -> tuple[int, str]:
+    """Run ``command`` and, as soon as ``ready()``, send ``sig`` to its process group (a
+    host going down kills the workers too; Ctrl-C reaches them all). Fails if it ends
+    first. Returns its exit status and what it wrote on stderr."""
     run = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE)
+                           stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 120
     while not ready():
         assert run.poll() is None, run.stderr.read().decode()
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    run.send_signal(signal.SIGKILL)
-    run.wait()
-    run.stderr.close()
+    os.killpg(run.pid, sig)
+    _, stderr = run.communicate(timeout=120)
+    return run.returncode, stderr.decode()

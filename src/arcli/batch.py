@@ -31,7 +31,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from arcli import heap
+from arcli import forkpool, heap
 from arcli.errors import UsageError
 from arcli.fileio import atomic_write, locked_file, remove_leftovers, safe_filename_part
 from arcli.output import Report, machine_value
@@ -135,6 +135,11 @@ def _init_worker(options: PipelineOptions) -> None:
         from arcli.signing import PdfSigningKey
 
         _WORKER["key"] = PdfSigningKey(options.signing)
+
+
+def _init_pool_worker(options: PipelineOptions) -> None:
+    forkpool.ignore_interrupts()
+    _init_worker(options)
 
 
 def _produce(job: Job, previous: dict | None) -> JobResult:
@@ -259,7 +264,7 @@ def _in_workers(assemble: Assemble, chunks: Sequence[Any], previous: dict[str, d
         tasks = (list(_paired(assemble(chunk), previous)) for chunk in chunks)
     try:
         with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context,
-                                 initializer=_init_worker, initargs=(options,)) as pool:
+                                 initializer=_init_pool_worker, initargs=(options,)) as pool:
             for results in pool.map(_chunk_inherited if inherited else _chunk_sent, tasks):
                 yield from results
     finally:

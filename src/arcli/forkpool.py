@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -31,12 +32,22 @@ def worker_count() -> int:
     return max(1, min(WORKERS, os.cpu_count() or 1))
 
 
+def ignore_interrupts() -> None:
+    """In a worker process: leave Ctrl-C to the parent.
+
+    The terminal sends SIGINT to every process of the command; a worker that took it
+    would print its own traceback, and a pool replaces a worker that dies. The parent
+    stops the pool and reports the interrupt once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any) -> Iterator:
     """``func`` over ``tasks`` in worker processes that see ``shared`` through :func:`job`.
 
     Tasks are drawn from ``tasks`` in the calling thread (they may come from a database
     cursor, which must stay in its thread) and at most a few are in flight at once, so
-    memory stays bounded however long the input.
+    memory stays bounded however long the input. Close the iterator when stopping early
+    (``contextlib.closing``): that stops the workers.
     """
     global _job
     _job = shared
@@ -45,7 +56,8 @@ def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any) -> Ite
             yield from map(func, tasks)
             return
         window = 2 * worker_count() + 1
-        with multiprocessing.get_context("fork").Pool(worker_count()) as pool:
+        with multiprocessing.get_context("fork").Pool(worker_count(),
+                                                      initializer=ignore_interrupts) as pool:
             pending: deque = deque()
             for task in tasks:
                 pending.append(pool.apply_async(func, (task,)))

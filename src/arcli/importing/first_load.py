@@ -13,6 +13,7 @@ gives them, so both paths reach the same allocations (tested).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import marshal
@@ -134,19 +135,20 @@ def load_first_spilled(conn: Connection, spill: Spill, batch_id: int,
     job = _RangeJob(_Job(batch_id, tuple(settlement_order), dates_as_text=True,
                          explicit_ids=explicit_ids), pieces)
     next_id = 1
-    for index, (rows, part) in enumerate(
-            forkpool.ordered_map(_apply_range, range(len(pieces)), job)):
-        documents, allocations = marshal.loads(rows)
-        offset = next_id - 1
-        if explicit_ids:
-            documents = [(doc_id + offset, *rest) for doc_id, *rest in documents]
-        writer.add(documents, [(cust, cur, credit + offset, debit + offset, *rest)
-                               for cust, cur, credit, debit, *rest in allocations])
-        next_id += len(documents)
-        result.groups |= part.groups
-        result.repeats.update(part.repeats)
-        if on_range is not None:
-            on_range(index + 1, len(pieces))
+    ranges = forkpool.ordered_map(_apply_range, range(len(pieces)), job)
+    with contextlib.closing(ranges):  # stops the workers if this ends early
+        for index, (rows, part) in enumerate(ranges):
+            documents, allocations = marshal.loads(rows)
+            offset = next_id - 1
+            if explicit_ids:
+                documents = [(doc_id + offset, *rest) for doc_id, *rest in documents]
+            writer.add(documents, [(cust, cur, credit + offset, debit + offset, *rest)
+                                   for cust, cur, credit, debit, *rest in allocations])
+            next_id += len(documents)
+            result.groups |= part.groups
+            result.repeats.update(part.repeats)
+            if on_range is not None:
+                on_range(index + 1, len(pieces))
     return _finish(conn, writer, result)
 
 

@@ -11,6 +11,7 @@ repeated numbers are caught while loading.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import getpass
@@ -245,19 +246,20 @@ def _parse(source: SourceFile, maker: RowMaker, result: ImportResult, problems: 
         problems.raise_if_any()
 
     total, done = source.path.stat().st_size, 0
-    for chunk in parse_ledger(source, maker, check):
-        if chunk.fatal:
-            raise InputError(chunk.fatal)
-        result.rows_read += chunk.read
-        for problem in chunk.problems:
-            problems.add(*problem)
-        if not problems.items:  # after the first problem, only more problems matter
-            sink(chunk)
-        done += chunk.size
-        if chunk.size:
-            progress(min(done, total), total)
-        else:  # read in one process: records, total unknown
-            progress(result.rows_read, 0)
+    with contextlib.closing(parse_ledger(source, maker, check)) as chunks:  # stops workers
+        for chunk in chunks:
+            if chunk.fatal:
+                raise InputError(chunk.fatal)
+            result.rows_read += chunk.read
+            for problem in chunk.problems:
+                problems.add(*problem)
+            if not problems.items:  # after the first problem, only more problems matter
+                sink(chunk)
+            done += chunk.size
+            if chunk.size:
+                progress(min(done, total), total)
+            else:  # read in one process: records, total unknown
+                progress(result.rows_read, 0)
     problems.raise_if_any()
     if done:
         progress(total, total)  # the header, which no chunk counts

@@ -53,8 +53,16 @@ class BulkLoadSettings:
         return self.active
 
     def restore(self) -> None:
-        """Back to WAL and checked keys (after the transaction); never fails a finished load."""
+        """Back to WAL and checked keys (after the transaction); never fails a finished load.
+
+        Nor does it replace the error of a failed one: a connection interrupted in the
+        middle of a statement (Ctrl-C) has been dropped by SQLAlchemy, and asking it for
+        the settings would open a new one, which finds the book still locked; the next
+        writing connection asks for WAL anyway."""
         if not self.active:
+            return
+        self.active = False
+        if self._conn.invalidated:
             return
         raw = self._driver_connection()
         with contextlib.suppress(sqlite3.Error):
@@ -63,7 +71,6 @@ class BulkLoadSettings:
             raw.execute("PRAGMA foreign_keys=ON")
             raw.execute("PRAGMA journal_mode=WAL").fetchone()
             raw.execute("PRAGMA synchronous=NORMAL")
-        self.active = False
 
     def _driver_connection(self) -> sqlite3.Connection | None:
         if self._conn.dialect.name != "sqlite":

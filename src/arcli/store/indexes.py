@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 from collections.abc import Iterator
 
 from sqlalchemy import Connection
@@ -90,5 +91,8 @@ def _threaded_sorting(conn: Connection) -> Iterator[None]:
     try:
         yield
     finally:
-        raw.execute(f"PRAGMA cache_size={cache}")
-        raw.execute(f"PRAGMA threads={threads}")
+        # A connection dropped by an interrupt has nothing left to restore, and the
+        # interrupt must reach the user as itself.
+        with contextlib.suppress(sqlite3.Error):
+            raw.execute(f"PRAGMA cache_size={cache}")
+            raw.execute(f"PRAGMA threads={threads}")

@@ -1,0 +1,81 @@
+"""Ctrl-C: the command stops with "interrupted"/"aborted" and exit 130, no traceback from
+it or its worker processes, and nothing half-done in the book.
+
+Also the clean-ups that run while an interrupt unwinds: they must not replace it with an
+error of their own (SQLAlchemy drops a connection interrupted mid-statement, and settings
+restored on it failed with "database is locked" or "closed database").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import sys
+
+import pytest
+
+from arcli.store import open_store
+from arcli.store.bulk_load import bulk_load_settings
+from arcli.store.indexes import _threaded_sorting
+from tests.conftest import ROOT, TODAY
+from tests.killing import killed_at, killed_when
+
+sys.path.insert(0, str(ROOT / "bench"))
+from generate import generate
+
+
+def test_ctrl_c_while_a_big_first_load_applies_cash_in_its_workers(arcli, tmp_path):
+    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=12)
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    work = tmp_path / "interrupted"
+    work.mkdir()
+    status, stderr = killed_at("arcli.cli.importing", "loading",
+                               ["--db", arcli.db, "import", "ledger", str(ledger)], work,
+                               signal.SIGINT)
+    assert status == 130
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert stderr.strip().splitlines()[-1] in ("arcli: aborted", "arcli: interrupted")
+    assert json.loads(arcli("aging", "--json").stdout) == []
+    assert arcli("import", "ledger", str(ledger)).exit_code == 0
+
+
+def test_ctrl_c_during_a_statement_batch_in_worker_processes(arcli, tmp_path):
+    customers, ledger = generate(tmp_path / "data", 6000, 300, seed=13)
+    for kind, path in (("customers", customers), ("ledger", ledger)):
+        assert arcli("import", kind, str(path)).exit_code == 0
+    out = tmp_path / "st"
+    env = {**os.environ, "ARCLI_TODAY": TODAY}
+    status, stderr = killed_when(
+        lambda: len(list(out.glob("*.pdf"))) >= 5,
+        [sys.executable, "-m", "arcli", "--db", arcli.db, "statements", "--period",
+         "2026-10", "--jobs", "2", "--out", str(out)], env, tmp_path, signal.SIGINT)
+    assert status == 130
+    assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    assert not (out / "manifest.json").exists()
+
+
+def test_an_interrupt_in_an_index_build_is_not_replaced_by_restoring_its_settings(tmp_path):
+    store = open_store(str(tmp_path / "book.db"))
+    store.upgrade()
+    with store.engine.connect() as conn, pytest.raises(KeyboardInterrupt), \
+            _threaded_sorting(conn):
+        conn.connection.driver_connection.close()  # what dropping the connection leaves
+        raise KeyboardInterrupt
+    store.dispose()
+
+
+def test_an_interrupt_in_a_bulk_load_is_not_replaced_by_restoring_wal(tmp_path):
+    store = open_store(str(tmp_path / "book.db"))
+    store.upgrade()
+    other = sqlite3.connect(tmp_path / "book.db", isolation_level=None, timeout=0.1)
+    with store.engine.connect() as conn, pytest.raises(KeyboardInterrupt), \
+            bulk_load_settings(conn) as bulk:
+        assert bulk.switch_on()
+        conn.invalidate()  # what SQLAlchemy does to a connection interrupted mid-statement
+        other.execute("BEGIN IMMEDIATE")  # and someone else writes meanwhile
+        raise KeyboardInterrupt
+    other.rollback()
+    other.close()
+    store.dispose()
