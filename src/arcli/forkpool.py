@@ -16,6 +16,7 @@ import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 WORKERS = 2
@@ -47,7 +48,13 @@ def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any) -> Ite
     Tasks are drawn from ``tasks`` in the calling thread (they may come from a database
     cursor, which must stay in its thread) and at most a few are in flight at once, so
     memory stays bounded however long the input. Close the iterator when stopping early
-    (``contextlib.closing``): that stops the workers.
+    (``contextlib.closing``): tasks not yet started are dropped, and the workers stop
+    once the ones running have finished.
+
+    A ``ProcessPoolExecutor``, not a ``multiprocessing.Pool``: stopping a pool early
+    (Ctrl-C) terminates its workers, and one killed while it wrote a result -- these are
+    big -- leaves the result queue's lock taken, so the pool's own shutdown then waits
+    for ever (seen in about one interrupted import in six under load).
     """
     global _job
     _job = shared
@@ -56,14 +63,18 @@ def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any) -> Ite
             yield from map(func, tasks)
             return
         window = 2 * worker_count() + 1
-        with multiprocessing.get_context("fork").Pool(worker_count(),
-                                                      initializer=ignore_interrupts) as pool:
+        with ProcessPoolExecutor(worker_count(), mp_context=multiprocessing.get_context("fork"),
+                                 initializer=ignore_interrupts) as pool:
             pending: deque = deque()
-            for task in tasks:
-                pending.append(pool.apply_async(func, (task,)))
-                if len(pending) >= window:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
+            try:
+                for task in tasks:
+                    pending.append(pool.submit(func, task))
+                    if len(pending) >= window:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
     finally:
         _job = None
