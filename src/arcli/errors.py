@@ -92,3 +92,18 @@ def busy_book_message(exc: BaseException) -> str | None:
     if "database is locked" not in text and getattr(cause, "sqlstate", None) not in _BUSY_STATES:
         return None
     return f"the book is busy: another program kept it locked ({text}); run the command again"
+
+
+def lost_connection_message(exc: BaseException) -> str | None:
+    """The message for a database session that ended under a command (the server
+    restarted or shut down, an administrator ended the session, the network went), else
+    None: the server's doing, not an error in arcli, and nothing uncommitted survived it.
+    SQLAlchemy marks such errors ``connection_invalidated``; bare driver errors carry
+    PostgreSQL's connection (08) or operator-intervention (57P) state."""
+    cause = getattr(exc, "orig", None) or exc
+    state = getattr(cause, "sqlstate", None) or ""
+    if not (getattr(exc, "connection_invalidated", False) or state.startswith(("08", "57P"))):
+        return None
+    text = " ".join(str(cause).split())
+    return (f"lost the connection to the database ({text}); what this command had not "
+            "committed was rolled back: run it again when the database is back")

@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import ROOT, Arcli
 from tests.foundation.test_first_load import book_state, journal_mode, use_spill
-from tests.killing import killed_at
+from tests.killing import killed_at, paused_at, resumed
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -66,3 +66,34 @@ def test_a_killed_import_leaves_the_book_as_it_was_and_its_rerun_loads_it_once(
         assert reference(*args).exit_code == 0
     assert book_state(arcli.db) == book_state(reference.db)
     assert arcli("aging", "--json").stdout == reference("aging", "--json").stdout
+
+
+def test_an_import_whose_database_session_ends_says_so_and_changes_nothing(arcli, tmp_path):
+    """The PostgreSQL server ends the import's sessions (a restart, an administrator)
+    while it loads: a plain message and exit 1, not an internal error, and the book as
+    it was."""
+    if arcli.is_sqlite:
+        pytest.skip("a database session that a server ends is PostgreSQL's")
+    from sqlalchemy import text
+
+    from arcli.store import open_store
+
+    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=14)
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    work = tmp_path / "ended"
+    work.mkdir()
+    run = paused_at("arcli.cli.importing", "loading",
+                    ["--db", arcli.db, "import", "ledger", str(ledger)], work)
+    admin = open_store(arcli.db)
+    with admin.engine.connect() as conn:
+        ended = conn.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    admin.dispose()
+    assert ended >= 2  # the import's connection and its batch lock's
+    status, stderr = resumed(run, work, "loading")
+    assert status == 1
+    assert "lost the connection to the database" in stderr and "run it again" in stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr
+    assert json.loads(arcli("aging", "--json").stdout) == []
+    assert arcli("import", "ledger", str(ledger)).exit_code == 0

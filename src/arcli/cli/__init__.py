@@ -17,7 +17,13 @@ import sys
 import click
 
 from arcli import __version__
-from arcli.errors import EXIT_ERROR, EXIT_USAGE, ArcliError, busy_book_message
+from arcli.errors import (
+    EXIT_ERROR,
+    EXIT_USAGE,
+    ArcliError,
+    busy_book_message,
+    lost_connection_message,
+)
 
 #: command name -> "module:attribute", imported on first use.
 COMMANDS = {
@@ -77,10 +83,10 @@ class LazyGroup(click.Group):
             _report_error(describe_os_error(exc))
             raise click.exceptions.Exit(EXIT_ERROR) from None
         except Exception as exc:
-            busy = busy_book_message(exc)
-            if busy is None or os.environ.get("ARCLI_DEBUG"):
+            said = busy_book_message(exc) or lost_connection_message(exc)
+            if said is None or os.environ.get("ARCLI_DEBUG"):
                 raise
-            _report_error(busy)
+            _report_error(said)
             raise click.exceptions.Exit(EXIT_ERROR) from None
 
 

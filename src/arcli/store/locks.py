@@ -85,9 +85,13 @@ def _lock(store: Store, name: str, when_held: Callable[[], None],
                 conn.commit()
             try:
                 yield
-            finally:
-                conn.execute(text(f"SELECT pg_advisory_unlock{mode}(:k)"), key)
-                conn.commit()
+            except BaseException:
+                # The block's error is what the user must see. If the session has gone
+                # (a server restart, an interrupt), the lock went with it.
+                with contextlib.suppress(Exception):
+                    _unlock(conn, mode, key)
+                raise
+            _unlock(conn, mode, key)
         return
     database = store.engine.url.database or ":memory:"
     if database == ":memory:":
@@ -95,3 +99,8 @@ def _lock(store: Store, name: str, when_held: Callable[[], None],
         return
     with locked_file(Path(f"{database}.{name}.lock"), shared=shared, when_held=when_held):
         yield
+
+
+def _unlock(conn, mode: str, key: dict) -> None:
+    conn.execute(text(f"SELECT pg_advisory_unlock{mode}(:k)"), key)
+    conn.commit()
