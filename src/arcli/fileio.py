@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO
 
 _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
+_TEMPORARY = ".tmp"  # suffix of atomic_output's temporary files
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str, *, encoding: str = "utf-8") -> Path:
@@ -51,9 +52,6 @@ def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> It
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
-
-
-_TEMPORARY = ".tmp"
 
 
 def remove_leftovers(folder: Path, names: Iterable[str]) -> int:

@@ -37,8 +37,8 @@ def ignore_interrupts() -> None:
     """In a worker process: leave Ctrl-C to the parent.
 
     The terminal sends SIGINT to every process of the command; a worker that took it
-    would print its own traceback, and a pool replaces a worker that dies. The parent
-    stops the pool and reports the interrupt once."""
+    would print its own traceback and die under a running task. The parent stops the
+    workers and reports the interrupt once."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
