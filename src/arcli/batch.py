@@ -263,8 +263,11 @@ def _in_workers(assemble: Assemble, chunks: Sequence[Any], previous: dict[str, d
     else:
         tasks = (list(_paired(assemble(chunk), previous)) for chunk in chunks)
     try:
-        with ProcessPoolExecutor(max_workers=options.jobs, mp_context=context,
-                                 initializer=_init_pool_worker, initargs=(options,)) as pool:
+        with forkpool.deaths_reported(
+                "the documents written before stay, nothing was recorded; run the command "
+                "again (with fewer --jobs if memory is short)"), \
+                ProcessPoolExecutor(max_workers=options.jobs, mp_context=context,
+                                    initializer=_init_pool_worker, initargs=(options,)) as pool:
             for results in pool.map(_chunk_inherited if inherited else _chunk_sent, tasks):
                 yield from results
     finally:

@@ -32,6 +32,11 @@ class UsageError(ArcliError):
     exit_code = EXIT_USAGE
 
 
+class WorkerDied(ArcliError):
+    """A worker process of a parallel stage ended abruptly (killed by the system, most
+    often its out-of-memory killer): the run stops and says what is left."""
+
+
 class ConfigError(ArcliError):
     """The configuration file is invalid; the message names file, line and key."""
 

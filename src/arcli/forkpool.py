@@ -11,13 +11,17 @@ depend on the number of workers. With fewer than two cores the map runs in-proce
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+from arcli.errors import WorkerDied
 
 WORKERS = 2
 _job: Any = None
@@ -42,6 +46,17 @@ def ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+@contextlib.contextmanager
+def deaths_reported(what_now: str) -> Iterator[None]:
+    """Turn a worker that died (``BrokenProcessPool``) into :class:`WorkerDied`, whose
+    message ends with ``what_now``: what the user has and should do."""
+    try:
+        yield
+    except BrokenProcessPool:
+        raise WorkerDied("a worker process ended abruptly (killed by the system, by its "
+                         f"out-of-memory killer for instance): {what_now}") from None
+
+
 def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any) -> Iterator:
     """``func`` over ``tasks`` in worker processes that see ``shared`` through :func:`job`.
 
@@ -63,8 +78,9 @@ def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any) -> Ite
             yield from map(func, tasks)
             return
         window = 2 * worker_count() + 1
-        with ProcessPoolExecutor(worker_count(), mp_context=multiprocessing.get_context("fork"),
-                                 initializer=ignore_interrupts) as pool:
+        with deaths_reported("nothing was imported; run the import again"), \
+                ProcessPoolExecutor(worker_count(), mp_context=multiprocessing.get_context("fork"),
+                                    initializer=ignore_interrupts) as pool:
             pending: deque = deque()
             try:
                 for task in tasks:

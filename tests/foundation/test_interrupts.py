@@ -1,5 +1,6 @@
 """Ctrl-C: the command stops with "interrupted"/"aborted" and exit 130, no traceback from
-it or its worker processes, and nothing half-done in the book.
+it or its worker processes, and nothing half-done in the book. A worker process killed
+under a command (the out-of-memory killer): a plain message and exit 1.
 
 Also the clean-ups that run while an interrupt unwinds: they must not replace it with an
 error of their own (SQLAlchemy drops a connection interrupted mid-statement, and settings
@@ -12,6 +13,7 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import sys
 
 import pytest
@@ -20,7 +22,14 @@ from arcli.store import open_store
 from arcli.store.bulk_load import bulk_load_settings
 from arcli.store.indexes import _threaded_sorting
 from tests.conftest import ROOT, TODAY
-from tests.killing import killed_at, killed_when
+from tests.killing import (
+    finished,
+    killed_at,
+    killed_when,
+    paused_at,
+    resumed,
+    started_until,
+)
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -79,3 +88,41 @@ def test_an_interrupt_in_a_bulk_load_is_not_replaced_by_restoring_wal(tmp_path):
     other.rollback()
     other.close()
     store.dispose()
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(child) for child in found.stdout.split()]
+
+
+def test_a_worker_killed_while_an_import_applies_cash_is_reported_plainly(arcli, tmp_path):
+    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=15)
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    work = tmp_path / "worker"
+    work.mkdir()
+    run = paused_at("arcli.cli.importing", "loading",
+                    ["--db", arcli.db, "import", "ledger", str(ledger)], work)
+    workers = _children(run.pid)
+    assert len(workers) >= 2
+    os.kill(workers[0], signal.SIGKILL)
+    status, stderr = resumed(run, work, "loading")
+    assert status == 1
+    assert "a worker process ended abruptly" in stderr and "nothing was imported" in stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr
+    assert json.loads(arcli("aging", "--json").stdout) == []
+
+
+def test_a_worker_killed_during_a_statement_batch_is_reported_plainly(arcli, tmp_path):
+    customers, ledger = generate(tmp_path / "data", 6000, 300, seed=16)
+    for kind, path in (("customers", customers), ("ledger", ledger)):
+        assert arcli("import", kind, str(path)).exit_code == 0
+    out = tmp_path / "st"
+    env = {**os.environ, "ARCLI_TODAY": TODAY}
+    run = started_until(lambda: len(list(out.glob("*.pdf"))) >= 5,
+                        [sys.executable, "-m", "arcli", "--db", arcli.db, "statements",
+                         "--period", "2026-10", "--jobs", "2", "--out", str(out)], env, tmp_path)
+    os.kill(_children(run.pid)[0], signal.SIGKILL)
+    status, stderr = finished(run)
+    assert status == 1
+    assert "a worker process ended abruptly" in stderr and "run the command again" in stderr
+    assert "internal error" not in stderr and "Traceback" not in stderr
