@@ -112,3 +112,17 @@ def lost_connection_message(exc: BaseException) -> str | None:
     text = " ".join(str(cause).split())
     return (f"lost the connection to the database ({text}); what this command had not "
             "committed was rolled back: run it again when the database is back")
+
+
+def damaged_file_message(exc: BaseException) -> str | None:
+    """The message for a SQLite file that is not a database, or a damaged one, else None:
+    nothing arcli can repair or should work on."""
+    cause = getattr(exc, "orig", None) or exc
+    name = getattr(cause, "sqlite_errorname", "") or ""
+    text = " ".join(str(cause).split())
+    if name == "SQLITE_NOTADB":
+        return f"the database file is not a SQLite database ({text}): check the path given"
+    if name.startswith("SQLITE_CORRUPT"):
+        return (f"the database file is damaged ({text}): restore the book from a backup "
+                "(the sqlite3 shell's .recover can save what is still readable)")
+    return None

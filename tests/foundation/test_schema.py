@@ -2,15 +2,20 @@
 
 Books are created by running the Alembic migrations, while queries and bulk loads are
 written against ``store/schema.py``; an index declared in one and not the other would go
-unnoticed until a query ran slowly or a bulk load rebuilt the wrong index.
+unnoticed until a query ran slowly or a bulk load rebuilt the wrong index. A book file
+that is damaged, or no database at all, is named as such by every command.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from arcli.store.schema import metadata
+from tests.conftest import EXAMPLES
 
 
 def schema_differences(store) -> list:
@@ -34,3 +39,28 @@ def test_documents_are_found_by_number_through_the_unique_index(store):
     unique = indexes["ux_documents_number_type"]
     assert unique["column_names"] == ["number", "type"] and unique["unique"]
     assert "ix_documents_number" not in indexes
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not a database"])
+def test_a_damaged_book_file_is_named_as_such_by_every_kind_of_command(example_book, damage):
+    """Reports, imports and batches on a SQLite file that is cut short or is no database
+    at all: a plain message and exit 1, never an internal error."""
+    if not example_book.is_sqlite:
+        pytest.skip("a damaged database file is SQLite's")
+    from arcli.store import open_store
+
+    open_store(example_book.db).dispose()
+    book = Path(example_book.db)
+    if damage == "truncated":
+        book.write_bytes(book.read_bytes()[:20_000])
+        said = ("damaged", "malformed")
+    else:
+        book.write_bytes(bytes(range(256)) * 40)
+        said = ("not a SQLite database", "not a database")
+    for args in (("aging",), ("import", "ledger", str(EXAMPLES / "ledger.csv")),
+                 ("statements", "--period", "2026-10", "--out", "st"),
+                 ("dunning", "run", "--out", "letters")):
+        result = example_book(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "internal error" not in result.stderr, args
+        assert any(words in result.stderr for words in said), (args, result.stderr)

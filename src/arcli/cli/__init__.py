@@ -22,6 +22,7 @@ from arcli.errors import (
     EXIT_USAGE,
     ArcliError,
     busy_book_message,
+    damaged_file_message,
     lost_connection_message,
 )
 
@@ -83,7 +84,8 @@ class LazyGroup(click.Group):
             _report_error(describe_os_error(exc))
             raise click.exceptions.Exit(EXIT_ERROR) from None
         except Exception as exc:
-            said = busy_book_message(exc) or lost_connection_message(exc)
+            said = (busy_book_message(exc) or lost_connection_message(exc)
+                    or damaged_file_message(exc))
             if said is None or os.environ.get("ARCLI_DEBUG"):
                 raise
             _report_error(said)
