@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -137,8 +138,8 @@ def _init_worker(options: PipelineOptions) -> None:
         _WORKER["key"] = PdfSigningKey(options.signing)
 
 
-def _init_pool_worker(options: PipelineOptions) -> None:
-    forkpool.ignore_interrupts()
+def _init_pool_worker(options: PipelineOptions, parent: int) -> None:
+    forkpool.worker_started(parent)
     _init_worker(options)
 
 
@@ -267,7 +268,8 @@ def _in_workers(assemble: Assemble, chunks: Sequence[Any], previous: dict[str, d
                 "the documents written before stay, nothing was recorded; run the command "
                 "again (with fewer --jobs if memory is short)"), \
                 ProcessPoolExecutor(max_workers=options.jobs, mp_context=context,
-                                    initializer=_init_pool_worker, initargs=(options,)) as pool:
+                                    initializer=_init_pool_worker,
+                                    initargs=(options, os.getpid())) as pool:
             for results in pool.map(_chunk_inherited if inherited else _chunk_sent, tasks):
                 yield from results
     finally:

@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -37,13 +38,27 @@ def worker_count() -> int:
     return max(1, min(WORKERS, os.cpu_count() or 1))
 
 
-def ignore_interrupts() -> None:
-    """In a worker process: leave Ctrl-C to the parent.
+def worker_started(parent: int) -> None:
+    """First thing in a worker process: leave stopping to the parent (pid ``parent``).
 
-    The terminal sends SIGINT to every process of the command; a worker that took it
-    would print its own traceback and die under a running task. The parent stops the
-    workers and reports the interrupt once."""
+    Ctrl-C reaches every process of the command; a worker that took it would print its
+    own traceback and die under a running task, so workers ignore it and the parent
+    stops them and reports the interrupt once. SIGTERM gets its default back (the
+    parent's handler turns it into a clean stop, which is the parent's to make). And a
+    worker dies with its parent: one killed outright (SIGKILL, the out-of-memory killer)
+    would otherwise leave its workers waiting for tasks for ever, since they hold both
+    ends of the task pipe themselves."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # the parent died before that took effect
+            os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @contextlib.contextmanager
@@ -80,7 +95,8 @@ def ordered_map(func: Callable[[Any], Any], tasks: Iterable, shared: Any) -> Ite
         window = 2 * worker_count() + 1
         with deaths_reported("nothing was imported; run the import again"), \
                 ProcessPoolExecutor(worker_count(), mp_context=multiprocessing.get_context("fork"),
-                                    initializer=ignore_interrupts) as pool:
+                                    initializer=worker_started,
+                                    initargs=(os.getpid(),)) as pool:
             pending: deque = deque()
             try:
                 for task in tasks:

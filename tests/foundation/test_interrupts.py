@@ -15,6 +15,8 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -126,3 +128,44 @@ def test_a_worker_killed_during_a_statement_batch_is_reported_plainly(arcli, tmp
     assert status == 1
     assert "a worker process ended abruptly" in stderr and "run the command again" in stderr
     assert "internal error" not in stderr and "Traceback" not in stderr
+
+
+def _gone(pids: list[int], within: float = 10) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(Path(f"/proc/{pid}").exists() and _state(pid) != "Z" for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "gone"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["term", "kill"])
+def test_an_import_stopped_by_a_signal_to_its_main_process_leaves_no_workers(
+        arcli, tmp_path, sig):
+    """A scheduler's timeout or a service stop sends SIGTERM to arcli alone: it stops as
+    cleanly as on Ctrl-C (exit 143, "terminated", its temporary files removed). Killed
+    outright, it cannot clean up, but its workers die with it instead of waiting for
+    tasks for ever. The book is as it was either way."""
+    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=17)
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    work = tmp_path / "signalled"
+    work.mkdir()
+    run = paused_at("arcli.cli.importing", "loading",
+                    ["--db", arcli.db, "import", "ledger", str(ledger)], work)
+    workers = _children(run.pid)
+    assert len(workers) >= 2
+    os.kill(run.pid, sig)
+    status, stderr = finished(run)
+    assert _gone(workers), [(pid, _state(pid)) for pid in workers]
+    if sig == signal.SIGTERM:
+        assert status == 143 and stderr.strip().splitlines()[-1] == "arcli: terminated"
+        assert "Traceback" not in stderr
+        assert not list(work.glob("arcli-load-*"))
+    assert json.loads(arcli("aging", "--json").stdout) == []

@@ -12,6 +12,7 @@ import errno
 import importlib
 import importlib.util
 import os
+import signal
 import sys
 
 import click
@@ -134,14 +135,29 @@ def _report_error(message: str) -> None:
         click.echo(prefix + line, err=True)
 
 
+class Terminated(BaseException):
+    """SIGTERM (a scheduler's timeout, a service stopping), raised where the command is:
+    it unwinds like Ctrl-C -- transactions rolled back, workers stopped, temporary files
+    removed -- instead of the process vanishing mid-write. Not an ``Exception``, so no
+    handler of ordinary errors swallows it."""
+
+
+def _terminated(_signum, _frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into a message and exit code."""
     debug = bool(os.environ.get("ARCLI_DEBUG"))
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = cli.main(args=argv, prog_name="arcli", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("arcli: aborted", err=True)
         code = 130
+    except Terminated:
+        click.echo("arcli: terminated", err=True)
+        code = 128 + signal.SIGTERM
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
