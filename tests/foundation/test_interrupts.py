@@ -9,6 +9,7 @@ restored on it failed with "database is locked" or "closed database").
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -169,3 +170,26 @@ def test_an_import_stopped_by_a_signal_to_its_main_process_leaves_no_workers(
         assert "Traceback" not in stderr
         assert not list(work.glob("arcli-load-*"))
     assert json.loads(arcli("aging", "--json").stdout) == []
+
+
+def _same(value):
+    return value
+
+
+def test_a_worker_that_died_while_idle_stops_the_map_when_it_is_next_given_work():
+    from arcli import forkpool
+    from arcli.errors import WorkerDied
+
+    results = forkpool.ordered_map(_same, range(40), None, workers=2,
+                                   if_a_worker_dies="what now")
+    with contextlib.closing(results):
+        assert next(results) == 0
+        idle = _children(os.getpid())
+        deadline = time.monotonic() + 10
+        while not all(_state(pid) == "S" for pid in idle) and time.monotonic() < deadline:
+            time.sleep(0.05)  # both wait for tasks: the map is paused by this consumer
+        os.kill(idle[0], signal.SIGKILL)
+        assert _gone(idle[:1])
+        with pytest.raises(WorkerDied, match=r"ended abruptly.*what now"):
+            list(results)
+    assert _gone(idle)
