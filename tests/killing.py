@@ -20,6 +20,8 @@ from pathlib import Path
 
 from tests.conftest import ROOT, TODAY
 
+sys.path.insert(0, str(ROOT / "bench"))  # generate.py, the benchmarks' ledger generator
+
 LAUNCHER = """
 import contextlib, faulthandler, importlib, signal, sys, time
 faulthandler.register(signal.SIGUSR1, all_threads=True)  # where it hangs, if it does
@@ -56,6 +58,22 @@ def paused_at(module: str, stage: str, args: list[str], folder: Path) -> subproc
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     return started_until(marker.exists, [sys.executable, "-c", LAUNCHER, str(marker), module,
                                          stage, *args], env, folder)
+
+
+def import_paused(arcli, folder: Path, seed: int,
+                  stage: str = "loading") -> tuple[subprocess.Popen, Path, Path]:
+    """A book holding the customers of a generated 3,000-document ledger, and a real
+    import of that ledger paused at ``stage`` ("loading": its workers applying cash).
+    Returns the run, its work folder (see :func:`resumed`) and the ledger."""
+    from generate import generate
+
+    customers, ledger = generate(folder / "data", 3000, 40, seed=seed)
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    work = folder / f"paused-{seed}"
+    work.mkdir()
+    run = paused_at("arcli.cli.importing", stage,
+                    ["--db", arcli.db, "import", "ledger", str(ledger)], work)
+    return run, work, ledger
 
 
 def resumed(run: subprocess.Popen, folder: Path, stage: str) -> tuple[int, str]:

@@ -27,9 +27,7 @@ from arcli.store.indexes import _threaded_sorting
 from tests.conftest import ROOT, TODAY
 from tests.killing import (
     finished,
-    killed_at,
-    killed_when,
-    paused_at,
+    import_paused,
     resumed,
     started_until,
 )
@@ -39,13 +37,9 @@ from generate import generate
 
 
 def test_ctrl_c_while_a_big_first_load_applies_cash_in_its_workers(arcli, tmp_path):
-    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=12)
-    assert arcli("import", "customers", str(customers)).exit_code == 0
-    work = tmp_path / "interrupted"
-    work.mkdir()
-    status, stderr = killed_at("arcli.cli.importing", "loading",
-                               ["--db", arcli.db, "import", "ledger", str(ledger)], work,
-                               signal.SIGINT)
+    run, _, ledger = import_paused(arcli, tmp_path, seed=12)
+    os.killpg(run.pid, signal.SIGINT)
+    status, stderr = finished(run)
     assert status == 130
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     assert stderr.strip().splitlines()[-1] in ("arcli: aborted", "arcli: interrupted")
@@ -53,16 +47,24 @@ def test_ctrl_c_while_a_big_first_load_applies_cash_in_its_workers(arcli, tmp_pa
     assert arcli("import", "ledger", str(ledger)).exit_code == 0
 
 
-def test_ctrl_c_during_a_statement_batch_in_worker_processes(arcli, tmp_path):
-    customers, ledger = generate(tmp_path / "data", 6000, 300, seed=13)
+def _statements_running(arcli, folder: Path, seed: int):
+    """A book of 300 customers, and ``arcli statements --jobs 2`` on it once it has
+    written its first files; returns the run and its output folder."""
+    customers, ledger = generate(folder / "data", 6000, 300, seed=seed)
     for kind, path in (("customers", customers), ("ledger", ledger)):
         assert arcli("import", kind, str(path)).exit_code == 0
-    out = tmp_path / "st"
-    env = {**os.environ, "ARCLI_TODAY": TODAY}
-    status, stderr = killed_when(
-        lambda: len(list(out.glob("*.pdf"))) >= 5,
-        [sys.executable, "-m", "arcli", "--db", arcli.db, "statements", "--period",
-         "2026-10", "--jobs", "2", "--out", str(out)], env, tmp_path, signal.SIGINT)
+    out = folder / "st"
+    run = started_until(lambda: len(list(out.glob("*.pdf"))) >= 5,
+                        [sys.executable, "-m", "arcli", "--db", arcli.db, "statements",
+                         "--period", "2026-10", "--jobs", "2", "--out", str(out)],
+                        {**os.environ, "ARCLI_TODAY": TODAY}, folder)
+    return run, out
+
+
+def test_ctrl_c_during_a_statement_batch_in_worker_processes(arcli, tmp_path):
+    run, out = _statements_running(arcli, tmp_path, seed=13)
+    os.killpg(run.pid, signal.SIGINT)
+    status, stderr = finished(run)
     assert status == 130
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     assert not (out / "manifest.json").exists()
@@ -99,12 +101,7 @@ def _children(pid: int) -> list[int]:
 
 
 def test_a_worker_killed_while_an_import_applies_cash_is_reported_plainly(arcli, tmp_path):
-    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=15)
-    assert arcli("import", "customers", str(customers)).exit_code == 0
-    work = tmp_path / "worker"
-    work.mkdir()
-    run = paused_at("arcli.cli.importing", "loading",
-                    ["--db", arcli.db, "import", "ledger", str(ledger)], work)
+    run, work, _ = import_paused(arcli, tmp_path, seed=15)
     workers = _children(run.pid)
     assert len(workers) >= 2
     os.kill(workers[0], signal.SIGKILL)
@@ -116,14 +113,7 @@ def test_a_worker_killed_while_an_import_applies_cash_is_reported_plainly(arcli,
 
 
 def test_a_worker_killed_during_a_statement_batch_is_reported_plainly(arcli, tmp_path):
-    customers, ledger = generate(tmp_path / "data", 6000, 300, seed=16)
-    for kind, path in (("customers", customers), ("ledger", ledger)):
-        assert arcli("import", kind, str(path)).exit_code == 0
-    out = tmp_path / "st"
-    env = {**os.environ, "ARCLI_TODAY": TODAY}
-    run = started_until(lambda: len(list(out.glob("*.pdf"))) >= 5,
-                        [sys.executable, "-m", "arcli", "--db", arcli.db, "statements",
-                         "--period", "2026-10", "--jobs", "2", "--out", str(out)], env, tmp_path)
+    run, _ = _statements_running(arcli, tmp_path, seed=16)
     os.kill(_children(run.pid)[0], signal.SIGKILL)
     status, stderr = finished(run)
     assert status == 1
@@ -154,12 +144,7 @@ def test_an_import_stopped_by_a_signal_to_its_main_process_leaves_no_workers(
     cleanly as on Ctrl-C (exit 143, "terminated", its temporary files removed). Killed
     outright, it cannot clean up, but its workers die with it instead of waiting for
     tasks for ever. The book is as it was either way."""
-    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=17)
-    assert arcli("import", "customers", str(customers)).exit_code == 0
-    work = tmp_path / "signalled"
-    work.mkdir()
-    run = paused_at("arcli.cli.importing", "loading",
-                    ["--db", arcli.db, "import", "ledger", str(ledger)], work)
+    run, work, _ = import_paused(arcli, tmp_path, seed=17)
     workers = _children(run.pid)
     assert len(workers) >= 2
     os.kill(run.pid, sig)

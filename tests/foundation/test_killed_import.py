@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import ROOT, Arcli
 from tests.foundation.test_first_load import book_state, journal_mode, use_spill
-from tests.killing import killed_at, paused_at, resumed
+from tests.killing import import_paused, killed_at, resumed
 
 sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate
@@ -78,12 +78,7 @@ def test_an_import_whose_database_session_ends_says_so_and_changes_nothing(arcli
 
     from arcli.store import open_store
 
-    customers, ledger = generate(tmp_path / "data", 3000, 40, seed=14)
-    assert arcli("import", "customers", str(customers)).exit_code == 0
-    work = tmp_path / "ended"
-    work.mkdir()
-    run = paused_at("arcli.cli.importing", "loading",
-                    ["--db", arcli.db, "import", "ledger", str(ledger)], work)
+    run, work, ledger = import_paused(arcli, tmp_path, seed=14)
     admin = open_store(arcli.db)
     with admin.engine.connect() as conn:
         ended = conn.execute(text(
