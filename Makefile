@@ -4,7 +4,7 @@ PYTHON ?= python3
 
 .PHONY: demo test lint bench venv clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml src/arcli/_cash.c
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test,postgres]'

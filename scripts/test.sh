@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 bash scripts/system-deps.sh --with-postgres
 VENV=${VENV:-.venv}
 "$VENV/bin/ruff" check src tests bench
+# the compiled cash application must have been built here (gcc is installed above)
+export ARCLI_REQUIRE_ACCELERATOR=1
 pg_started=""
 if [ -z "${ARCLI_TEST_PG_URL:-}" ] && [ -f scripts/pg.sh ]; then
   if url=$(bash scripts/pg.sh start); then

@@ -19,8 +19,9 @@ import functools
 import marshal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import chain, groupby
 from operator import itemgetter
+from pathlib import Path
 
 from sqlalchemy import Connection, Table
 
@@ -34,6 +35,7 @@ from arcli.store.bulk import (
     move_id_sequence,
     stream_rows,
 )
+from arcli.store.part_files import PartFile, PartFiles
 from arcli.store.schema import OPEN_SENTINEL
 
 DOCUMENT_COLUMNS = ("id", "type", "number", "customer_id", "date", "due_date", "amount_minor",
@@ -116,26 +118,29 @@ def load_first(conn: Connection, stage: Table, batch_id: int,
 
 def load_first_spilled(conn: Connection, spill: Spill, batch_id: int,
                        settlement_order: Sequence[str],
-                       on_range: Callable[[int, int], None] | None = None) -> FirstLoad:
+                       on_range: Callable[[int, int], None] | None = None,
+                       part_files: PartFiles | None = None) -> FirstLoad:
     """Insert every spilled document into the empty book, range by range.
 
-    Worker processes read, group and cash-apply one customer range each
-    (:func:`_apply_range`) with ids counted from 1; this process inserts the documents
-    range by range, so SQLite numbers them as the staged path does (on PostgreSQL their
-    ids are moved by the documents of the ranges before), and moves the ids in the
-    allocations likewise. Only the results
-    cross the process boundary: the rows reach the workers through the spilled slices.
-    (Shipping the staged rows to workers through pipes was measured slower: 34.6 s
-    against 30.9 s for 1M documents.) ``on_range(done, total)`` after each range.
+    Worker processes read, group and cash-apply the customer ranges with ids counted from
+    1 (:func:`_apply_range`); this process inserts the documents range by range, so
+    SQLite numbers them as the staged path does (on PostgreSQL their ids are moved by the
+    documents of the ranges before), and moves the ids in the allocations likewise.
+    Only the results cross the process boundary: the rows reach the workers through the
+    spilled slices. (Shipping the staged rows to workers through pipes was measured
+    slower: 34.6 s against 30.9 s for 1M documents.) On SQLite, given ``part_files``,
+    the results come as files SQLite copies (see :mod:`arcli.store.part_files`); else
+    marshalled, inserted here. ``on_range(done, total)`` as ranges are stored.
     """
-    result = FirstLoad()
     explicit_ids = conn.dialect.name != "sqlite"
-    writer = _Writer(conn, explicit_ids)
-    pieces = spill.pieces()
     job = _RangeJob(_Job(batch_id, tuple(settlement_order), dates_as_text=True,
-                         explicit_ids=explicit_ids), pieces)
+                         explicit_ids=explicit_ids), spill.pieces(), spill.folder)
+    if part_files is not None and not explicit_ids:
+        return _load_part_files(conn, job, part_files, on_range)
+    result = FirstLoad()
+    writer = _Writer(conn, explicit_ids)
     next_id = 1
-    ranges = forkpool.ordered_map(_apply_range, range(len(pieces)), job)
+    ranges = forkpool.ordered_map(_apply_range, range(len(job.pieces)), job)
     with contextlib.closing(ranges):  # stops the workers if this ends early
         for index, (rows, part) in enumerate(ranges):
             documents, allocations = marshal.loads(rows)
@@ -145,10 +150,9 @@ def load_first_spilled(conn: Connection, spill: Spill, batch_id: int,
             writer.add(documents, [(cust, cur, credit + offset, debit + offset, *rest)
                                    for cust, cur, credit, debit, *rest in allocations])
             next_id += len(documents)
-            result.groups |= part.groups
-            result.repeats.update(part.repeats)
+            _merge(result, part)
             if on_range is not None:
-                on_range(index + 1, len(pieces))
+                on_range(index + 1, len(job.pieces))
     return _finish(conn, writer, result)
 
 
@@ -158,6 +162,7 @@ class _RangeJob:
 
     job: _Job
     pieces: tuple[Pieces, ...]  # one entry per customer range
+    folder: Path  # where part files go (removed with the spill)
 
 
 def _apply_range(index: int) -> tuple[bytes, FirstLoad]:
@@ -175,6 +180,61 @@ def _apply_range(index: int) -> tuple[bytes, FirstLoad]:
         documents += docs
         allocations += allocs
     return marshal.dumps((documents, allocations)), part
+
+
+def _load_part_files(conn: Connection, job: _RangeJob, part_files: PartFiles,
+                     on_range: Callable[[int, int], None] | None) -> FirstLoad:
+    """The SQLite load through part files: each worker writes a block of consecutive
+    ranges into a file of its own, copied into the book in block order."""
+    result = FirstLoad()
+    blocks = _blocks(len(job.pieces), part_files.room())
+    offset = 0
+    files = forkpool.ordered_map(_apply_block, blocks, job)
+    with contextlib.closing(files):  # stops the workers if this ends early
+        for (_first, end), (path, documents, allocations, part) in zip(blocks, files, strict=True):
+            part_files.copy(path, "documents", DOCUMENT_COLUMNS[1:])
+            part_files.copy(path, "allocations", ALLOCATION_COLUMNS, _MOVED_IDS, (offset,) * 2)
+            offset += documents
+            result.documents += documents
+            result.allocations += allocations
+            _merge(result, part)
+            if on_range is not None:
+                on_range(end, len(job.pieces))
+    move_id_sequence(conn, "documents")
+    return result
+
+
+_MOVED_IDS = tuple(f"{column} + ?" if column in ("credit_id", "debit_id") else column
+                   for column in ALLOCATION_COLUMNS)
+
+
+def _blocks(ranges: int, files: int) -> list[tuple[int, int]]:
+    """``ranges`` cut into at most ``files`` blocks of consecutive ranges, as even as can be."""
+    count = max(1, min(ranges, files))
+    cuts = [ranges * i // count for i in range(count + 1)]
+    return [(cuts[i], cuts[i + 1]) for i in range(count) if cuts[i] < cuts[i + 1]]
+
+
+def _apply_block(block: tuple[int, int]) -> tuple[str, int, int, FirstLoad]:
+    """In a worker: ranges [first, end) grouped, cash-applied (ids counted from 1) and
+    written to a part file; returns it with its document and allocation counts."""
+    job: _RangeJob = forkpool.job()
+    first, end = block
+    part = FirstLoad()
+    path = job.folder / f"ranges-{first}-{end}.db"
+    groups = chain.from_iterable(grouped_range(job.pieces[i]) for i in range(first, end))
+    tables = {"documents": DOCUMENT_COLUMNS[1:], "allocations": ALLOCATION_COLUMNS}
+    with PartFile(path, tables) as out:
+        for start, batch in _tasks(groups, part):
+            documents, allocations = _apply(job.job, start, batch)
+            out.add("documents", documents)
+            out.add("allocations", allocations)
+    return str(path), out.rows["documents"], out.rows["allocations"], part
+
+
+def _merge(result: FirstLoad, part: FirstLoad) -> None:
+    result.groups |= part.groups
+    result.repeats.update(part.repeats)
 
 
 def _finish(conn: Connection, writer: _Writer, result: FirstLoad) -> FirstLoad:

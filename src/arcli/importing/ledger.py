@@ -182,7 +182,8 @@ def _import(conn: Connection, source: SourceFile, options: LedgerImportOptions,
                 conn, source, options, result, problems, progress, deferred=True,
                 load=lambda batch: load_first_spilled(
                     conn, spill, batch, options.settlement_order,
-                    on_range=functools.partial(progress, "loading")))
+                    on_range=functools.partial(progress, "loading"),
+                    part_files=bulk.part_files))
     else:
         maker = RowMaker(options.mapping, validator, date_param(conn))
         batch_id, groups = _load_staged(conn, source, maker, options, result, problems,

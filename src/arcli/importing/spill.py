@@ -100,6 +100,11 @@ class Spill:
             if span is not None:
                 self._pieces[index].append((spilled.path, *span))
 
+    @property
+    def folder(self) -> Path:
+        """The temporary folder, removed with everything in it on close."""
+        return Path(self._dir.name)
+
     def pieces(self) -> tuple[Pieces, ...]:
         """Every range's pieces, in range order."""
         return tuple(tuple(pieces) for pieces in self._pieces)

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Connection
 
+from arcli.store.part_files import PartFiles
+
 
 class BulkLoadSettings:
     """Switches one connection to bulk-load settings on request (at most once)."""
@@ -36,6 +38,8 @@ class BulkLoadSettings:
     def __init__(self, conn: Connection):
         self._conn = conn
         self.active = False
+        #: worker-written files a first load copies in (SQLite only; see part_files)
+        self.part_files = PartFiles(conn) if conn.dialect.name == "sqlite" else None
 
     def switch_on(self) -> bool:
         """Switch if safe; True if the bulk-load settings are now in force."""
@@ -59,6 +63,8 @@ class BulkLoadSettings:
         middle of a statement (Ctrl-C) has been dropped by SQLAlchemy, and asking it for
         the settings would open a new one, which finds the book still locked; the next
         writing connection asks for WAL anyway."""
+        if self.part_files is not None:
+            self.part_files.detach_all()
         if not self.active:
             return
         self.active = False
