@@ -254,3 +254,51 @@ def test_posted_charges_stay_settled_in_the_books_settlement_order(book, tmp_pat
     after = open_types("2027-01-31")
     assert ("fee", "2026-11-22") not in after
     assert ("invoice", "2026-06-20") in after  # the oldest invoice still owes the rest
+
+
+def _recorded(book, as_of: str) -> tuple[int, int]:
+    """(letters, letter items) recorded for ``as_of``."""
+    from arcli.store import open_store
+
+    store = open_store(book.db)
+    with store.engine.connect() as conn:
+        counts = conn.exec_driver_sql(
+            "SELECT COUNT(DISTINCT l.id), COUNT(i.id) FROM dunning_letters l "
+            f"LEFT JOIN dunning_letter_items i ON i.letter_id = l.id WHERE l.as_of = '{as_of}'"
+        ).one()
+    store.dispose()
+    return tuple(counts)
+
+
+def test_a_forced_rerun_replaces_that_days_letters_and_keeps_the_others(book):
+    run(book, "2026-11-22")
+    first = run(book, "2026-12-10")
+    before = _recorded(book, "2026-12-10"), _recorded(book, "2026-11-22")
+    assert before[0][0] >= 1 and before[0][1] > before[0][0]
+    forced = run(book, "2026-12-10", "--force")
+    # made again as they were: not one level up from the letters they replace
+    assert {k: v["level"] for k, v in forced.items() if v["status"] == "written"} == \
+        {k: v["level"] for k, v in first.items() if v["status"] == "written"}
+    assert (_recorded(book, "2026-12-10"), _recorded(book, "2026-11-22")) == before
+    history = json.loads(book("dunning", "history", "--customer", "C002", "--json").stdout)
+    assert [(h["as_of"], h["level"]) for h in history] == [("2026-12-10", 2), ("2026-11-22", 1)]
+    again = run(book, "2026-12-10")
+    assert {v["status"] for v in again.values()} == {"skipped"}
+
+
+def test_a_letters_items_are_found_by_index_not_by_scanning_every_item(book):
+    """A forced rerun deletes each replaced letter's items and every run reads the last
+    letters' items: without the index each of those scanned the items of every letter
+    the book ever recorded."""
+    if not book.is_sqlite:
+        pytest.skip("the plan is SQLite's (PostgreSQL plans by table statistics)")
+    import sqlite3
+
+    conn = sqlite3.connect(book.db)
+    for sql in ("SELECT letter_id, document_id FROM dunning_letter_items "
+                "WHERE letter_id IN (1, 2, 3)",
+                "DELETE FROM dunning_letter_items WHERE letter_id IN "
+                "(SELECT id FROM dunning_letters WHERE customer_id = 'C1')"):
+        plan = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "USING INDEX ix_dunning_letter_items_letter" in plan, plan
+    conn.close()

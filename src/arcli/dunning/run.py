@@ -88,22 +88,44 @@ class RunRequest:
     preview_level: int | None = None  # preview at this level
 
 
-def _history(conn: Connection) -> tuple[dict[Group, LastLetter], dict[Group, list]]:
-    """Last letter and all letters (date, level) per customer and currency."""
-    letters = conn.execute(select(dunning_letters.c.id, dunning_letters.c.customer_id,
-                                  dunning_letters.c.currency, dunning_letters.c.as_of,
-                                  dunning_letters.c.level)
-                           .order_by(dunning_letters.c.as_of, dunning_letters.c.id)).all()
-    items: dict[int, set[int]] = defaultdict(set)
-    for letter_id, doc_id in conn.execute(select(dunning_letter_items.c.letter_id,
-                                                 dunning_letter_items.c.document_id)):
-        items[letter_id].add(doc_id)
-    last, every = {}, defaultdict(list)
+def _history(conn: Connection, replacing: dt.date | None = None
+             ) -> tuple[dict[Group, LastLetter], dict[Group, list]]:
+    """Last letter (with its items) and all letters (date, level) per customer and currency,
+    leaving out those of the date ``replacing`` (a forced rerun's date: its letters are
+    made again as they were, not one level up from themselves).
+
+    Only the last letters' items are read: a book keeps every letter it ever sent, and
+    reading all their items made each run slower than the one before.
+    """
+    query = select(dunning_letters.c.id, dunning_letters.c.customer_id,
+                   dunning_letters.c.currency, dunning_letters.c.as_of, dunning_letters.c.level)
+    if replacing is not None:
+        query = query.where(dunning_letters.c.as_of != replacing)
+    letters = conn.execute(query.order_by(dunning_letters.c.as_of, dunning_letters.c.id)).all()
+    latest, every = {}, defaultdict(list)
     for row in letters:
         key = (row.customer_id, row.currency)
-        last[key] = LastLetter(row.as_of, row.level, frozenset(items[row.id]))
+        latest[key] = row
         every[key].append(PreviousLetter(row.as_of, row.level))
+    items = _items_of(conn, [row.id for row in latest.values()])
+    last = {key: LastLetter(row.as_of, row.level, frozenset(items[row.id]))
+            for key, row in latest.items()}
     return last, every
+
+
+def _items_of(conn: Connection, letter_ids: list[int]) -> dict[int, list[int]]:
+    """The documents each of these letters listed (by ``ix_dunning_letter_items_letter``)."""
+    items: dict[int, list[int]] = defaultdict(list)
+    for start in range(0, len(letter_ids), _IDS_PER_QUERY):
+        chunk = letter_ids[start:start + _IDS_PER_QUERY]
+        for letter_id, doc_id in conn.execute(
+                select(dunning_letter_items.c.letter_id, dunning_letter_items.c.document_id)
+                .where(dunning_letter_items.c.letter_id.in_(chunk))):
+            items[letter_id].append(doc_id)
+    return items
+
+
+_IDS_PER_QUERY = 500
 
 
 def _payments_after(conn: Connection, customer_ids: Sequence[str],
@@ -145,7 +167,8 @@ class _Planner:
         self.customers = _customers(conn, list(req.customer_ids) or None)
         self.disputed = disputed_ids(conn)
         self.blocked_customers, self.blocked_docs = active_blocks(conn, req.as_of)
-        self.last, self.every = _history(conn)
+        self.last, self.every = _history(
+            conn, req.as_of if req.force and not req.preview else None)
         self.pending, self.broken = promise_effects(
             conn, req.as_of, {k: v.as_of for k, v in self.last.items()})
         self.payments: dict[int, list] = {}
@@ -297,9 +320,10 @@ def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
         letters=len(letters))).inserted_primary_key[0]
     touched = set()
     held_up_to = last_document_id(conn)
+    replaced = _letters_on(conn, req.as_of) if req.force else set()
     for p in letters:
         key = (p.customer_id, p.currency)
-        if req.force:
+        if key in replaced:
             _forget(conn, key, req.as_of)
         file_name, sha = written[key]
         cur = p.currency
@@ -320,6 +344,13 @@ def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
     if touched:
         reapply(conn, touched, settlement_order=settlement_order, added_after=held_up_to)
     return run_id
+
+
+def _letters_on(conn: Connection, as_of: dt.date) -> set[Group]:
+    """The customers and currencies with a letter recorded for ``as_of``."""
+    rows = conn.execute(select(dunning_letters.c.customer_id, dunning_letters.c.currency)
+                        .where(dunning_letters.c.as_of == as_of))
+    return {(customer_id, currency) for customer_id, currency in rows}
 
 
 def _forget(conn: Connection, key: Group, as_of: dt.date) -> None:

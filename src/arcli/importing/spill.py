@@ -124,7 +124,7 @@ _PREFIX = "arcli-load-"
 
 def remove_left_behind() -> None:
     """Remove the spill folders of imports that were killed (a cron timeout, SIGKILL),
-    which never got to remove their own: ~1.5 times the file's size each. A folder is
+    which never got to remove their own (up to four times the file's size each). A folder is
     left alone unless its name's process is gone, so running imports keep theirs."""
     for folder in Path(tempfile.gettempdir()).glob(f"{_PREFIX}*-*"):
         pid = folder.name[len(_PREFIX):].split("-", 1)[0]
