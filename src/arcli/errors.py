@@ -126,3 +126,30 @@ def damaged_file_message(exc: BaseException) -> str | None:
         return (f"the database file is damaged ({text}): restore the book from a backup "
                 "(the sqlite3 shell's .recover can save what is still readable)")
     return None
+
+
+def full_disk_message(exc: BaseException) -> str | None:
+    """The message for a database that ran out of disk space (SQLite's "database or disk
+    is full", PostgreSQL's disk_full), else None: the machine's doing, and what the command
+    had not committed was rolled back. SQLite also fills the temporary folder, where an
+    import keeps its staging table and work files."""
+    cause = getattr(exc, "orig", None) or exc
+    text = " ".join(str(cause).split())
+    if getattr(cause, "sqlite_errorname", None) == "SQLITE_FULL":
+        return (f"the disk is full ({text}): nothing was changed. Free some space where "
+                f"the book is, or in {temporary_folder()}, where a big import keeps its "
+                "temporary tables and files (set TMPDIR to put them elsewhere)")
+    if getattr(cause, "sqlstate", None) == "53100":
+        return (f"the database server's disk is full ({text}): what this command had not "
+                "committed was rolled back")
+    return None
+
+
+def temporary_folder() -> str:
+    """Where a big import's temporary files go: ``TMPDIR`` when set (SQLite and Python both
+    honour it), else Python's choice. Not ``tempfile.gettempdir()`` alone: it skips a
+    ``TMPDIR`` it cannot write to, which is exactly the case of a full one."""
+    import os
+    import tempfile  # only here: quick reports should not pay for its import
+
+    return os.environ.get("TMPDIR") or tempfile.gettempdir()

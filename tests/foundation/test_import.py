@@ -494,3 +494,47 @@ def test_an_import_of_later_days_goes_on_from_the_open_amounts(example_book, tmp
     allocations, _documents = _cash_state(example_book.db)
     notes = {a[7] for a in allocations}
     assert any("INV-2026-0190" in note for note in notes)
+
+
+def test_a_full_disk_is_said_plainly_and_imports_nothing(arcli, tmp_path, monkeypatch):
+    """SQLite's "database or disk is full" (here: the book may not grow past a few pages,
+    which SQLite reports exactly as a full disk) names the disk and the temporary folder,
+    exit 1, and leaves the book as it was."""
+    if not arcli.is_sqlite:
+        pytest.skip("SQLite's page limit stands in for the full disk")
+    import sys
+
+    from arcli.store import engine
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    from generate import generate
+
+    customers, ledger = generate(tmp_path / "data", 2000, 20, seed=2)
+    assert arcli("import", "customers", str(customers)).exit_code == 0
+    real = engine._sqlite_pragmas
+
+    def no_room_to_grow(dbapi_connection, record):
+        real(dbapi_connection, record)
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count={pages}")
+
+    monkeypatch.setattr(engine, "_sqlite_pragmas", no_room_to_grow)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    result = arcli("import", "ledger", str(ledger))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("arcli: error: the disk is full (database or disk is full)")
+    assert f"or in {tmp_path}, where a big import keeps" in result.stderr
+    assert "internal error" not in result.stderr
+    monkeypatch.setattr(engine, "_sqlite_pragmas", real)
+    assert json.loads(arcli("aging", "--json").stdout) == []
+
+
+def test_a_full_database_server_disk_is_said_plainly():
+    from arcli.errors import full_disk_message
+
+    class DiskFull(Exception):
+        sqlstate = "53100"
+
+    said = full_disk_message(DiskFull("could not extend file \"base/16384/2613\""))
+    assert said.startswith("the database server's disk is full (could not extend file")
+    assert full_disk_message(ValueError("database or disk is full")) is None

@@ -24,7 +24,9 @@ from arcli.errors import (
     ArcliError,
     busy_book_message,
     damaged_file_message,
+    full_disk_message,
     lost_connection_message,
+    temporary_folder,
 )
 
 #: command name -> "module:attribute", imported on first use.
@@ -86,7 +88,7 @@ class LazyGroup(click.Group):
             raise click.exceptions.Exit(EXIT_ERROR) from None
         except Exception as exc:
             said = (busy_book_message(exc) or lost_connection_message(exc)
-                    or damaged_file_message(exc))
+                    or damaged_file_message(exc) or full_disk_message(exc))
             if said is None or os.environ.get("ARCLI_DEBUG"):
                 raise
             _report_error(said)
@@ -122,10 +124,8 @@ def describe_os_error(exc: OSError) -> str:
     if exc.filename:
         message += f": {exc.filename}"
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        import tempfile  # only here: quick reports should not pay for its import
-
         message += (f" (free some space; a big import also writes temporary files to "
-                    f"{tempfile.gettempdir()}, set TMPDIR to put them elsewhere)")
+                    f"{temporary_folder()}, set TMPDIR to put them elsewhere)")
     return message
 
 

@@ -10,7 +10,12 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from arcli.errors import StoreError, busy_book_message, lost_connection_message
+from arcli.errors import (
+    StoreError,
+    busy_book_message,
+    full_disk_message,
+    lost_connection_message,
+)
 from arcli.store.location import store_url
 from arcli.store.version import SCHEMA_HEAD, check_version
 
@@ -118,6 +123,7 @@ class Store:
 
     def _database_error(self, exc: OperationalError) -> StoreError:
         return StoreError(busy_book_message(exc) or lost_connection_message(exc)
+                          or full_disk_message(exc)
                           or f"database error on {self.display_url}: {exc.orig}")
 
     # -- schema -------------------------------------------------------------------
