@@ -113,6 +113,10 @@ def _history(conn: Connection, replacing: dt.date | None = None
     return last, every
 
 
+#: Letter ids per query for their items (well below every backend's parameter limit).
+_IDS_PER_QUERY = 500
+
+
 def _items_of(conn: Connection, letter_ids: list[int]) -> dict[int, list[int]]:
     """The documents each of these letters listed (by ``ix_dunning_letter_items_letter``)."""
     items: dict[int, list[int]] = defaultdict(list)
@@ -123,9 +127,6 @@ def _items_of(conn: Connection, letter_ids: list[int]) -> dict[int, list[int]]:
                 .where(dunning_letter_items.c.letter_id.in_(chunk))):
             items[letter_id].append(doc_id)
     return items
-
-
-_IDS_PER_QUERY = 500
 
 
 def _payments_after(conn: Connection, customer_ids: Sequence[str],

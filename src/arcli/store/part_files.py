@@ -35,7 +35,6 @@ class PartFile:
     apply when it is copied in, exactly as when the values are bound)."""
 
     def __init__(self, path: Path, tables: dict[str, Sequence[str]]):
-        self.path = path
         self.rows = dict.fromkeys(tables, 0)
         self._db = sqlite3.connect(path, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=OFF")
@@ -82,8 +81,7 @@ class PartFiles:
         ``select`` gives an SQL expression per column where the values change on the way
         (ids moved by an offset, bound as ``params``)."""
         name = self._attach(path)
-        conn = self._conn
-        conn.exec_driver_sql(
+        self._conn.exec_driver_sql(
             f"INSERT INTO {table} ({', '.join(columns)}) "
             f"SELECT {', '.join(select or columns)} FROM {name}.{table} ORDER BY rowid",
             params)
