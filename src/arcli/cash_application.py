@@ -23,7 +23,15 @@ from arcli.allocation import (
     apply_cash,
     continue_cash,
 )
-from arcli.store.bulk import date_param, date_value, execute_many, insert_rows, placeholder
+from arcli.store.bulk import (
+    date_param,
+    date_value,
+    execute_many,
+    insert_rows,
+    placeholder,
+    stream_rows,
+)
+from arcli.store.reader import fetched
 from arcli.store.schema import OPEN_SENTINEL, allocations, documents, manual_allocations
 
 Group = tuple[str, str]  # (customer_id, currency)
@@ -41,18 +49,21 @@ def _chunks(items: Sequence, size: int = _CHUNK) -> Iterator[Sequence]:
 def _rows_for(conn: Connection, groups: Sequence[Group] | None) -> Iterator[tuple]:
     """Documents of the groups (all when None) as plain tuples, each group contiguous.
 
-    Raw SQL: on a million-row book, ORM-level row processing would cost more than the
-    allocation itself.
+    Raw SQL on the driver's cursor: on a million-row book, ORM-level row processing would
+    cost more than the allocation itself, and SQLAlchemy's row-by-row fetching took a third
+    of a day's import (10,000 invoices into the 1M book read back 637,000 rows of the
+    groups they touched).
     """
     order = " ORDER BY customer_id, currency, id"
     if groups is None:
-        yield from conn.exec_driver_sql(_DOC_SQL + order)
+        yield from stream_rows(conn, _DOC_SQL + order)
         return
     mark = placeholder(conn)
+    driver = conn.connection.driver_connection
     for chunk in _chunks(sorted(groups)):
         where = " OR ".join([f"(customer_id = {mark} AND currency = {mark})"] * len(chunk))
         params = tuple(value for group in chunk for value in group)
-        yield from conn.exec_driver_sql(f"{_DOC_SQL} WHERE {where}{order}", params)
+        yield from fetched(driver.cursor(), f"{_DOC_SQL} WHERE {where}{order}", params)
 
 
 def _manual_for(conn: Connection, groups: Sequence[Group] | None) -> dict[Group, list]:
