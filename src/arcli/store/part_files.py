@@ -97,7 +97,7 @@ class PartFiles:
     def detach_all(self) -> None:
         """After the transaction: a file read in it cannot be detached before."""
         names, self._attached = list(self._attached.values()), {}
-        if self._conn.invalidated or self._conn.closed:
+        if not names or self._conn.invalidated or self._conn.closed:
             return
         raw = self._conn.connection.driver_connection
         for name in names:
