@@ -552,3 +552,40 @@ def test_quick_page_compression_changes_bytes_not_content(example_book, tmp_path
                                 for folder in (quick, default))
         # other bytes, still compressed (page content stored plain adds ~40% to the file)
         assert fast_size != slow_size and fast_size < slow_size * 1.05
+
+
+def test_json_copy_writes_exactly_the_fields_of_every_dataclass():
+    """The JSON copy hands a dataclass's ``__dict__`` straight to the encoder only when it
+    holds exactly the fields, in order: an attribute cached on an instance after it was
+    made, a slotted dataclass and a subclass with more fields are written field by field,
+    as ``dataclasses.asdict`` orders them."""
+    import dataclasses
+    import datetime as dt
+
+    from arcli.render.statement import attachment_json
+
+    @dataclasses.dataclass(frozen=True)
+    class Line:
+        day: dt.date
+        amount: Decimal
+        note: str | None = None
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Slotted:
+        amount: Decimal
+        day: dt.date
+
+    @dataclasses.dataclass(frozen=True)
+    class Wider(Line):
+        extra: int = 7
+
+    cached = Line(dt.date(2026, 10, 31), Decimal("1.50"))
+    object.__setattr__(cached, "_memo", "not a field")
+    values = [cached, Slotted(Decimal("1E+2"), dt.date(2026, 1, 2)),
+              Wider(dt.date(2026, 2, 3), Decimal("-0.10"), "x"), Path("/tmp/logo.png")]
+    assert json.loads(attachment_json({"values": values})) == {"values": [
+        {"day": "2026-10-31", "amount": "1.50", "note": None},
+        {"amount": "100", "day": "2026-01-02"},
+        {"day": "2026-02-03", "amount": "-0.10", "note": "x", "extra": 7},
+        None]}
+    assert list(json.loads(attachment_json(cached))) == ["day", "amount", "note"]
