@@ -33,7 +33,13 @@ from typing import Any
 
 from arcli import forkpool, heap
 from arcli.errors import UsageError
-from arcli.fileio import atomic_write, locked_file, remove_leftovers, safe_filename_part
+from arcli.fileio import (
+    StagedFiles,
+    atomic_write,
+    locked_file,
+    remove_leftovers,
+    safe_filename_part,
+)
 from arcli.output import Report, machine_value
 from arcli.render.model import Attachment
 
@@ -137,7 +143,9 @@ def _init_worker(options: PipelineOptions) -> None:
         _WORKER["key"] = PdfSigningKey(options.signing)
 
 
-def _produce(job: Job, previous: dict | None) -> JobResult:
+def _produce(job: Job, previous: dict | None, files: StagedFiles) -> JobResult:
+    """Render (and sign) one job's document and stage its file in ``files``; the result
+    says "written" once :func:`_committed` has put the file in place."""
     options: PipelineOptions = _WORKER["options"]
     result = JobResult(job.customer_id, job.currency, job.kind, "written", job.file_name,
                        amounts=job.amounts)
@@ -159,7 +167,7 @@ def _produce(job: Job, previous: dict | None) -> JobResult:
         if key is not None:
             pdf = key.sign(pdf, rendered.signature_box)
             result.signed = True
-        atomic_write(target, pdf)
+        files.stage(target, pdf)
         result.sha256 = hashlib.sha256(pdf).hexdigest()
     except Exception as exc:
         result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
@@ -233,9 +241,34 @@ def _paired(items: Iterable[Job | JobResult],
         yield item, None if isinstance(item, JobResult) else previous.get(item.file_name)
 
 
+#: How many documents are made durable together (see :class:`StagedFiles`): results
+#: come out in steps of this many, so a progress bar still moves every second or so.
+_COMMIT_EVERY = 64
+
+
 def _results(pairs: Iterable[tuple[Job | JobResult, dict | None]]) -> Iterator[JobResult]:
-    for item, previous in pairs:
-        yield item if isinstance(item, JobResult) else _produce(item, previous)
+    files, held = StagedFiles(), []
+    try:
+        for item, previous in pairs:
+            held.append(item if isinstance(item, JobResult) else _produce(item, previous, files))
+            if len(files) >= _COMMIT_EVERY:
+                yield from _committed(held, files)
+                held = []
+        yield from _committed(held, files)
+    finally:
+        files.discard()
+
+
+def _committed(results: list[JobResult], files: StagedFiles) -> list[JobResult]:
+    """``results`` once their staged files are in place; a file that could not be made
+    durable fails its customer (the file is not there), like an error in rendering."""
+    failures = files.commit()
+    for result in results:
+        exc = failures.get(_WORKER["options"].out_dir / result.file) if result.file else None
+        if exc is not None:
+            result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
+            result.file, result.sha256 = "", ""
+    return results
 
 
 #: What a batch tells the user when one of its worker processes dies.

@@ -8,6 +8,7 @@ new one, never half of it. Every file arcli writes goes through :func:`atomic_wr
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import tempfile
@@ -52,6 +53,110 @@ def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> It
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+
+
+class StagedFiles:
+    """Files written now under temporary names, made durable and put in place together.
+
+    A batch of ten thousand documents spent a journal commit on each file's ``fsync``:
+    0.35 ms a file on this project's VM, and several milliseconds on a spinning disk or a
+    network volume. :meth:`commit` first syncs the whole filesystem once (``syncfs``,
+    Linux), so the ``fsync`` each file still gets finds nothing left to write (0.23 ms
+    a file here) and still reports that file's own error; then the files are renamed
+    into place and their folders synced, so the names are durable too. A file is never
+    seen half-written: it appears under its name only after its data is on disk.
+    """
+
+    def __init__(self):
+        self._staged: list[tuple[int, str, Path]] = []  # open fd, temporary name, target
+
+    def __len__(self) -> int:
+        return len(self._staged)
+
+    def stage(self, path: str | os.PathLike, data: bytes) -> None:
+        """Write ``data`` to a temporary file beside ``path`` (removed again on error)."""
+        target = Path(path)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMPORARY,
+                                        dir=target.parent)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, 0o644)
+        except BaseException:
+            _discard(fd, tmp_name)
+            raise
+        self._staged.append((fd, tmp_name, target))
+
+    def commit(self) -> dict[Path, OSError]:
+        """Make every staged file durable and rename it into place; returns the files that
+        failed (their temporary files removed), by target path."""
+        staged, self._staged = self._staged, []
+        if staged:
+            _sync_filesystem(staged[0][0])
+        failed: dict[Path, OSError] = {}
+        folders = set()
+        for index, (fd, tmp_name, target) in enumerate(staged):
+            try:
+                os.fsync(fd)
+                os.close(fd)
+                os.replace(tmp_name, target)
+                folders.add(target.parent)
+            except OSError as exc:
+                failed[target] = exc
+                _discard(fd, tmp_name)
+            except BaseException:
+                for fd_left, tmp_left, _target in staged[index:]:
+                    _discard(fd_left, tmp_left)
+                raise
+        for folder in folders:
+            _sync_folder(folder)
+        return failed
+
+    def discard(self) -> None:
+        """Remove every staged file that was not committed (an error or interrupt)."""
+        staged, self._staged = self._staged, []
+        for fd, tmp_name, _target in staged:
+            _discard(fd, tmp_name)
+
+
+def _discard(fd: int, tmp_name: str) -> None:
+    with contextlib.suppress(OSError):
+        os.close(fd)
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(tmp_name)
+
+
+def _sync_filesystem(fd: int) -> None:
+    """``syncfs`` on the filesystem of ``fd`` where the C library has it; a speed-up only:
+    the caller fsyncs each file after it, so a failure here changes nothing."""
+    syncfs = _syncfs()
+    if syncfs is not None:
+        syncfs(fd)
+
+
+@functools.cache
+def _syncfs():
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync a folder, so the renames in it survive a power cut (where the OS allows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems cannot sync a folder; the files themselves are synced
+    finally:
+        os.close(fd)
 
 
 def remove_leftovers(folder: Path, names: Iterable[str]) -> int:
