@@ -21,6 +21,7 @@ from reportlab.lib.utils import TimeStamp
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import BaseDocTemplate, Frame, PageTemplate
 
+from arcli.render import pdf_encoding
 from arcli.render.embedding import embed_attachment
 from arcli.render.flate import compress_pages_quickly
 from arcli.render.model import Attachment, Company, Recipient, RenderedPdf, SignatureBox
@@ -31,6 +32,7 @@ from arcli.render.textblock import TextBlock
 from arcli.render.textfit import fit_text
 
 rl_config.invariant = 1
+pdf_encoding.install()
 # Streams are Flate-compressed; ASCII85 on top only makes them 25% bigger and costs ~1 ms
 # per document in reportlab's pure-Python encoder.
 rl_config.useA85 = 0
