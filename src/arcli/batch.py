@@ -155,20 +155,24 @@ def _produce(job: Job, previous: dict | None, files: StagedFiles) -> JobResult:
         data = attachment(job.payload)
         rendered = render(job.payload, attachment=Attachment(
             attachment_name, data, f"{job.kind} data (arcli)"), **kwargs)
-        content = hashlib.sha256(rendered.pdf + b"\0" + data).hexdigest()
+        digest = hashlib.sha256(rendered.pdf)
+        unsigned_sha256 = digest.copy().hexdigest()  # the file's, when it is not signed
+        digest.update(b"\0")
+        digest.update(data)
+        content = digest.hexdigest()
         result.pages, result.content_sha256 = rendered.pages, content
         target = options.out_dir / job.file_name
         if not options.force and _unchanged(target, previous, content):
             result.status, result.sha256 = "unchanged", previous["sha256"]
             result.signed = previous.get("signed") in (True, "yes")
             return result
-        pdf = rendered.pdf
+        pdf, sha256 = rendered.pdf, unsigned_sha256
         key = _WORKER.get("key")
         if key is not None:
             pdf = key.sign(pdf, rendered.signature_box)
-            result.signed = True
+            result.signed, sha256 = True, hashlib.sha256(pdf).hexdigest()
         files.stage(target, pdf)
-        result.sha256 = hashlib.sha256(pdf).hexdigest()
+        result.sha256 = sha256
     except Exception as exc:
         result.status, result.error = "failed", f"{type(exc).__name__}: {exc}"
         result.file = ""

@@ -112,6 +112,32 @@ def test_rerun_is_byte_identical_and_jobs_give_same_content(signed_book, tmp_pat
     assert one == two
 
 
+def test_manifest_hashes_are_the_files_and_their_content(signed_book, tmp_path):
+    """``sha256`` is the file on disk, signed or not; ``content_sha256`` is the unsigned
+    PDF and its JSON copy, which the unsigned file shows directly."""
+    import hashlib
+
+    from pypdf import PdfReader
+
+    unsigned, signed = tmp_path / "unsigned", tmp_path / "signed"
+    run_statements(signed_book, unsigned, "--no-sign")
+    run_statements(signed_book, signed)
+    plain_rows, signed_rows = ({r["customer"]: r for r in json.loads(
+        (folder / "manifest.json").read_text()) if r["status"] == "written"}
+        for folder in (unsigned, signed))
+    assert plain_rows and plain_rows.keys() == signed_rows.keys()
+    for customer, row in plain_rows.items():
+        pdf = (unsigned / row["file"]).read_bytes()
+        copy = PdfReader(unsigned / row["file"]).attachments["statement.json"][0]
+        assert row["sha256"] == hashlib.sha256(pdf).hexdigest() and row["signed"] == "no"
+        assert row["content_sha256"] == hashlib.sha256(pdf + b"\0" + copy).hexdigest()
+        other = signed_rows[customer]
+        assert other["sha256"] == hashlib.sha256((signed / other["file"]).read_bytes()
+                                                 ).hexdigest()
+        assert other["signed"] == "yes" and other["sha256"] != row["sha256"]
+        assert other["content_sha256"] == row["content_sha256"]
+
+
 @pytest.mark.parametrize("selection", [(), ("--customer", "C003", "--customer", "NOPE",
                                              "--customer", "C001", "--customer", "C000")])
 def test_jobs_give_the_same_rows_in_the_same_order(example_book, tmp_path, selection):
