@@ -115,3 +115,24 @@ def example_book(arcli: Arcli) -> Arcli:
         result = arcli("import", kind, str(EXAMPLES / name), "--csv")
         assert result.exit_code == 0, result.output
     return arcli
+
+
+@pytest.fixture
+def disk_full_when_syncing(monkeypatch):
+    """``install(marker)``: from then on, syncing a file whose path holds ``marker``
+    fails as a full disk does (ENOSPC); other files sync as usual."""
+    import errno
+
+    import arcli.fileio
+
+    real_fsync = os.fsync
+
+    def install(marker: str) -> None:
+        def fsync(fd):
+            if marker in os.readlink(f"/proc/self/fd/{fd}"):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real_fsync(fd)
+
+        monkeypatch.setattr(arcli.fileio.os, "fsync", fsync)
+
+    return install

@@ -51,15 +51,9 @@ def test_one_sync_of_the_filesystem_per_group_and_an_fsync_per_file(tmp_path, mo
     assert names[3:] == [tmp_path.name]  # and the folder, after the renames
 
 
-def test_a_file_that_cannot_be_synced_is_reported_and_the_others_land(tmp_path, monkeypatch):
-    real_fsync = os.fsync
-
-    def full_disk_for_b(fd):
-        if ".b.pdf." in os.readlink(f"/proc/self/fd/{fd}"):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_fsync(fd)
-
-    monkeypatch.setattr(arcli.fileio.os, "fsync", full_disk_for_b)
+def test_a_file_that_cannot_be_synced_is_reported_and_the_others_land(
+        tmp_path, disk_full_when_syncing):
+    disk_full_when_syncing(".b.pdf.")
     files = StagedFiles()
     for name in ("a", "b", "c"):
         files.stage(tmp_path / f"{name}.pdf", name.encode())

@@ -197,23 +197,13 @@ def test_a_chunk_that_cannot_be_read_fails_its_customers_only(example_book, tmp_
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_file_that_cannot_be_synced_fails_its_customer_only(example_book, tmp_path,
-                                                              monkeypatch, jobs):
+                                                              disk_full_when_syncing, jobs):
     """A disk error while a file is synced (here a full disk for C004's file) fails that
     customer, leaves no file and no temporary file behind, and the rest of the batch is
     written."""
-    import errno
     import os
 
-    import arcli.fileio
-
-    real_fsync = os.fsync
-
-    def full_disk_for_c004(fd):
-        if "C004" in os.readlink(f"/proc/self/fd/{fd}"):
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_fsync(fd)
-
-    monkeypatch.setattr(arcli.fileio.os, "fsync", full_disk_for_c004)
+    disk_full_when_syncing("C004")
     out = tmp_path / "st"
     result = example_book("statements", "--period", "2026-10", "--out", str(out),
                           "--no-sign", "--json", "--jobs", jobs)
