@@ -39,8 +39,7 @@ def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> It
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMPORARY,
-                                    dir=target.parent)
+    fd, tmp_name = _temporary_beside(target)
     try:
         mode = "w" if encoding else "wb"
         with os.fdopen(fd, mode, encoding=encoding, newline="" if encoding else None) as handle:
@@ -50,8 +49,7 @@ def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> It
         os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+        _remove(tmp_name)
         raise
 
 
@@ -76,8 +74,7 @@ class StagedFiles:
     def stage(self, path: str | os.PathLike, data: bytes) -> None:
         """Write ``data`` to a temporary file beside ``path`` (removed again on error)."""
         target = Path(path)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMPORARY,
-                                        dir=target.parent)
+        fd, tmp_name = _temporary_beside(target)
         try:
             view = memoryview(data)
             while view:
@@ -98,15 +95,18 @@ class StagedFiles:
         folders = set()
         for index, (fd, tmp_name, target) in enumerate(staged):
             try:
-                os.fsync(fd)
-                os.close(fd)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
                 os.replace(tmp_name, target)
                 folders.add(target.parent)
             except OSError as exc:
                 failed[target] = exc
-                _discard(fd, tmp_name)
+                _remove(tmp_name)
             except BaseException:
-                for fd_left, tmp_left, _target in staged[index:]:
+                _remove(tmp_name)
+                for fd_left, tmp_left, _target in staged[index + 1:]:
                     _discard(fd_left, tmp_left)
                 raise
         for folder in folders:
@@ -120,9 +120,20 @@ class StagedFiles:
             _discard(fd, tmp_name)
 
 
+def _temporary_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file beside ``target`` (open fd, name), named
+    ``.NAME.xxxxxxxx.tmp`` as :func:`remove_leftovers` recognises it."""
+    return tempfile.mkstemp(prefix=f".{target.name}.", suffix=_TEMPORARY, dir=target.parent)
+
+
 def _discard(fd: int, tmp_name: str) -> None:
+    """Close a staged file's descriptor and remove the file."""
     with contextlib.suppress(OSError):
         os.close(fd)
+    _remove(tmp_name)
+
+
+def _remove(tmp_name: str) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(tmp_name)
 
@@ -179,7 +190,7 @@ def remove_leftovers(folder: Path, names: Iterable[str]) -> int:
 
 
 def _temporary_target(name: str) -> str | None:
-    """``NAME`` for a temporary file name ``.NAME.xxxxxxxx.tmp`` of :func:`atomic_output`."""
+    """``NAME`` for a temporary file name ``.NAME.xxxxxxxx.tmp`` (:func:`_temporary_beside`)."""
     if not (name.startswith(".") and name.endswith(_TEMPORARY)):
         return None
     target, dot, random_part = name[1:-len(_TEMPORARY)].rpartition(".")
