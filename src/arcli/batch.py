@@ -25,6 +25,7 @@ import functools
 import hashlib
 import io
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -32,13 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from arcli import forkpool, heap
-from arcli.errors import UsageError
 from arcli.fileio import (
     StagedFiles,
     atomic_write,
     locked_file,
     remove_leftovers,
-    safe_filename_part,
 )
 from arcli.output import Report, machine_value
 from arcli.render.model import Attachment
@@ -105,19 +104,6 @@ def skipped(customer_id: str, currency: str | None, kind: str, reason: str) -> J
 
 def failed(customer_id: str, currency: str | None, kind: str, error: str) -> JobResult:
     return JobResult(customer_id, currency, kind, "failed", reason=error, error=error)
-
-
-# -- file names ---------------------------------------------------------------------------
-def file_name(pattern: str, **values: Any) -> str:
-    """Fill a pattern like ``statement-{customer}-{period}.pdf`` with safe values."""
-    safe = {k: safe_filename_part(str(v)) for k, v in values.items()}
-    try:
-        name = pattern.format(**safe)
-    except (KeyError, IndexError, ValueError) as exc:
-        raise UsageError(f"file name pattern {pattern!r}: unknown placeholder {exc}") from None
-    if "/" in name or "\\" in name or name.startswith(".") or not name:
-        raise UsageError(f"file name pattern {pattern!r} must give a plain file name")
-    return name
 
 
 # -- the per-document work (runs in workers) -------------------------------------------------
@@ -201,7 +187,20 @@ Assemble = Callable[[Any], Iterable[Job | JobResult]]
 
 def run_batch(jobs: Sequence[Job], options: PipelineOptions) -> Iterator[JobResult]:
     """Produce every job's document; yields results in job order as they complete."""
-    return run_assembled(_as_given, chunked(jobs, options.jobs), options)
+    return run_assembled(_as_given, chunked(_one_file_each(jobs), options.jobs), options)
+
+
+def _one_file_each(jobs: Sequence[Job]) -> list[Job | JobResult]:
+    """The jobs, those sharing a file name with another (as a case-insensitive file system
+    sees it) failed instead: writing either would overwrite the other's document."""
+    from arcli.naming import name_key
+
+    counts = Counter(name_key(job.file_name) for job in jobs)
+    return [job if counts[name_key(job.file_name)] == 1 else failed(
+        job.customer_id, job.currency, job.kind,
+        f"another document of this run has the file name {job.file_name}; "
+        "put the fields that tell them apart in the file-name template")
+        for job in jobs]
 
 
 def _as_given(chunk: Sequence[Job]) -> Sequence[Job]:

@@ -47,6 +47,15 @@ def _context(app: AppContext):
     return dunning_policy(app.config), company_from_config(app.config)
 
 
+def _letter_name(policy, proposal, as_of, hashed: frozenset[str]) -> str:
+    """The file name of a proposal's letter (``dunning.filename``)."""
+    from arcli.naming import document_name
+
+    return document_name(policy.filename, {
+        "customer": proposal.customer_id, "currency": proposal.currency,
+        "level": proposal.level, "date": as_of.isoformat()}, hashed)
+
+
 @dunning.command("run")
 @click.option("--as-of", type=DATE, help="Run date (default today).")
 @click.option("--customer", "customer_ids", multiple=True, metavar="ID")
@@ -71,13 +80,13 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
         BatchSummary,
         Job,
         PipelineOptions,
-        file_name,
         run_batch,
         skipped,
         write_manifest,
     )
     from arcli.dunning.interest import stale_table_warning
     from arcli.dunning.run import RunRequest, plan_run, record_run
+    from arcli.naming import book_clashing_ids
     from arcli.settings import book_settings
     from arcli.sharding import parse_shard
     from arcli.store.locks import batch_lock
@@ -94,6 +103,7 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
         with store.connect() as conn, planning as progress:
             proposals = [p for p in plan_run(conn, policy, req, company, progress)
                          if not owns or owns.owns(p.customer_id)]
+            hashed = book_clashing_ids(conn)
         letters = [p for p in proposals if p.status == "letter"]
         if dry_run:
             emit(out, Report(PROPOSAL_COLUMNS, [_proposal_row(p) for p in proposals]))
@@ -103,9 +113,8 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
             out_dir=Path(out_dir or policy.out), signing=signing_choice(app, sign),
             render_options=render_options(app), force=force, jobs=batch_jobs(app, jobs))
         jobs_list = [Job(p.customer_id, p.currency, "letter",
-                         file_name(policy.filename, customer=p.customer_id, currency=p.currency,
-                                   level=p.level, date=req.as_of.isoformat()),
-                         p.letter, ((p.currency, p.total_due),)) for p in letters]
+                         _letter_name(policy, p, req.as_of, hashed), p.letter,
+                         ((p.currency, p.total_due),)) for p in letters]
         summary = BatchSummary()
         results = run_documents(app, run_batch(jobs_list, options), len(jobs_list), "letters",
                                 summary)
@@ -145,9 +154,9 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
 @pass_app
 def preview_command(app: AppContext, customer, level, currency, as_of, output_dir) -> None:
     """Write the letter the next run would send to CUSTOMER, recording nothing."""
-    from arcli.batch import file_name
     from arcli.dunning.run import RunRequest, plan_run
     from arcli.fileio import atomic_write
+    from arcli.naming import book_clashing_ids
     from arcli.render.letter import render_letter
 
     policy, company = _context(app)
@@ -155,15 +164,14 @@ def preview_command(app: AppContext, customer, level, currency, as_of, output_di
     with app.store.connect() as conn:
         proposals = [p for p in plan_run(conn, policy, req, company)
                      if not currency or p.currency == currency.upper()]
+        hashed = book_clashing_ids(conn)
     if not proposals:
         raise click.UsageError(f"{customer} has nothing overdue to remind of")
     for p in proposals:
         if p.status != "letter":
             app.info(f"{p.customer_id} {p.currency}: no letter: {p.reason}")
             continue
-        name = "preview-" + file_name(policy.filename, customer=p.customer_id,
-                                      currency=p.currency, level=p.level,
-                                      date=req.as_of.isoformat())
+        name = "preview-" + _letter_name(policy, p, req.as_of, hashed)
         rendered = render_letter(p.letter, render_options(app))
         atomic_write(Path(output_dir) / name, rendered.pdf)
         click.echo(str(Path(output_dir) / name))

@@ -53,11 +53,11 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         BatchSummary,
         PipelineOptions,
         chunked,
-        file_name,
         results_report,
         run_assembled,
         write_manifest,
     )
+    from arcli.naming import STATEMENT_FIELDS, book_clashing_ids, pattern_problem
     from arcli.periods import parse_period
     from arcli.render.templating import normalize_language
     from arcli.sharding import parse_shard
@@ -76,7 +76,9 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         buckets=tuple(app.config.section("aging").get_list("buckets", [30, 60, 90])),
     )
     pattern = cfg.get_str("filename", "statement-{customer}-{period}.pdf")
-    file_name(pattern, customer="C", period=chosen.label)  # a bad pattern is a usage error
+    problem = pattern_problem(pattern, STATEMENT_FIELDS)
+    if problem:
+        raise cfg.error("filename", problem)
     signing = signing_choice(app, sign)
     options = PipelineOptions(
         out_dir=Path(out_dir or cfg.get_str("out", "statements")), signing=signing,
@@ -88,7 +90,8 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         with store.connect() as conn:
             covered = [cid for cid in statement_customers(conn, request)
                        if not owns or owns.owns(cid)]
-        assemble = _assembler(store, request, company_from_config(app.config), pattern)
+            hashed = book_clashing_ids(conn)
+        assemble = _assembler(store, request, company_from_config(app.config), pattern, hashed)
         results = run_documents(app, run_assembled(assemble, chunked(covered, options.jobs),
                                                    options), len(covered), "statements", summary)
         write_manifest(options.out_dir, results)
@@ -98,12 +101,13 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         raise click.exceptions.Exit(1)
 
 
-def _assembler(store, request, company, pattern: str):
+def _assembler(store, request, company, pattern: str, hashed: frozenset[str]):
     """``assemble(chunk of customer ids)``: the chunk's statement jobs, and results for the
     customers without one. Runs where the chunk is rendered (a worker with ``--jobs``),
     on a store connection of that process. If reading the chunk fails, its customers are
     reported failed with the error and the batch goes on (exit 1 at the end)."""
-    from arcli.batch import Job, failed, file_name, skipped
+    from arcli.batch import Job, failed, skipped
+    from arcli.naming import document_name
     from arcli.statements import Skip, build_statements
 
     def assemble(chunk: list[str]):
@@ -121,7 +125,8 @@ def _assembler(store, request, company, pattern: str):
                     reported.add(cid)
                     amounts = tuple((s.currency, s.closing_balance) for s in item.sections)
                     yield Job(cid, ",".join(s.currency for s in item.sections), "statement",
-                              file_name(pattern, customer=cid, period=request.period_label),
+                              document_name(pattern, {"customer": cid,
+                                                      "period": request.period_label}, hashed),
                               item, amounts)
         except Exception as exc:  # recorded per customer, as a render error is
             error = f"{type(exc).__name__}: {exc}"

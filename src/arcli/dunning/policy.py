@@ -16,6 +16,7 @@ from decimal import Decimal
 from arcli import money
 from arcli.config import ConfigView
 from arcli.dunning.interest import InterestPolicy, interest_policy
+from arcli.naming import LETTER_FIELDS, pattern_problem
 
 
 @dataclass(frozen=True)
@@ -141,9 +142,18 @@ def dunning_policy(config: ConfigView) -> Policy:
         class_levels=class_levels, interest=interest_policy(view.section("interest")),
         post_charges=view.get_bool("post_charges", False),
         pay_within_days=view.get_int("pay_within_days", 10, minimum=0),
-        filename=view.get_str("filename", Policy.filename) or Policy.filename,
+        filename=_filename(view),
         out=view.get_str("out", "letters") or "letters",
     )
+
+
+def _filename(view: ConfigView) -> str:
+    """``dunning.filename``: a template of the letter fields only (see :mod:`arcli.naming`)."""
+    pattern = view.get_str("filename", Policy.filename) or Policy.filename
+    problem = pattern_problem(pattern, LETTER_FIELDS)
+    if problem:
+        raise view.error("filename", problem)
+    return pattern
 
 
 def item_level(levels: tuple[Level, ...], days_past_grace: int) -> int:
