@@ -21,32 +21,36 @@ _UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
 _TEMPORARY = ".tmp"  # suffix of atomic_output's temporary files
 
 
-def atomic_write(path: str | os.PathLike, data: bytes | str, *, encoding: str = "utf-8") -> Path:
-    """Write ``data`` to ``path`` so that readers never observe a partial file."""
+def atomic_write(path: str | os.PathLike, data: bytes | str, *, encoding: str = "utf-8",
+                 mode: int | None = None) -> Path:
+    """Write ``data`` to ``path`` so that readers never observe a partial file (``mode``:
+    see :func:`atomic_output`)."""
     payload = data.encode(encoding) if isinstance(data, str) else data
-    with atomic_output(path) as handle:
+    with atomic_output(path, mode=mode) as handle:
         handle.write(payload)
     return Path(path)
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, *, encoding: str | None = None) -> Iterator[IO]:
+def atomic_output(path: str | os.PathLike, *, encoding: str | None = None,
+                  mode: int | None = None) -> Iterator[IO]:
     """A stream that becomes ``path`` when the block ends without an exception.
 
     Binary, or text in ``encoding`` (newlines written as given). The data goes to a
     temporary file beside the target, is fsynced and renamed over it; on any error the
-    temporary file is removed and the target is untouched.
+    temporary file is removed and the target is untouched. The file gets ``mode``, by
+    default what the user's umask gives a new file (:func:`new_file_mode`).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = _temporary_beside(target)
     try:
-        mode = "w" if encoding else "wb"
-        with os.fdopen(fd, mode, encoding=encoding, newline="" if encoding else None) as handle:
+        os.fchmod(fd, new_file_mode() if mode is None else mode)
+        with os.fdopen(fd, "w" if encoding else "wb", encoding=encoding,
+                       newline="" if encoding else None) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o644)
         os.replace(tmp_name, target)
     except BaseException:
         _remove(tmp_name)
@@ -67,6 +71,7 @@ class StagedFiles:
 
     def __init__(self):
         self._staged: list[tuple[int, str, Path]] = []  # open fd, temporary name, target
+        self._mode = new_file_mode()
 
     def __len__(self) -> int:
         return len(self._staged)
@@ -79,7 +84,7 @@ class StagedFiles:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-            os.fchmod(fd, 0o644)
+            os.fchmod(fd, self._mode)
         except BaseException:
             _discard(fd, tmp_name)
             raise
@@ -118,6 +123,26 @@ class StagedFiles:
         staged, self._staged = self._staged, []
         for fd, tmp_name, _target in staged:
             _discard(fd, tmp_name)
+
+
+def new_file_mode() -> int:
+    """The mode ``open()`` gives a new file under the user's umask (``0o666 & ~umask``).
+
+    Temporary files are made ``0600`` whatever the umask; a document put in place as such
+    would be unreadable to the group a team shares its folder with (umask 002), and
+    forcing ``0644`` instead made statements world-readable for a user who asked for
+    ``077``. Linux tells the umask without changing it; elsewhere it is set and put back.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _temporary_beside(target: Path) -> tuple[int, str]:

@@ -290,8 +290,7 @@ def create_test_certificate(out_path: Path, *, password: bytes, common_name: str
     blob = pkcs12.serialize_key_and_certificates(
         common_name.encode("utf-8"), key, cert, None,
         serialization.BestAvailableEncryption(password))
-    atomic_write(out_path, blob)
-    out_path.chmod(0o600)
+    atomic_write(out_path, blob, mode=0o600)  # the private key: never readable by others
     pem_path = out_path.with_suffix(".pem")
     atomic_write(pem_path, cert.public_bytes(serialization.Encoding.PEM))
     return out_path, pem_path

@@ -29,7 +29,7 @@ def test_staged_files_appear_only_when_committed_whole_and_readable(tmp_path):
     assert files.commit() == {}
     assert (tmp_path / "a.pdf").read_bytes() == b"A" * 70_000
     assert (tmp_path / "b.pdf").read_bytes() == b"new b"
-    assert stat.S_IMODE((tmp_path / "a.pdf").stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "a.pdf").stat().st_mode) == arcli.fileio.new_file_mode()
     assert _leftovers(tmp_path) == [] and len(files) == 0
     assert files.commit() == {}  # an empty group is fine
 
@@ -101,3 +101,37 @@ def test_an_interrupt_while_committing_removes_the_rest(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         files.commit()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.pdf"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # files, not the book
+@pytest.mark.parametrize(("umask", "mode"), [(0o077, 0o600), (0o022, 0o644), (0o002, 0o664)],
+                         ids=["umask-077", "umask-022", "umask-002"])
+def test_files_are_written_with_the_users_umask(example_book, tmp_path, umask, mode):
+    """Statements, manifests, exports and previews get what the umask gives a new file:
+    a user with umask 077 keeps them to themselves, a team with 002 shares them."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    config = tmp_path / "arcli.yaml"
+    shutil.copy(ROOT / "config.example.yaml", config)
+    work = tmp_path / f"run-{umask:o}"
+    work.mkdir()
+
+    def arcli_cli(*args: str) -> None:
+        subprocess.run(
+            [sys.executable, "-m", "arcli", "--db", example_book.db, "--config", str(config),
+             *args], cwd=work, check=True, capture_output=True,
+            env={**os.environ, "ARCLI_TODAY": "2026-11-22"},
+            preexec_fn=lambda: os.umask(umask))
+
+    arcli_cli("statements", "--period", "2026-10", "--out", "st", "--customer", "C001")
+    arcli_cli("aging", "--csv", "-o", "aging.csv")
+    arcli_cli("dunning", "preview", "C001", "-o", "preview")
+    written = [*(work / "st").glob("*.pdf"), work / "st" / "manifest.csv",
+               work / "st" / "manifest.json", work / "aging.csv", *(work / "preview").iterdir()]
+    assert len(written) == 5
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written} == {
+        p.name: oct(mode) for p in written}

@@ -33,6 +33,7 @@ def signing_init(app: AppContext, out_dir: str, common_name: str | None, days: i
     0600 file beside the key. Prints the `signing:` config to add. Not for production:
     use a certificate from your CA there.
     """
+    from arcli.fileio import atomic_write
     from arcli.signing import create_test_certificate
     from arcli.statements import company_from_config
 
@@ -46,8 +47,7 @@ def signing_init(app: AppContext, out_dir: str, common_name: str | None, days: i
     if not password:
         password = secrets.token_urlsafe(24)
         password_file = folder / "arcli-test.password"
-        password_file.write_text(password + "\n", encoding="utf-8")
-        password_file.chmod(0o600)
+        atomic_write(password_file, password + "\n", mode=0o600)  # never readable by others
     organization = company_from_config(app.config).name
     _, pem = create_test_certificate(p12, password=password.encode(),
                                      common_name=common_name or f"{organization} (test)",
