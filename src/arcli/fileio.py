@@ -8,9 +8,12 @@ new one, never half of it. Every file arcli writes goes through :func:`atomic_wr
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
+import hashlib
 import os
 import re
+import struct
 import tempfile
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -244,6 +247,59 @@ def locked_file(path: Path, *, shared: bool = False,
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+#: Where :func:`locked_identity` locks its bytes: far past SQLite's own locks, which sit
+#: at 1 GiB of the book file (``PENDING_BYTE``), and past any book's size.
+_LOCK_BYTES = 1 << 42
+
+
+@contextlib.contextmanager
+def locked_identity(path: Path, name: str, *, shared: bool = False,
+                    when_held: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """The lock ``name`` of the file at ``path`` itself, for the block (as :func:`locked_file`).
+
+    A lock file beside the path as it was spelt let two runs through a symlink, a relative
+    and an absolute path, or a hard link each take "their" lock and run at once on one
+    book. So the lock is held on the file: on Linux a byte of it, one per lock name, with
+    an open-file-description lock (``F_OFD_SETLK``: the kernel keys it by device and inode,
+    drops it with its holder, and, unlike a POSIX lock, does not lose it when SQLite closes
+    another descriptor of the file). Elsewhere, or where the file cannot be opened for
+    writing, an ``flock`` on a lock file beside the file's real path (symlinks and
+    spellings agree; hard links do not).
+    """
+    import fcntl
+
+    ofd = getattr(fcntl, "F_OFD_SETLK", None)
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0)) if ofd else -1
+    except OSError:
+        fd = -1
+    if fd < 0:
+        with locked_file(Path(f"{os.path.realpath(path)}.{name}.lock"), shared=shared,
+                         when_held=when_held):
+            yield
+        return
+    try:
+        offset = _LOCK_BYTES + int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
+        kind = fcntl.F_RDLCK if shared else fcntl.F_WRLCK
+        try:
+            _byte_lock(fd, fcntl.F_OFD_SETLK, kind, offset)
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            when_held()
+            _byte_lock(fd, fcntl.F_OFD_SETLKW, kind, offset)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _byte_lock(fd: int, command: int, kind: int, offset: int) -> None:
+    """``fcntl(fd, command, struct flock)`` on one byte at ``offset`` (OFD locks: no pid)."""
+    import fcntl
+
+    fcntl.fcntl(fd, command, struct.pack("hhqqi", kind, os.SEEK_SET, offset, 1, 0))
 
 
 def safe_filename_part(text: str, max_length: int = 80) -> str:

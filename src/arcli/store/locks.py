@@ -3,8 +3,9 @@ the same shard of it, at once; different shards run side by side.
 
 On PostgreSQL a session-level advisory lock (``pg_try_advisory_lock``) is held on its own
 connection for the whole batch; it is released when the batch ends or the process dies.
-On SQLite, where every writer is on one machine, an exclusive ``flock`` on a file beside
-the database does the same.
+On SQLite, where every writer is on one machine, a lock on the book file itself does the
+same (:func:`arcli.fileio.locked_identity`: the file, however its path is spelt). A
+PostgreSQL advisory lock belongs to the database it is taken in, whichever URL reached it.
 
 Batches refuse to start while another holds their lock (:func:`batch_lock`); imports wait
 for it instead (:func:`waiting_lock`): two hosts importing the same export one after the
@@ -23,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from arcli.errors import ArcliError
-from arcli.fileio import locked_file
+from arcli.fileio import locked_identity
 from arcli.sharding import Shard
 from arcli.store.engine import Store
 
@@ -97,7 +98,7 @@ def _lock(store: Store, name: str, when_held: Callable[[], None],
     if database == ":memory:":
         yield
         return
-    with locked_file(Path(f"{database}.{name}.lock"), shared=shared, when_held=when_held):
+    with locked_identity(Path(database), name, shared=shared, when_held=when_held):
         yield
 
 
