@@ -29,16 +29,41 @@ BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets a report read while cron writes; foreign keys are off by default in SQLite."""
+    """WAL lets a report read while cron writes; foreign keys are off by default in SQLite.
+
+    The busy timeout comes first: the statements after it may already meet another
+    process holding the book (a big first load), and must wait for it as documented.
+    """
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    _ask_for_wal(cursor)
+    cursor.execute("PRAGMA synchronous=NORMAL")
     # The 2 MB default page cache thrashes once a book's indexes outgrow it (imports turn
     # super-linear); 64 MB keeps a million-document book's hot pages in memory.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def _ask_for_wal(cursor) -> None:
+    """Switch the book to WAL unless it is in it, or cannot be switched right now.
+
+    A big first load runs with a rollback journal (``store/bulk_load``) and holds its
+    transaction open for the whole load. Asking for WAL then needs a lock the load holds
+    while this connection holds one of its own, and SQLite refuses at once instead of
+    waiting (waiting could deadlock): every other command failed with "database is
+    locked" a second into the load. Such a connection keeps the load's journal and waits
+    for the load like for any writer; the load asks for WAL again when it ends.
+    """
+    import sqlite3
+
+    if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+        return
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc):
+            raise
 
 
 def begin_writing(conn: Connection) -> None:
@@ -135,7 +160,8 @@ class Store:
                     return None
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except OperationalError as exc:
-            raise StoreError(f"cannot open database {self.display_url}: {exc.orig}") from None
+            raise StoreError(busy_book_message(exc)
+                             or f"cannot open database {self.display_url}: {exc.orig}") from None
 
     def check_schema(self) -> None:
         """Refuse to work on a database that is missing or at another schema version."""
