@@ -78,3 +78,29 @@ def test_a_change_that_waited_its_time_out_says_the_book_is_busy(arcli, tmp_path
     assert json.loads(arcli("dunning", "history", "--json").stdout or "[]") == []
     blocks = arcli("dunning", "block", "K000001", "--until", "2027-01-01", "--reason", "x")
     assert blocks.exit_code == 0, blocks.output
+
+
+@pytest.mark.parametrize("command", [["aging"], ["aging", "--detail"], ["credit"]])
+def test_a_report_that_waited_its_time_out_says_the_book_is_busy(example_book, monkeypatch,
+                                                                 command):
+    """Quick reports (their own read-only connection) and the others wait as long as the
+    engine does, then give the same plain message."""
+    import contextlib
+    import sqlite3
+
+    from arcli.store import engine, location
+
+    if not example_book.is_sqlite:
+        pytest.skip("SQLite's book-wide lock")
+    monkeypatch.setattr(location, "BUSY_TIMEOUT_MS", 1000)
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 1000)
+    with contextlib.closing(sqlite3.connect(example_book.db, isolation_level=None)) as holder:
+        holder.execute("PRAGMA journal_mode=DELETE")  # as a first load holds it
+        holder.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        result = example_book(*command, "--json")
+        waited = time.monotonic() - started
+        holder.execute("ROLLBACK")
+    assert result.exit_code == 1
+    assert 1 <= waited < 20
+    assert "the book is busy" in result.stderr and "Traceback" not in result.stderr

@@ -16,7 +16,7 @@ from arcli.errors import (
     full_disk_message,
     lost_connection_message,
 )
-from arcli.store.location import store_url
+from arcli.store.location import BUSY_TIMEOUT_MS, store_url
 from arcli.store.version import SCHEMA_HEAD, check_version
 
 __all__ = ["Store", "open_store", "store_url"]
@@ -24,8 +24,6 @@ __all__ = ["Store", "open_store", "store_url"]
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-#: How long a SQLite connection waits for another writer before "database is locked".
-BUSY_TIMEOUT_MS = 30_000
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

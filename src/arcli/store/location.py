@@ -9,6 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+#: How long a SQLite connection -- the engine's, or a quick report's -- waits for another
+#: process holding the book (a writer, a big first load) before "the book is busy".
+BUSY_TIMEOUT_MS = 30_000
+
 
 def store_url(path_or_url: str) -> str:
     """Turn ``--db`` into a SQLAlchemy URL: a plain path means a SQLite file."""

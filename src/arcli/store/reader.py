@@ -15,7 +15,8 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
-from arcli.errors import StoreError
+from arcli.errors import StoreError, busy_book_message
+from arcli.store import location
 from arcli.store.location import masked, store_url
 from arcli.store.version import check_version
 
@@ -110,7 +111,8 @@ def _sqlite(path: Path, shown: str):
     # only reads. While a load is alive its journal is not hot, and reading just waits.
     mode = "rw" if path.with_name(f"{path.name}-journal").exists() else "ro"
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True, timeout=30)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode={mode}", uri=True,
+                               timeout=location.BUSY_TIMEOUT_MS / 1000)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open database {shown}: {exc}") from None
     return conn
@@ -135,4 +137,5 @@ def _version(reader: BookReader, shown: str) -> str | None:
     except Exception as exc:  # any driver error: a missing table means no schema
         if "alembic_version" in str(exc) or "no such table" in str(exc):
             return None
-        raise StoreError(f"cannot read database {shown}: {exc}") from None
+        raise StoreError(busy_book_message(exc)
+                         or f"cannot read database {shown}: {exc}") from None
