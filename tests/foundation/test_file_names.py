@@ -65,6 +65,11 @@ def test_statements_of_customers_whose_ids_collide_get_a_file_each(colliding_boo
     assert by_customer["plain"] == "statement-plain-2026-10.pdf"
     assert by_customer[CAFE] == f"statement-{CAFE}-2026-10.pdf"
 
+    # A rerun names every file the same and leaves it alone.
+    rerun = colliding_book("statements", "--period", "2026-10", "--out", str(out), "--json")
+    assert {(r["file"], r["status"]) for r in json.loads(rerun.stdout)} == {
+        (f, "unchanged") for f in by_customer.values()}
+
     # One customer alone (--customer) is named as in the full run.
     again = colliding_book("statements", "--period", "2026-10", "--out", str(tmp_path / "one"),
                            "--customer", "ab", "--json")
