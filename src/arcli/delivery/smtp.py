@@ -354,6 +354,8 @@ def recipient_key(name: str, email_field: str) -> str:
     email field as earlier versions wrote them, so a document sent before an upgrade is
     not sent again after it. Copies (cc, bcc) are not part of it: adding a copy address
     to the config does not send last month's documents again."""
+    if not email_field.isascii():  # earlier versions could not send to these at all
+        return f"{name} <{email_field}>"
     return formataddr((name, email_field))
 
 
