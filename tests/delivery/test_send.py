@@ -123,6 +123,7 @@ def test_permanent_failure_is_reported_and_exit_1(example_book, tmp_path, smtp_s
     assert result.exit_code == 1
     row = json.loads(result.stdout)[0]
     assert row["status"] == "failed" and row["error"].startswith("550")
+    assert row["attempts"] == 1  # a 5xx is not retried
 
 
 def test_starttls_is_required_by_default(example_book, tmp_path, smtp_server):
@@ -428,6 +429,62 @@ def test_connection_dropped_after_the_message_is_not_retried(example_book, tmp_p
     rerun = example_book("send", str(out), "--json")
     assert json.loads(rerun.stdout)[0]["status"] == "interrupted"
     assert len(handler.messages) == 1
+
+
+class Slow(Recorder):
+    """Answers the first RCPT after ``delay`` seconds."""
+
+    def __init__(self, delay: float):
+        super().__init__()
+        self.delay = delay
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.delay:
+            delay, self.delay = self.delay, 0
+            await asyncio.sleep(delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_timeout_is_retried(example_book, tmp_path, smtp_server):
+    handler = Slow(delay=2.5)
+    configure(example_book, tmp_path, smtp_server(handler), extra="  timeout: 1\n")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["attempts"] == 2
+    assert len(handler.messages) == 1
+
+
+def test_a_refused_login_stops_the_run_at_once(example_book, tmp_path):
+    from aiosmtpd.smtp import AuthResult
+
+    tries = []
+
+    def refuse(server, session, envelope, mechanism, auth_data):
+        tries.append(mechanism)
+        return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
+
+    handler, port = Recorder(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False,
+                            authenticator=refuse, auth_require_tls=False)
+    controller.start()
+    try:
+        configure(example_book, tmp_path, port,
+                  extra="  user: ar\n  password_env: ARCLI_TEST_SMTP_PASSWORD\n")
+        out = tmp_path / "st"
+        example_book("statements", "--period", "2026-10", "--out", str(out))
+        result = example_book("send", str(out), "--json",
+                              env={"ARCLI_TEST_SMTP_PASSWORD": "wrong"})
+    finally:
+        controller.stop()
+    assert result.exit_code == 1
+    assert f"SMTP server 127.0.0.1:{port} refused the login of 'ar': 535" in result.stderr
+    # one login (smtplib tries each mechanism the server offers once), not retried
+    assert sorted(tries) == ["LOGIN", "PLAIN"]
+    assert len(json.loads(result.stdout)) == 1
+    assert handler.messages == []
 
 
 # -- issue 24: only the output folder's own files ---------------------------------------------
