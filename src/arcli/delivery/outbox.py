@@ -72,9 +72,13 @@ def manifest_rows(target: Path) -> tuple[Path, list[dict]]:
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ArcliError(f"{path}: not a valid manifest: expected a list of rows")
     sendable, seen = [], set()
-    for r in rows:  # one row per currency: send each file once
+    for number, r in enumerate(rows, 1):  # one row per currency: send each file once
         if r.get("status") in ("written", "unchanged") and r.get("file") \
                 and r["file"] not in seen:
+            for key in ("customer", "file", "sha256"):
+                if not isinstance(r.get(key), str) or not r[key]:
+                    raise ArcliError(f"{path}: row {number}: {key}: missing or not text; "
+                                     "nothing sent")
             seen.add(r["file"])
             sendable.append(r)
     return path.parent, sendable

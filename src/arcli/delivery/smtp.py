@@ -208,6 +208,9 @@ class Mailer:
         self.cfg, self._sleep = cfg, sleep
         self._client: _SMTP | None = None
         self.attempts = 0  # made for the last message, also when it failed
+        # The last failure was in connecting, greeting, TLS or login: when it lasts
+        # through the retries, no message can go out and the run stops.
+        self._client_failed_to_open = False
 
     def __enter__(self) -> Mailer:
         return self
@@ -233,8 +236,6 @@ class Mailer:
                                           f"after {attempt} attempts: {exc}") from None
                     raise TransientError(f"{exc} (after {attempt} attempts)") from None
                 self._sleep(self.cfg.backoff_seconds * 2 ** (attempt - 1))
-
-    _client_failed_to_open = False
 
     def _send_once(self, message: EmailMessage, recipients: Sequence[Mailbox]) -> dict:
         client = self._open()
