@@ -513,3 +513,19 @@ def test_files_outside_the_output_folder_are_refused(example_book, tmp_path, smt
     assert len(handler.messages) == 1
     attachment = next(handler.messages[0][1].iter_attachments())
     assert attachment.get_content() == (out / "statement-C003-2026-10.pdf").read_bytes()
+
+
+def test_from_defaults_to_the_company_and_is_required_only_to_send(example_book, tmp_path,
+                                                                    smtp_server):
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    config = example_book.config
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  email: ar@ect.example.cn\n", "  email: null\n"), encoding="utf-8")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    assert example_book("send", str(out), "--dry-run").exit_code == 0
+    result = example_book("send", str(out))
+    assert result.exit_code == 2
+    assert "smtp.from: no sender: set smtp.from or company.email" in result.stderr
+    assert handler.messages == []

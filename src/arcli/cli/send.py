@@ -53,7 +53,8 @@ def send(app: AppContext, target, dry_run, kind, resend_interrupted, shard, out)
 
     folder, rows = manifest_rows(Path(target))
     company = company_from_config(app.config)
-    options = SendOptions(smtp_config(app.config, company.name, company.email), company,
+    cfg = smtp_config(app.config, company.name, company.email, sending=not dry_run)
+    options = SendOptions(cfg, company,
                           app.config.section("templates").get_path("path"), dry_run,
                           resend_interrupted)
     owns = parse_shard(shard)

@@ -53,7 +53,7 @@ _LOCAL = ("localhost", "127.0.0.1", "::1")
 class SmtpConfig:
     """The ``smtp:`` section, addresses checked and encoded for the envelope."""
 
-    sender: Mailbox
+    sender: Mailbox  # a placeholder when only checking (see smtp_config)
     host: str = "localhost"
     port: int = 587
     security: str = "starttls"
@@ -72,9 +72,10 @@ class SmtpConfig:
         return f"{self.host}:{self.port}"
 
 
-def smtp_config(config: ConfigView, company_name: str = "",
-                company_email: str | None = None) -> SmtpConfig:
-    """``smtp:`` of the config; ``from`` defaults to the company's name and email."""
+def smtp_config(config: ConfigView, company_name: str = "", company_email: str | None = None,
+                *, sending: bool = True) -> SmtpConfig:
+    """``smtp:`` of the config; ``from`` defaults to the company's name and email, and one
+    of them must be set when ``sending`` (a dry run needs no sender)."""
     view = config.section("smtp")
     security = view.get_str("security", "starttls") or "starttls"
     if security not in SECURITY:
@@ -85,7 +86,7 @@ def smtp_config(config: ConfigView, company_name: str = "",
     default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
     backoff = view.get_decimal("backoff_seconds")
     return SmtpConfig(
-        sender=_sender(view, company_name, company_email),
+        sender=_sender(view, company_name, company_email, sending),
         host=host, port=view.get_int("port", default_port, minimum=1), security=security,
         user=view.get_str("user"), password=view.secret("password"),
         reply_to=next(iter(_mailboxes(view, "reply_to")), None),
@@ -97,7 +98,8 @@ def smtp_config(config: ConfigView, company_name: str = "",
     )
 
 
-def _sender(view: ConfigView, company_name: str, company_email: str | None) -> Mailbox:
+def _sender(view: ConfigView, company_name: str, company_email: str | None,
+            sending: bool) -> Mailbox:
     text = view.get_str("from")
     try:
         if text:
@@ -106,6 +108,8 @@ def _sender(view: ConfigView, company_name: str, company_email: str | None) -> M
             return mailbox(company_email, company_name, "company.email", "company.name")
     except AddressError as exc:
         raise view.error("from", str(exc)) from None
+    if not sending:
+        return Mailbox(company_name, "nobody", "localhost")
     raise view.error("from", "no sender: set smtp.from or company.email")
 
 
