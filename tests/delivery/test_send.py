@@ -529,3 +529,37 @@ def test_from_defaults_to_the_company_and_is_required_only_to_send(example_book,
     assert result.exit_code == 2
     assert "smtp.from: no sender: set smtp.from or company.email" in result.stderr
     assert handler.messages == []
+
+
+def test_a_document_sent_by_an_earlier_version_is_not_sent_again(example_book, tmp_path,
+                                                                  smtp_server):
+    """Earlier versions claimed a document for ``Name <address>`` as formataddr wrote
+    it; a run after the upgrade finds that claim and sends nothing."""
+    import datetime as dt
+    from email.utils import formataddr
+
+    from sqlalchemy import insert
+
+    from arcli.store import open_store
+    from arcli.store.schema import deliveries
+
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    [row] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    store = open_store(example_book.db)
+    try:
+        with store.begin() as conn:
+            conn.execute(insert(deliveries).values(
+                document_sha256=row["sha256"], status="sent", attempts=1,
+                recipient=formataddr(("Northwind Trading Ltd",
+                                      "accounts@northwind.example.com")),
+                customer_id="C003", kind="statement", file=row["file"],
+                claimed_at=dt.datetime.now(dt.UTC), sent_at=dt.datetime.now(dt.UTC)))
+    finally:
+        store.dispose()
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["status"] == "already-sent"
+    assert handler.messages == []
