@@ -117,6 +117,7 @@ class Figures:
 def document_figures(pdf: bytes) -> Figures:
     """Period, date and amounts due from the JSON copy embedded in the PDF: the document
     itself, so the email can never state other figures than the attachment."""
+    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     try:
@@ -124,18 +125,22 @@ def document_figures(pdf: bytes) -> Figures:
             .root["/Names"]["/EmbeddedFiles"]["/Names"]
         copies = {str(names[i]): names[i + 1] for i in range(0, len(names) - 1, 2)}
         spec = copies.get("statement.json") or copies["letter.json"]
-        body = json.loads(spec["/EF"]["/F"].data)
-        if body.get("format", "").startswith("arcli-statement/"):
-            return Figures(body["period"], dt.date.fromisoformat(body["issue_date"]),
-                           tuple((s["currency"], Decimal(s["closing_balance"]))
-                                 for s in body["sections"]))
-        return Figures(None, dt.date.fromisoformat(body["as_of"]),
-                       ((body["currency"], Decimal(body["total_due"])),), body["level"])
+        return figures_of(json.loads(spec["/EF"]["/F"].data))
     except (KeyError, IndexError, TypeError, ValueError, InvalidOperation, OSError) as exc:
         raise Refused(f"no readable JSON copy in the PDF ({type(exc).__name__}: {exc}); "
                       "generate the document again") from None
-    except Exception as exc:  # pyHanko's parse errors share no base class with the above
+    except PdfError as exc:
         raise Refused(f"not a readable PDF ({exc})") from None
+
+
+def figures_of(copy: dict) -> Figures:
+    """The figures of a statement's or a letter's JSON copy."""
+    if copy.get("format", "").startswith("arcli-statement/"):
+        return Figures(copy["period"], dt.date.fromisoformat(copy["issue_date"]),
+                       tuple((s["currency"], Decimal(s["closing_balance"]))
+                             for s in copy["sections"]))
+    return Figures(None, dt.date.fromisoformat(copy["as_of"]),
+                   ((copy["currency"], Decimal(copy["total_due"])),), copy["level"])
 
 
 @dataclass(frozen=True)
@@ -273,16 +278,22 @@ def _deliver(store: Store, folder: Path, row: dict, customer: Customer | None,
 
 def _wording(delivery: Delivery, customer: Customer, to_whom: Addressed, figures: Figures,
              options: SendOptions) -> tuple[str, str]:
+    return email_wording(delivery.kind, customer, to_whom.greeting, options.company,
+                         delivery.file, figures, options.template_dir)
+
+
+def email_wording(kind: str, customer: Customer, greeting: str, company: Company, file: str,
+                  figures: Figures, template_dir: Path | None = None) -> tuple[str, str]:
     """Subject and body from ``email/<kind>.<language>.txt.j2`` (first line: Subject)."""
     language = normalize_language(customer.language)
     context = {
         "customer": {"id": customer.id, "name": customer.name, "contact": customer.contact},
-        "greeting": to_whom.greeting, "company": options.company, "file": delivery.file,
+        "greeting": greeting, "company": company, "file": file,
         "period": figures.period, "date": figures.date, "level": figures.level,
         "balances": [{"currency": c, "amount": a} for c, a in figures.balances],
     }
-    text = render_text(f"email/{delivery.kind}.{language}.txt.j2", context,
-                       options.template_dir, locale=language)
+    text = render_text(f"email/{kind}.{language}.txt.j2", context, template_dir,
+                       locale=language)
     first, _, body = text.partition("\n")
     subject = " ".join(first.removeprefix("Subject:").split())
     return subject, body.lstrip("\n")
