@@ -563,3 +563,36 @@ def test_a_document_sent_by_an_earlier_version_is_not_sent_again(example_book, t
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)[0]["status"] == "already-sent"
     assert handler.messages == []
+
+
+class RejectingOne(Recorder):
+    def __init__(self, address: str):
+        super().__init__()
+        self.address = address
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.address:
+            return "550 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_copy_is_reported_and_the_message_not_sent_again(example_book, tmp_path,
+                                                                   smtp_server):
+    """The customer's address takes the message, the copy's does not: "partly-sent",
+    exit 1, and the next run does not send it again. A copy address that is also the
+    customer's is not sent twice."""
+    handler = RejectingOne("gone@ect.example.cn")
+    configure(example_book, tmp_path, smtp_server(handler), extra=(
+        "  cc: [gone@ect.example.cn, Accounts@Northwind.example.com]\n"))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 1
+    row = json.loads(result.stdout)[0]
+    assert row["status"] == "partly-sent"
+    assert "gone@ect.example.cn (550 no such user)" in row["error"]
+    assert [rcpts for _, rcpts, _ in handler.envelopes] == [["accounts@northwind.example.com"]]
+    rerun = example_book("send", str(out), "--json")
+    assert json.loads(rerun.stdout)[0]["status"] == "already-sent"
+    assert len(handler.envelopes) == 1

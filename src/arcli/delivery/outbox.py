@@ -184,14 +184,21 @@ def addressed(customer: Customer, cfg: SmtpConfig) -> Addressed:
         contact = check_text("contact", customer.contact)
     except AddressError as exc:
         raise Refused(str(exc)) from None
-    cc = list(cfg.cc)
     salesperson = cfg.salespeople.get((customer.salesperson or "").strip())
-    if salesperson:
-        cc.append(salesperson)
-    ours = {m.envelope for m in to}
-    cc = [m for i, m in enumerate(cc) if m.envelope not in ours
-          and m.envelope not in {c.envelope for c in cc[:i]}]
+    seen: set[str] = set()
+    to, cc = _once(to, seen), _once([*cfg.cc, *([salesperson] if salesperson else [])], seen)
     return Addressed(to, cc, contact or customer.name)
+
+
+def _once(boxes: list[Mailbox], seen: set[str]) -> list[Mailbox]:
+    """``boxes`` without the addresses in ``seen`` (which gains theirs): nobody gets a
+    message twice because they are both the customer's address and a copy."""
+    kept = []
+    for box in boxes:
+        if box.envelope.lower() not in seen:
+            seen.add(box.envelope.lower())
+            kept.append(box)
+    return kept
 
 
 @dataclass
@@ -204,7 +211,7 @@ class SendOptions:
 
 
 def send_documents(store: Store, folder: Path, rows: list[dict], options: SendOptions,
-                   mailer: Mailer | None) -> Iterator[Delivery]:
+                   mailer: Mailer) -> Iterator[Delivery]:
     """Each row's delivery, in order. A ServerError stops it after yielding the document
     that met it (marked failed: nothing was sent)."""
     people = customers_by_id(store, (str(r["customer"]) for r in rows))
@@ -223,7 +230,7 @@ def send_documents(store: Store, folder: Path, rows: list[dict], options: SendOp
 
 
 def _deliver(store: Store, folder: Path, row: dict, customer: Customer | None,
-             options: SendOptions, mailer: Mailer | None, delivery: Delivery) -> None:
+             options: SendOptions, mailer: Mailer, delivery: Delivery) -> None:
     if customer is None:
         raise Refused(f"unknown customer {delivery.customer} (not in the book)")
     if not customer.email.strip():
@@ -233,12 +240,10 @@ def _deliver(store: Store, folder: Path, row: dict, customer: Customer | None,
     delivery.recipient = "; ".join(str(m) for m in to_whom.to)
     delivery.cc = "; ".join(str(m) for m in to_whom.cc)
     data = document_bytes(folder, row)
-    figures = document_figures(data)
-    subject, body = _wording(delivery, customer, to_whom, figures, options)
+    subject, body = _wording(delivery, customer, to_whom, document_figures(data), options)
     if options.dry_run:
         delivery.status = "dry-run"
         return
-    assert mailer is not None
     key = recipient_key(customer.name, customer.email)
     with store.begin() as conn:
         unclaimed = claim(conn, row["sha256"], key, delivery.customer, delivery.kind,
@@ -250,18 +255,24 @@ def _deliver(store: Store, folder: Path, row: dict, customer: Customer | None,
                             body=body, attachment_name=Path(delivery.file).name,
                             attachment=data, sha256=row["sha256"])
     delivery.message_id = message["Message-ID"]
+    _send_claimed(store, row["sha256"], key, message,
+                  [*to_whom.to, *to_whom.cc, *options.cfg.bcc], mailer, delivery)
+
+
+def _send_claimed(store: Store, sha256: str, key: str, message, recipients: list[Mailbox],
+                  mailer: Mailer, delivery: Delivery) -> None:
+    """Send a claimed document and record how it went (a ServerError after that)."""
     try:
-        sent = mailer.send(message, [*to_whom.to, *to_whom.cc, *options.cfg.bcc])
+        sent = mailer.send(message, recipients)
     except Uncertain as exc:  # left claimed: the next run reports it interrupted
         delivery.status, delivery.error = "interrupted", (
             f"{exc}: it may or may not have reached the mail server; check its log, then "
             "send it again with --resend-interrupted")
         return
     except (TransientError, PermanentError, ServerError) as exc:
-        delivery.status, delivery.error = "failed", str(exc)
-        delivery.attempts = mailer.attempts
+        delivery.status, delivery.error, delivery.attempts = "failed", str(exc), mailer.attempts
         with store.begin() as conn:
-            finish(conn, row["sha256"], key, sent=False, attempts=delivery.attempts,
+            finish(conn, sha256, key, sent=False, attempts=delivery.attempts,
                    message_id=delivery.message_id, error=delivery.error)
         if isinstance(exc, ServerError):
             raise
@@ -272,7 +283,7 @@ def _deliver(store: Store, folder: Path, row: dict, customer: Customer | None,
         delivery.error = "not accepted: " + "; ".join(f"{a} ({why})"
                                                       for a, why in sent.refused.items())
     with store.begin() as conn:
-        finish(conn, row["sha256"], key, sent=True, attempts=sent.attempts,
+        finish(conn, sha256, key, sent=True, attempts=sent.attempts,
                message_id=delivery.message_id, error=delivery.error)
 
 
