@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import hashlib
 import json
 import os
 import shutil
 import socket
 import sys
 import threading
+import time
+from decimal import Decimal
+from email.header import decode_header, make_header
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from arcli.delivery.smtp import PermanentError, SmtpConfig, build_message, send_with_retries
 from tests.conftest import ROOT, TODAY
 from tests.killing import killed_when
 
@@ -27,10 +30,13 @@ def free_port() -> int:
 
 
 class Recorder:
-    """Accepts everything (after ``fail_first`` 451 answers) and keeps the messages."""
+    """Accepts everything (after ``fail_first`` 451 answers) and keeps the messages:
+    ``(rcpt_tos, message)`` in ``messages``, ``(mail_from, rcpt_tos, raw bytes)`` in
+    ``envelopes``."""
 
     def __init__(self, fail_first: int = 0, reject: bool = False):
         self.messages: list = []
+        self.envelopes: list = []
         self.fail_first, self.reject = fail_first, reject
 
     async def handle_DATA(self, server, session, envelope):
@@ -39,6 +45,7 @@ class Recorder:
         if self.fail_first:
             self.fail_first -= 1
             return "451 try again later"
+        self.envelopes.append((envelope.mail_from, envelope.rcpt_tos, envelope.content))
         self.messages.append((envelope.rcpt_tos,
                               email.message_from_bytes(envelope.content,
                                                        policy=email.policy.default)))
@@ -47,11 +54,14 @@ class Recorder:
 
 @pytest.fixture
 def smtp_server():
+    """``start(handler, smtputf8=False)`` -> port of a real SMTP server on 127.0.0.1.
+    Like most servers, it does not offer SMTPUTF8 unless asked to."""
     servers = []
 
-    def start(handler: Recorder):
+    def start(handler: Recorder, smtputf8: bool = False):
         port = free_port()
-        controller = Controller(handler, hostname="127.0.0.1", port=port)
+        controller = Controller(handler, hostname="127.0.0.1", port=port,
+                                enable_SMTPUTF8=smtputf8)
         controller.start()
         servers.append(controller)
         return port
@@ -61,13 +71,16 @@ def smtp_server():
         controller.stop()
 
 
-def configure(book, tmp_path, port: int, security: str = "none") -> None:
+def configure(book, tmp_path, port: int, security: str = "none", extra: str = "") -> None:
+    """The example config (company email ar@ect.example.cn) with a local server."""
     config = tmp_path / "arcli.yaml"
     shutil.copy(ROOT / "config.example.yaml", config)
-    with config.open("a", encoding="utf-8") as handle:
-        handle.write(f"\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n  security: {security}\n"
-                     f"  from: AR Team <ar@ect.example.cn>\n  retries: 2\n"
-                     f"  backoff_seconds: '0.01'\n")
+    text = config.read_text(encoding="utf-8")
+    smtp = (f"smtp:\n  host: 127.0.0.1\n  port: {port}\n  security: {security}\n"
+            f"  retries: 2\n  backoff_seconds: '0.01'\n{extra}")
+    start = text.index("\nsmtp:\n") + 1
+    end = text.index("\n\n", start) + 1
+    config.write_text(text[:start] + smtp + text[end:], encoding="utf-8")
     book.config = config
 
 
@@ -110,17 +123,19 @@ def test_permanent_failure_is_reported_and_exit_1(example_book, tmp_path, smtp_s
     assert result.exit_code == 1
     row = json.loads(result.stdout)[0]
     assert row["status"] == "failed" and row["error"].startswith("550")
+    assert row["attempts"] == 1  # a 5xx is not retried
 
 
-def test_starttls_is_required_by_default(tmp_path, smtp_server):
-    port = smtp_server(Recorder())
-    pdf = tmp_path / "x.pdf"
-    pdf.write_bytes(b"%PDF-1.4 test")
-    cfg = SmtpConfig(host="127.0.0.1", port=port, security="starttls", retries=0)
-    message = build_message(cfg, recipient="a@example.com", subject="s", body="b",
-                            attachment=pdf, sha256="0" * 64)
-    with pytest.raises(PermanentError, match="STARTTLS"):
-        send_with_retries(cfg, message, sleep=lambda _s: None)
+def test_starttls_is_required_by_default(example_book, tmp_path, smtp_server):
+    handler = Recorder()
+    port = smtp_server(handler)
+    configure(example_book, tmp_path, port, security="starttls")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out))
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 1
+    assert f"SMTP server 127.0.0.1:{port} does not offer STARTTLS" in result.stderr
+    assert handler.messages == []
 
 
 def test_no_tls_refused_for_remote_hosts(example_book, tmp_path):
@@ -181,3 +196,403 @@ def test_a_send_killed_mid_message_is_reported_interrupted_until_resent_on_purpo
     again = example_book("send", str(out), "--json", "--resend-interrupted")
     assert again.exit_code == 0 and json.loads(again.stdout)[0]["status"] == "already-sent"
     assert len(handler.messages) == 2
+
+
+# -- issue 23: every customer, whatever their name -----------------------------------------
+def manifest_balances(out) -> dict[str, list[tuple[str, str]]]:
+    """(currency, closing balance) per customer, from the manifest arcli wrote."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    for row in json.loads((out / "manifest.json").read_text(encoding="utf-8")):
+        found.setdefault(row["customer"], []).append((row["currency"],
+                                                      row["closing_balance"]))
+    return found
+
+
+def grouped(amount: str) -> str:
+    return f"{Decimal(amount):,.2f}"
+
+
+def raw_header(raw: bytes, name: str) -> str:
+    """A header as it travelled (folded lines joined), to check it is ASCII."""
+    message = email.message_from_bytes(raw, policy=email.policy.compat32)
+    return str(message[name])
+
+
+def body_of(message) -> str:
+    return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+
+
+def decoded(header: str) -> str:
+    return str(make_header(decode_header(header)))
+
+
+def test_chinese_german_and_english_names_reach_a_server_without_smtputf8(
+        example_book, tmp_path, smtp_server):
+    """Envelope: bare ASCII addresses; headers: names RFC 2047-encoded; the body greets
+    the contact in the customer's language, with the period and the balance; copies to
+    the shared mailbox and the salesperson; the attachment is the file on disk."""
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler), extra=(
+        "  cc: [AR shared <ar-shared@ect.example.cn>]\n"
+        "  salespeople: {王芳: wangfang@ect.example.cn, Tom Baker: tom@ect.example.cn}\n"))
+    out = tmp_path / "st"
+    assert example_book("statements", "--period", "2026-10", "--out", str(out)).exit_code == 0
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    assert {r["status"] for r in json.loads(result.stdout)} == {"sent"}
+    assert len(handler.envelopes) == 6
+    balances = manifest_balances(out)
+    by_to = {rcpts[0]: (sender, rcpts, raw) for sender, rcpts, raw in handler.envelopes}
+    cases = {  # customer: address, name, greeting, salesperson, subject words
+        "C001": ("finance@huadong.example.cn", "上海华东电子有限公司", "李明 (财务部)：",
+                 "wangfang@ect.example.cn", "往来对账单 2026-10"),
+        "C006": ("buchhaltung@mueller.example.de", "Müller & Söhne <GmbH>",
+                 "Dear Frau Müller,", "tom@ect.example.cn", "Statement of account 2026-10"),
+        "C003": ("accounts@northwind.example.com", "Northwind Trading Ltd",
+                 "Dear Sarah Jones,", "tom@ect.example.cn", "Statement of account 2026-10"),
+    }
+    for customer, (address, name, greeting, salesperson, words) in cases.items():
+        sender, rcpts, raw = by_to[address]
+        assert sender == "ar@ect.example.cn"  # company.email: no smtp.from configured
+        assert rcpts == [address, "ar-shared@ect.example.cn", salesperson]
+        headers = raw.split(b"\r\n\r\n", 1)[0]
+        assert headers.isascii()  # names encoded, not raw UTF-8
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        assert message["To"].addresses[0].display_name == name
+        assert message["To"].addresses[0].addr_spec == address
+        assert decoded(raw_header(raw, "From")) == \
+            "华东贸易有限公司 East China Trading Co., Ltd. <ar@ect.example.cn>"
+        assert [a.addr_spec for a in message["Cc"].addresses] == \
+            ["ar-shared@ect.example.cn", salesperson]
+        subject = message["Subject"]
+        body = body_of(message)
+        assert words in subject
+        assert body.startswith(greeting)
+        assert "=?" not in body and address not in body.splitlines()[0]
+        for currency, amount in balances[customer]:
+            assert f"{currency} {grouped(amount)}" in subject
+            assert grouped(amount) in body
+        attachment = next(message.iter_attachments())
+        assert attachment.get_filename() == f"statement-{customer}-2026-10.pdf"
+        assert attachment.get_content() == \
+            (out / f"statement-{customer}-2026-10.pdf").read_bytes()
+
+
+def test_letters_are_worded_in_chinese_and_english(example_book, tmp_path, smtp_server):
+    """Each customer's language picks its template: Chinese for zh_CN, English for en;
+    both carry the letter's date and amount due."""
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "letters"
+    assert example_book("dunning", "run", "--out", str(out)).exit_code in (0, 3)
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    due = manifest_balances(out)
+    by_to = {rcpts[0]: msg for rcpts, msg in handler.messages}
+    chinese, english = by_to["finance@huadong.example.cn"], by_to["accounts@northwind.example.com"]
+    [(cny, cny_due)], [(eur, eur_due)] = due["C001"], due["C003"]
+    assert chinese["Subject"].endswith(f"付款提醒 2026年11月22日（应付 {cny} {grouped(cny_due)}）")
+    assert body_of(chinese).startswith("李明 (财务部)：\n\n您好！")
+    assert english["Subject"].startswith(
+        f"Payment reminder of Nov 22, 2026: {eur} {grouped(eur_due)} due")
+    assert body_of(english).startswith("Dear Sarah Jones,\n")
+
+
+def set_customer(book, customer: str, **values) -> None:
+    """Change a customer record directly, as an older import or a hand edit left it."""
+    from sqlalchemy import update
+
+    from arcli.store import open_store
+    from arcli.store.schema import customers
+
+    store = open_store(book.db)
+    try:
+        with store.begin() as conn:
+            conn.execute(update(customers).where(customers.c.id == customer).values(**values))
+    finally:
+        store.dispose()
+
+
+def test_control_characters_and_unusable_addresses_fail_their_document_alone(
+        example_book, tmp_path, smtp_server):
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    set_customer(example_book, "C001", name="上海华东\r\nBcc: leak@evil.example")
+    set_customer(example_book, "C002", email="ar@nanfang.example.cn\nleak@evil.example")
+    set_customer(example_book, "C004", email="财务@acme.example.com")  # needs SMTPUTF8
+    set_customer(example_book, "C006", email="buchhaltung@müller.example.de; "
+                                             "einkauf@straße.example.de")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out))
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 1
+    assert "internal error" not in result.stderr
+    rows = {r["customer"]: r for r in json.loads(result.stdout)}
+    assert {c: r["status"] for c, r in rows.items()} == {
+        "C001": "failed", "C002": "failed", "C003": "sent", "C004": "failed",
+        "C005": "sent", "C006": "sent"}
+    assert "name contains a control character (U+000D)" in rows["C001"]["error"]
+    assert "email contains a control character (U+000A)" in rows["C002"]["error"]
+    assert "needs SMTPUTF8" in rows["C004"]["error"]
+    envelopes = [rcpts for _, rcpts, _ in handler.envelopes]
+    assert ["buchhaltung@xn--mller-kva.example.de", "einkauf@xn--strae-oqa.example.de"] \
+        in envelopes  # IDNA 2008: straße is not strasse
+    assert not any("evil" in r for rcpts in envelopes for r in rcpts)
+    assert len(handler.envelopes) == 3
+
+
+def test_non_ascii_local_part_goes_out_where_smtputf8_is_offered(example_book, tmp_path,
+                                                                   smtp_server):
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler, smtputf8=True))
+    set_customer(example_book, "C001", email="财务@huadong.example.cn")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C001")
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    assert handler.envelopes[0][1] == ["财务@huadong.example.cn"]
+
+
+# -- what is retried, what stops the run ------------------------------------------------------
+def test_no_server_listening_stops_the_run_at_once(example_book, tmp_path, smtp_server):
+    port = free_port()  # nothing listens there
+    configure(example_book, tmp_path, port)
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out))
+    started = time.monotonic()
+    result = example_book("send", str(out), "--json")
+    assert time.monotonic() - started < 5
+    assert result.exit_code == 1
+    assert f"cannot connect to SMTP server 127.0.0.1:{port}" in result.stderr
+    assert "Connection refused" in result.stderr and "Traceback" not in result.stderr
+    assert "5 more document(s) not tried" in result.stderr
+    [row] = json.loads(result.stdout)
+    assert row["status"] == "failed" and row["attempts"] == 1
+    # Nothing went out, so nothing is left claimed: once a server listens, all are sent.
+    handler = Recorder()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        again = example_book("send", str(out), "--json")
+    finally:
+        controller.stop()
+    assert again.exit_code == 0, again.output
+    assert len(handler.messages) == 6
+
+
+class Dropping(Recorder):
+    """Drops the first connection: at RCPT (``after_data=False``) the message was
+    never handed over; after taking the message (``after_data=True``) it was."""
+
+    def __init__(self, after_data: bool):
+        super().__init__()
+        self.after_data, self.dropped = after_data, False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if not self.after_data and not self.dropped:
+            self.dropped = True
+            server.transport.close()
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await super().handle_DATA(server, session, envelope)
+        if self.after_data and not self.dropped:
+            self.dropped = True
+            server.transport.close()
+        return answer
+
+
+def test_connection_dropped_before_the_message_is_retried(example_book, tmp_path,
+                                                          smtp_server):
+    handler = Dropping(after_data=False)
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["attempts"] == 2
+    assert len(handler.messages) == 1
+
+
+def test_connection_dropped_after_the_message_is_not_retried(example_book, tmp_path,
+                                                             smtp_server):
+    """The server may have kept it: sending again could send it twice."""
+    handler = Dropping(after_data=True)
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 3, result.output
+    row = json.loads(result.stdout)[0]
+    assert row["status"] == "interrupted" and "--resend-interrupted" in row["error"]
+    rerun = example_book("send", str(out), "--json")
+    assert json.loads(rerun.stdout)[0]["status"] == "interrupted"
+    assert len(handler.messages) == 1
+
+
+class Slow(Recorder):
+    """Answers the first RCPT after ``delay`` seconds."""
+
+    def __init__(self, delay: float):
+        super().__init__()
+        self.delay = delay
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.delay:
+            delay, self.delay = self.delay, 0
+            await asyncio.sleep(delay)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_timeout_is_retried(example_book, tmp_path, smtp_server):
+    handler = Slow(delay=2.5)
+    configure(example_book, tmp_path, smtp_server(handler), extra="  timeout: 1\n")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["attempts"] == 2
+    assert len(handler.messages) == 1
+
+
+def test_a_refused_login_stops_the_run_at_once(example_book, tmp_path):
+    from aiosmtpd.smtp import AuthResult
+
+    tries = []
+
+    def refuse(server, session, envelope, mechanism, auth_data):
+        tries.append(mechanism)
+        return AuthResult(success=False, handled=False)  # aiosmtpd answers 535
+
+    handler, port = Recorder(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=False,
+                            authenticator=refuse, auth_require_tls=False)
+    controller.start()
+    try:
+        configure(example_book, tmp_path, port,
+                  extra="  user: ar\n  password_env: ARCLI_TEST_SMTP_PASSWORD\n")
+        out = tmp_path / "st"
+        example_book("statements", "--period", "2026-10", "--out", str(out))
+        result = example_book("send", str(out), "--json",
+                              env={"ARCLI_TEST_SMTP_PASSWORD": "wrong"})
+    finally:
+        controller.stop()
+    assert result.exit_code == 1
+    assert f"SMTP server 127.0.0.1:{port} refused the login of 'ar': 535" in result.stderr
+    # one login (smtplib tries each mechanism the server offers once), not retried
+    assert sorted(tries) == ["LOGIN", "PLAIN"]
+    assert len(json.loads(result.stdout)) == 1
+    assert handler.messages == []
+
+
+# -- issue 24: only the output folder's own files ---------------------------------------------
+def test_files_outside_the_output_folder_are_refused(example_book, tmp_path, smtp_server):
+    """A manifest row naming ../, an absolute path or a symlink out of the folder -- with
+    the right hash -- fails with the reason; the folder's own documents go out."""
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    secret = tmp_path / "secret.pdf"
+    secret.write_bytes(b"%PDF-1.4 not for customers")
+    (out / "link.pdf").symlink_to(secret)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    digest = hashlib.sha256(secret.read_bytes()).hexdigest()
+    for name in ("../secret.pdf", str(secret), "link.pdf"):
+        manifest.append({**manifest[0], "file": name, "sha256": digest})
+    (out / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    assert [r["status"] for r in rows] == ["sent", "failed", "failed", "failed"]
+    for row in rows[1:]:
+        assert "is outside the output folder" in row["error"]
+        assert str(secret) in row["error"]
+    assert len(handler.messages) == 1
+    attachment = next(handler.messages[0][1].iter_attachments())
+    assert attachment.get_content() == (out / "statement-C003-2026-10.pdf").read_bytes()
+
+
+def test_from_defaults_to_the_company_and_is_required_only_to_send(example_book, tmp_path,
+                                                                    smtp_server):
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    config = example_book.config
+    config.write_text(config.read_text(encoding="utf-8").replace(
+        "  email: ar@ect.example.cn\n", "  email: null\n"), encoding="utf-8")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    assert example_book("send", str(out), "--dry-run").exit_code == 0
+    result = example_book("send", str(out))
+    assert result.exit_code == 2
+    assert "smtp.from: no sender: set smtp.from or company.email" in result.stderr
+    assert handler.messages == []
+
+
+def test_a_document_sent_by_an_earlier_version_is_not_sent_again(example_book, tmp_path,
+                                                                  smtp_server):
+    """Earlier versions claimed a document for ``Name <address>`` as formataddr wrote
+    it; a run after the upgrade finds that claim and sends nothing."""
+    import datetime as dt
+    from email.utils import formataddr
+
+    from sqlalchemy import insert
+
+    from arcli.store import open_store
+    from arcli.store.schema import deliveries
+
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    [row] = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    store = open_store(example_book.db)
+    try:
+        with store.begin() as conn:
+            conn.execute(insert(deliveries).values(
+                document_sha256=row["sha256"], status="sent", attempts=1,
+                recipient=formataddr(("Northwind Trading Ltd",
+                                      "accounts@northwind.example.com")),
+                customer_id="C003", kind="statement", file=row["file"],
+                claimed_at=dt.datetime.now(dt.UTC), sent_at=dt.datetime.now(dt.UTC)))
+    finally:
+        store.dispose()
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)[0]["status"] == "already-sent"
+    assert handler.messages == []
+
+
+class RejectingOne(Recorder):
+    def __init__(self, address: str):
+        super().__init__()
+        self.address = address
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address == self.address:
+            return "550 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_copy_is_reported_and_the_message_not_sent_again(example_book, tmp_path,
+                                                                   smtp_server):
+    """The customer's address takes the message, the copy's does not: "partly-sent",
+    exit 1, and the next run does not send it again. A copy address that is also the
+    customer's is not sent twice."""
+    handler = RejectingOne("gone@ect.example.cn")
+    configure(example_book, tmp_path, smtp_server(handler), extra=(
+        "  cc: [gone@ect.example.cn, Accounts@Northwind.example.com]\n"))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    result = example_book("send", str(out), "--json")
+    assert result.exit_code == 1
+    row = json.loads(result.stdout)[0]
+    assert row["status"] == "partly-sent"
+    assert "gone@ect.example.cn (550 no such user)" in row["error"]
+    assert [rcpts for _, rcpts, _ in handler.envelopes] == [["accounts@northwind.example.com"]]
+    rerun = example_book("send", str(out), "--json")
+    assert json.loads(rerun.stdout)[0]["status"] == "already-sent"
+    assert len(handler.envelopes) == 1

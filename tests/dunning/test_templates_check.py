@@ -9,7 +9,26 @@ def test_all_shipped_templates_render(arcli):
     result = arcli("templates", "check", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert len(rows) == 15 and {r["status"] for r in rows} == {"ok"}
+    assert len(rows) == 21 and {r["status"] for r in rows} == {"ok"}
+    assert {(r["template"], r["language"]) for r in rows if r["template"].startswith("email")} \
+        == {(f"email/{k}", lang) for k in ("statement", "letter")
+            for lang in ("en", "zh_CN", "zh_TW")}
+
+
+def test_a_broken_email_template_is_reported(arcli, tmp_path):
+    override = tmp_path / "tpl" / "email"
+    override.mkdir(parents=True)
+    (override / "letter.zh_CN.txt.j2").write_text("Subject: {{ company.name }}\n"
+                                                  "{{ balances[0].amount|money(}}\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"templates:\n  path: {tmp_path / 'tpl'}\n")
+    arcli.config = config
+    result = arcli("templates", "check", "--json")
+    assert result.exit_code == 1
+    rows = {(r["template"], r["language"]): r for r in json.loads(result.stdout)}
+    broken = rows[("email/letter", "zh_CN")]
+    assert broken["status"] == "error" and "letter.zh_CN.txt.j2: line 2" in broken["message"]
+    assert rows[("email/letter", "en")]["status"] == "ok"
 
 
 def test_missing_translation_and_broken_template_are_reported(arcli, tmp_path):

@@ -17,8 +17,8 @@ def templates() -> None:
 @output_options
 @pass_app
 def check(app: AppContext, out) -> None:
-    """Render each statement and letter template (every dunning level's template) in every
-    language against sample data. Exits 1 on any error or missing translation."""
+    """Render each statement, letter (every dunning level's template) and email template
+    in every language against sample data. Exits 1 on any error or missing translation."""
     from arcli.dunning.policy import dunning_policy
     from arcli.render.letter import render_letter
     from arcli.render.samples import sample_letter, sample_statement
@@ -34,6 +34,7 @@ def check(app: AppContext, out) -> None:
             cases.append((f"letters/{level.template}", lang,
                           lambda t=level.template, lang=lang, n=level.number:
                           render_letter(sample_letter(t, lang, n), options)))
+    cases += _email_cases(options.template_dir, LANGUAGES)
     rows = []
     for name, lang, render in cases:
         try:
@@ -48,3 +49,33 @@ def check(app: AppContext, out) -> None:
     emit(out, Report(["template", "language", "status", "pages", "message"], rows))
     if any(r["status"] != "ok" for r in rows):
         raise click.exceptions.Exit(1)
+
+
+class _EmailChecked:
+    pages = None
+
+
+def _email_cases(template_dir, languages) -> list:
+    """``email/<kind>`` in each language, worded from the samples' JSON copies (as
+    ``send`` words them from the documents')."""
+    import json
+
+    from arcli.delivery.outbox import Customer, email_wording, figures_of
+    from arcli.render.letter import letter_attachment
+    from arcli.render.samples import sample_letter, sample_statement
+    from arcli.render.statement import statement_json_bytes
+
+    def check(kind: str, lang: str):
+        data = sample_statement(lang) if kind == "statement" else sample_letter("reminder", lang)
+        copy = (statement_json_bytes if kind == "statement" else letter_attachment)(data)
+        who = data.recipient
+        customer = Customer(who.customer_id, who.name, "", lang, who.contact, None)
+        subject, body = email_wording(kind, customer, who.contact or who.name, data.company,
+                                      f"{kind}.pdf", figures_of(json.loads(copy)),
+                                      template_dir)
+        if not subject or not body.strip():
+            raise ValueError("the first line must be the subject, then the body")
+        return _EmailChecked()
+
+    return [(f"email/{kind}", lang, lambda k=kind, lang=lang: check(k, lang))
+            for kind in ("statement", "letter") for lang in languages]

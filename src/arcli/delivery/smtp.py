@@ -3,33 +3,47 @@
 Safe for cron: a document is *claimed* in the ``deliveries`` table (unique per document
 SHA-256 and recipient) in its own transaction before it is sent, so two runs -- or two hosts
 sharing a PostgreSQL book -- never send it twice; the Message-ID is derived from the
-document's hash, so a message that did go out before a crash is recognisable. Transient
-failures (connection problems, 4xx replies) are retried with exponential backoff; permanent
-ones (5xx) are reported. TLS is required by default: ``security: none`` is only accepted
-for a server on localhost (tests, a local relay).
+document's hash, so a message that did go out before a crash is recognisable.
+
+One SMTP session serves a whole run (:class:`Mailer`). What goes wrong is sorted three ways:
+
+* the server cannot be used at all -- nothing listening, unknown host, TLS or login
+  refused, or still unreachable after the retries: :class:`ServerError` stops the run at
+  once, naming host and port (trying the next document would only wait for the same);
+* the server may recover -- a 4xx reply, a timeout, a connection dropped before the
+  message was handed over: :class:`TransientError`, retried with exponential backoff;
+* retrying will not help -- a 5xx reply, a refused or impossible address:
+  :class:`PermanentError`, that document fails and the batch goes on.
+
+A connection lost *after* the whole message was handed over, before the server's answer,
+is neither: the server may have kept it. Retrying could send it twice, so it is
+:class:`Uncertain` and left claimed, reported as interrupted like a run that died there.
+
+TLS is required by default: ``security: none`` is only accepted for a server on
+localhost (tests, a local relay).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import smtplib
+import socket
 import ssl
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
-from email.utils import formataddr, parseaddr
-from pathlib import Path
+from email.utils import format_datetime, formataddr
 from typing import NamedTuple
 
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from arcli.config import ConfigView
-from arcli.errors import ArcliError, UsageError
-from arcli.store.schema import customers, deliveries
+from arcli.delivery.addresses import AddressError, Mailbox, mailbox, parse_mailbox
+from arcli.errors import ArcliError
+from arcli.store.schema import deliveries
 
 SECURITY = ("starttls", "tls", "none")
 _LOCAL = ("localhost", "127.0.0.1", "::1")
@@ -37,20 +51,31 @@ _LOCAL = ("localhost", "127.0.0.1", "::1")
 
 @dataclass(frozen=True)
 class SmtpConfig:
+    """The ``smtp:`` section, addresses checked and encoded for the envelope."""
+
+    sender: Mailbox  # a placeholder when only checking (see smtp_config)
     host: str = "localhost"
     port: int = 587
     security: str = "starttls"
     user: str | None = None
     password: str | None = None
-    sender: str = "arcli <ar@localhost>"
-    reply_to: str | None = None
-    bcc: str | None = None
+    reply_to: Mailbox | None = None
+    cc: tuple[Mailbox, ...] = ()
+    bcc: tuple[Mailbox, ...] = ()
+    salespeople: dict[str, Mailbox] = field(default_factory=dict)
     timeout: int = 30
     retries: int = 3
     backoff_seconds: float = 2.0
 
+    @property
+    def server(self) -> str:
+        return f"{self.host}:{self.port}"
 
-def smtp_config(config: ConfigView) -> SmtpConfig:
+
+def smtp_config(config: ConfigView, company_name: str = "", company_email: str | None = None,
+                *, sending: bool = True) -> SmtpConfig:
+    """``smtp:`` of the config; ``from`` defaults to the company's name and email, and one
+    of them must be set when ``sending`` (a dry run needs no sender)."""
     view = config.section("smtp")
     security = view.get_str("security", "starttls") or "starttls"
     if security not in SECURITY:
@@ -61,14 +86,60 @@ def smtp_config(config: ConfigView) -> SmtpConfig:
     default_port = {"starttls": 587, "tls": 465, "none": 25}[security]
     backoff = view.get_decimal("backoff_seconds")
     return SmtpConfig(
+        sender=_sender(view, company_name, company_email, sending),
         host=host, port=view.get_int("port", default_port, minimum=1), security=security,
         user=view.get_str("user"), password=view.secret("password"),
-        sender=view.get_str("from", "arcli <ar@localhost>") or "arcli <ar@localhost>",
-        reply_to=view.get_str("reply_to"), bcc=view.get_str("bcc"),
+        reply_to=next(iter(_mailboxes(view, "reply_to")), None),
+        cc=_mailboxes(view, "cc"), bcc=_mailboxes(view, "bcc"),
+        salespeople=_salespeople(view),
         timeout=view.get_int("timeout", 30, minimum=1),
         retries=view.get_int("retries", 3, minimum=0),
         backoff_seconds=float(backoff) if backoff is not None else 2.0,
     )
+
+
+def _sender(view: ConfigView, company_name: str, company_email: str | None,
+            sending: bool) -> Mailbox:
+    text = view.get_str("from")
+    try:
+        if text:
+            return parse_mailbox(text, "from")
+        if company_email:
+            return mailbox(company_email, company_name, "company.email", "company.name")
+    except AddressError as exc:
+        raise view.error("from", str(exc)) from None
+    if not sending:
+        return Mailbox(company_name, "nobody", "localhost")
+    raise view.error("from", "no sender: set smtp.from or company.email")
+
+
+def _mailboxes(view: ConfigView, key: str) -> tuple[Mailbox, ...]:
+    """One address or a list of them (``Name <local@domain>`` or bare)."""
+    value = view.raw(key)
+    items = value if isinstance(value, list) else [] if value is None else [value]
+    try:
+        return tuple(parse_mailbox(str(item), key) for item in items)
+    except AddressError as exc:
+        raise view.error(key, str(exc)) from None
+
+
+def _salespeople(view: ConfigView) -> dict[str, Mailbox]:
+    """``salespeople: {name: address}``: the customer's salesperson gets a copy."""
+    value = view.raw("salespeople") or {}
+    if not isinstance(value, dict):
+        raise view.error("salespeople", "must map a salesperson's name to an email address")
+    people = {}
+    for name, address in value.items():
+        try:
+            box = parse_mailbox(str(address), f"salespeople.{name}")
+        except AddressError as exc:
+            raise view.error("salespeople", str(exc)) from None
+        people[str(name)] = box if box.name else replace(box, name=str(name))
+    return people
+
+
+class ServerError(ArcliError):
+    """The mail server cannot be used at all: the run stops (exit 1)."""
 
 
 class TransientError(Exception):
@@ -76,121 +147,221 @@ class TransientError(Exception):
 
 
 class PermanentError(Exception):
-    """Retrying will not help (rejected recipient, policy, no TLS)."""
+    """Retrying will not help (rejected recipient, policy, an address the server cannot
+    take)."""
 
 
-def build_message(cfg: SmtpConfig, *, recipient: str, subject: str, body: str,
-                  attachment: Path, sha256: str) -> EmailMessage:
+class Uncertain(Exception):
+    """The connection was lost after the message was handed over: it may have gone out."""
+
+
+def build_message(cfg: SmtpConfig, *, to: Sequence[Mailbox], cc: Sequence[Mailbox] = (),
+                  subject: str, body: str, attachment_name: str, attachment: bytes,
+                  sha256: str) -> EmailMessage:
+    """The message; names go into the headers (encoded when written), never the envelope.
+
+    The attachment is the bytes whose hash was checked, not the file read again."""
     message = EmailMessage()
-    message["From"] = cfg.sender
-    message["To"] = recipient
+    message["From"] = cfg.sender.header()
+    message["To"] = [m.header() for m in to]
+    if cc:
+        message["Cc"] = [m.header() for m in cc]
     if cfg.reply_to:
-        message["Reply-To"] = cfg.reply_to
+        message["Reply-To"] = cfg.reply_to.header()
     message["Subject"] = subject
-    domain = parseaddr(cfg.sender)[1].rpartition("@")[2] or "localhost"
-    message["Message-ID"] = f"<{sha256[:40]}@{domain}>"
-    message["Date"] = dt.datetime.now(dt.UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    message["Message-ID"] = f"<{sha256[:40]}@{cfg.sender.domain}>"
+    message["Date"] = format_datetime(dt.datetime.now(dt.UTC).replace(microsecond=0))
     message.set_content(body)
-    message.add_attachment(attachment.read_bytes(), maintype="application", subtype="pdf",
-                           filename=attachment.name)
+    message.add_attachment(attachment, maintype="application", subtype="pdf",
+                           filename=attachment_name)
     return message
 
 
-def _connect(cfg: SmtpConfig) -> smtplib.SMTP:
-    context = ssl.create_default_context()
-    if cfg.security == "tls":
-        client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
-    else:
-        client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
-    client.ehlo()
-    if cfg.security == "starttls":
-        if not client.has_extn("starttls"):
-            client.quit()
-            raise PermanentError(f"{cfg.host}:{cfg.port} does not offer STARTTLS (required; "
-                                 "set smtp.security)")
-        client.starttls(context=context)
-        client.ehlo()
-    if cfg.user:
-        client.login(cfg.user, cfg.password or "")
-    return client
+class _HandOverTracking:
+    """Notes when the end of the message data (``CRLF.CRLF``) has been written: from then
+    on the server may have kept the message, whatever happens to the connection."""
+
+    handed_over = False
+
+    def send(self, s):  # smtplib writes every command and the whole message through here
+        super().send(s)  # type: ignore[misc]
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.handed_over = True
 
 
-def send_once(cfg: SmtpConfig, message: EmailMessage) -> None:
-    """One attempt; classifies every failure as transient or permanent."""
-    recipients = [message["To"]] + ([cfg.bcc] if cfg.bcc else [])
-    try:
-        client = _connect(cfg)
-        try:
-            client.send_message(message, to_addrs=recipients)
-        finally:
-            with contextlib.suppress(smtplib.SMTPException):
-                client.quit()
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        error = PermanentError if all(c >= 500 for c in codes) else TransientError
-        raise error(f"recipient refused: {exc.recipients}") from None
-    except smtplib.SMTPResponseException as exc:
-        error = TransientError if 400 <= exc.smtp_code < 500 else PermanentError
-        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) \
-            else str(exc.smtp_error)
-        raise error(f"{exc.smtp_code} {text}") from None
-    except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-        raise TransientError(f"{type(exc).__name__}: {exc}") from None
+class _SMTP(_HandOverTracking, smtplib.SMTP):
+    pass
 
 
-def send_with_retries(cfg: SmtpConfig, message: EmailMessage,
-                      sleep: Callable[[float], None] = time.sleep) -> int:
-    """Send, retrying transient failures with exponential backoff; returns attempts made."""
-    attempt = 0
-    while True:
-        attempt += 1
-        try:
-            send_once(cfg, message)
-            return attempt
-        except TransientError:
-            if attempt > cfg.retries:
-                raise
-            sleep(cfg.backoff_seconds * 2 ** (attempt - 1))
+class _SMTPSSL(_HandOverTracking, smtplib.SMTP_SSL):
+    pass
 
 
-# -- documents from a manifest --------------------------------------------------------------
 @dataclass
-class Delivery:
-    customer: str
-    kind: str
-    file: str
-    recipient: str
-    status: str
-    message_id: str = ""
-    attempts: int = 0
-    error: str = ""
+class Sent:
+    attempts: int
+    refused: dict[str, str]  # recipients the server refused while taking the others
 
 
-def manifest_rows(target: Path) -> tuple[Path, list[dict]]:
-    """The output folder and the sendable rows of its manifest.json."""
-    path = target / "manifest.json" if target.is_dir() else target
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no manifest (generate statements or letters first)") \
-            from None
-    except ValueError as exc:
-        raise ArcliError(f"{path}: not a valid manifest: {exc}") from None
-    sendable, seen = [], set()
-    for r in rows:  # one row per currency: send each file once
-        if r.get("status") in ("written", "unchanged") and r.get("file") \
-                and r["file"] not in seen:
-            seen.add(r["file"])
-            sendable.append(r)
-    return path.parent, sendable
+class Mailer:
+    """One SMTP session for a run: opened at the first message, kept open between
+    messages (one TLS handshake and login per run), opened again after a lost
+    connection. Use as a context manager."""
+
+    def __init__(self, cfg: SmtpConfig, sleep: Callable[[float], None] = time.sleep):
+        self.cfg, self._sleep = cfg, sleep
+        self._client: _SMTP | None = None
+        self.attempts = 0  # made for the last message, also when it failed
+        # The last failure was in connecting, greeting, TLS or login: when it lasts
+        # through the retries, no message can go out and the run stops.
+        self._client_failed_to_open = False
+
+    def __enter__(self) -> Mailer:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self._close(polite=True)
+
+    def send(self, message: EmailMessage, recipients: Sequence[Mailbox]) -> Sent:
+        """Send, retrying transient failures with exponential backoff.
+
+        Raises PermanentError (this message), Uncertain (it may have gone out) or
+        ServerError (no message can go out: stop the run)."""
+        attempt = 0
+        while True:
+            attempt = self.attempts = attempt + 1
+            try:
+                return Sent(attempt, self._send_once(message, recipients))
+            except TransientError as exc:
+                self._close(polite=False)
+                if attempt > self.cfg.retries:
+                    if self._client_failed_to_open:
+                        raise ServerError(f"SMTP server {self.cfg.server} not reachable "
+                                          f"after {attempt} attempts: {exc}") from None
+                    raise TransientError(f"{exc} (after {attempt} attempts)") from None
+                self._sleep(self.cfg.backoff_seconds * 2 ** (attempt - 1))
+
+    def _send_once(self, message: EmailMessage, recipients: Sequence[Mailbox]) -> dict:
+        client = self._open()
+        needing = [str(m) for m in (self.cfg.sender, *recipients) if m.needs_smtputf8]
+        if needing and not client.has_extn("smtputf8"):
+            raise PermanentError(
+                f"{', '.join(needing)}: an address with non-ASCII characters before the @ "
+                f"needs SMTPUTF8, which {self.cfg.server} does not offer")
+        client.handed_over = False
+        try:
+            refused = client.send_message(message, from_addr=self.cfg.sender.envelope,
+                                          to_addrs=[m.envelope for m in recipients])
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            error = PermanentError if all(c >= 500 for c in codes) else TransientError
+            raise error("recipient refused: " + _refusals(exc.recipients)) from None
+        except smtplib.SMTPResponseException as exc:
+            error = TransientError if 400 <= exc.smtp_code < 500 else PermanentError
+            raise error(f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise PermanentError(str(exc)) from None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            if client.handed_over:
+                self._close(polite=False)
+                raise Uncertain(f"connection to {self.cfg.server} lost after the message "
+                                f"was handed over ({_describe(exc)})") from None
+            raise TransientError(f"connection to {self.cfg.server} lost: "
+                                 f"{_describe(exc)}") from None
+        return {address: f"{code} {_text(text)}" for address, (code, text) in refused.items()}
+
+    def _open(self) -> _SMTP:
+        """The session, connected (and TLS, login) if it is not yet."""
+        if self._client is not None:
+            return self._client
+        cfg, self._client_failed_to_open = self.cfg, True
+        client = None
+        try:
+            context = ssl.create_default_context()
+            if cfg.security == "tls":
+                client = _SMTPSSL(cfg.host, cfg.port, timeout=cfg.timeout, context=context)
+            else:
+                client = _SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            client.ehlo()
+            if cfg.security == "starttls":
+                if not client.has_extn("starttls"):
+                    raise ServerError(f"SMTP server {cfg.server} does not offer STARTTLS "
+                                      "(required; see smtp.security)")
+                client.starttls(context=context)
+                client.ehlo()
+            if cfg.user:
+                client.login(cfg.user, cfg.password or "")
+        except ServerError:
+            _quietly_close(client)
+            raise
+        except BaseException as exc:
+            _quietly_close(client)
+            raise _opening_error(cfg, exc) from None
+        self._client, self._client_failed_to_open = client, False
+        return client
+
+    def _close(self, polite: bool) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            if polite:
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    client.quit()
+            _quietly_close(client)
 
 
-def recipient_for(conn: Connection, customer_id: str) -> tuple[str, str | None]:
-    row = conn.execute(select(customers.c.name, customers.c.email, customers.c.language)
-                       .where(customers.c.id == customer_id)).first()
-    if row is None or not row.email:
-        return "", None
-    return formataddr((row.name, row.email)), row.language
+def _opening_error(cfg: SmtpConfig, exc: BaseException) -> BaseException:
+    """What a failure to connect, greet, start TLS or log in means for the run."""
+    where = f"SMTP server {cfg.server}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError) and exc.smtp_code >= 500:
+        return ServerError(f"{where} refused the login of {cfg.user!r}: "
+                           f"{exc.smtp_code} {_text(exc.smtp_error)} (see smtp.user and "
+                           "smtp.password_env / password_file)")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        if 400 <= exc.smtp_code < 500:
+            return TransientError(f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}")
+        return ServerError(f"{where}: {exc.smtp_code} {_text(exc.smtp_error)}")
+    if isinstance(exc, (TimeoutError, smtplib.SMTPServerDisconnected, ConnectionResetError)):
+        return TransientError(f"{where}: {_describe(exc)}")
+    if isinstance(exc, ssl.SSLError):
+        return ServerError(f"{where}: TLS failed: {exc.reason or exc}")
+    if isinstance(exc, socket.gaierror):
+        return ServerError(f"cannot connect to {where}: unknown host ({exc.strerror})")
+    if isinstance(exc, smtplib.SMTPException):
+        return ServerError(f"{where}: {exc}")
+    if isinstance(exc, OSError):
+        return ServerError(f"cannot connect to {where}: {exc.strerror or exc} (is the server "
+                           "running? see smtp.host and smtp.port)")
+    return exc
+
+
+def _quietly_close(client: smtplib.SMTP | None) -> None:
+    if client is not None:
+        with contextlib.suppress(OSError):
+            client.close()
+
+
+def _text(error: bytes | str) -> str:
+    return error.decode(errors="replace") if isinstance(error, bytes) else str(error)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__
+
+
+def _refusals(recipients: dict) -> str:
+    return "; ".join(f"{address}: {code} {_text(text)}"
+                     for address, (code, text) in recipients.items())
+# -- claims: never twice ----------------------------------------------------------------
+def recipient_key(name: str, email_field: str) -> str:
+    """What a claim is unique by, with the document's hash: the customer's name and
+    email field as earlier versions wrote them, so a document sent before an upgrade is
+    not sent again after it. Copies (cc, bcc) are not part of it: adding a copy address
+    to the config does not send last month's documents again."""
+    if not email_field.isascii():  # earlier versions could not send to these at all
+        return f"{name} <{email_field}>"
+    return formataddr((name, email_field))
 
 
 class Unclaimed(NamedTuple):
@@ -235,11 +406,12 @@ def claim(conn: Connection, sha256: str, recipient: str, customer: str, kind: st
         return None
 
 
-def finish(conn: Connection, sha256: str, recipient: str, delivery: Delivery) -> None:
-    values = {"status": "sent" if delivery.status == "sent" else "failed",
-              "attempts": delivery.attempts, "message_id": delivery.message_id or None,
-              "last_error": delivery.error or None}
-    if delivery.status == "sent":
+def finish(conn: Connection, sha256: str, recipient: str, *, sent: bool, attempts: int,
+           message_id: str, error: str) -> None:
+    """Mark a claim sent or failed (a failed one is claimed again by the next run)."""
+    values = {"status": "sent" if sent else "failed", "attempts": attempts,
+              "message_id": message_id or None, "last_error": error or None}
+    if sent:
         values["sent_at"] = dt.datetime.now(dt.UTC)
     conn.execute(update(deliveries).where(deliveries.c.document_sha256 == sha256,
                                           deliveries.c.recipient == recipient).values(**values))

@@ -147,17 +147,23 @@ def text_environment(override: Path | None = None):
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     folders = [str(p) for p in (override, SHIPPED_TEMPLATES) if p is not None]
-    return Environment(loader=FileSystemLoader(folders), autoescape=False,
-                       undefined=StrictUndefined, keep_trailing_newline=True)
+    env = Environment(loader=FileSystemLoader(folders), autoescape=False,
+                      undefined=StrictUndefined, keep_trailing_newline=True,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(money=_money_filter, date=_date_filter)
+    return env
 
 
-def render_text(name: str, context: dict, override: Path | None = None) -> str:
-    """Render a plain-text template; TemplateError names file and line."""
+def render_text(name: str, context: dict, override: Path | None = None,
+                locale: str = "en") -> str:
+    """Render a plain-text template, with the ``money`` and ``date`` filters for
+    ``locale``; TemplateError names file and line."""
     from jinja2 import TemplateError as JinjaError
     from jinja2 import TemplateNotFound, TemplateSyntaxError
 
+    values = {_LOCALE: locale, _CURRENCY: context.get("currency", "EUR")}
     try:
-        return text_environment(override).get_template(name).render(**context)
+        return text_environment(override).get_template(name).render(**context, **values)
     except TemplateNotFound:
         raise TemplateError(f"template {name} not found") from None
     except TemplateSyntaxError as exc:
