@@ -4,7 +4,9 @@ Disputed items are set aside, never dunned and never charged interest, and are m
 statements. A block stops letters for a customer or one document until a date. A promise
 to pay suppresses letters until its date; afterwards it is *kept* when payments since the
 promise cover it, *partly kept* when some arrived, *broken* when none did -- and a broken
-or partly kept promise makes the next run press one level harder.
+or partly kept promise makes the next run press one level harder. A promise is judged as
+of a date: payments dated after it do not count yet, and a promise made after it does not
+exist yet (a run for the end of October is not held back by a promise made in November).
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ class Promise:
     promised_on: dt.date
     due_by: dt.date
     note: str | None
-    paid: Decimal  # payments dated from the promise to its due date
+    paid: Decimal  # payments dated from the promise to its due date and the as-of date
 
     def status(self, as_of: dt.date) -> str:
         """pending until its date; then kept, partly kept or broken."""
@@ -149,27 +151,39 @@ class Promise:
 
 
 def add_promise(conn: Connection, customer_id: str, amount: Decimal, currency: str,
-                due_by: dt.date, today: dt.date, note: str | None) -> int:
+                due_by: dt.date, today: dt.date, note: str | None,
+                promised_on: dt.date | None = None) -> int:
+    """Record a promise made on ``promised_on`` (default today: one taken on the phone
+    last week is entered with its own date, so payments since then count for it)."""
     require_customer(conn, customer_id)
     if amount <= 0:
         raise UsageError("the promised amount must be positive")
-    if due_by < today:
-        raise UsageError("--by must not be in the past")
+    made = promised_on or today
+    if made > today:
+        raise UsageError(f"--date {made.isoformat()} is in the future")
+    if promised_on is None and due_by < today:
+        raise UsageError("--by must not be in the past (give --date for an earlier promise)")
+    if due_by < made:
+        raise UsageError(f"--by {due_by.isoformat()} is before the promise was made "
+                         f"({made.isoformat()})")
     minor = money.given_to_minor(amount, currency, "AMOUNT")
     return conn.execute(insert(promises).values(
-        customer_id=customer_id, currency=currency, amount_minor=minor, promised_on=today,
+        customer_id=customer_id, currency=currency, amount_minor=minor, promised_on=made,
         due_by=due_by, note=note, created_at=_now(), created_by=_user(),
     )).inserted_primary_key[0]
 
 
-def load_promises(conn: Connection, customer_ids=None) -> list[Promise]:
+def load_promises(conn: Connection, as_of: dt.date, customer_ids=None) -> list[Promise]:
+    """Promises made on or before ``as_of``, with the payments dated up to it."""
     p, d = promises.c, documents.c
     paid = (select(func.coalesce(func.sum(d.amount_minor), 0))
             .where(d.customer_id == p.customer_id, d.currency == p.currency,
-                   d.type == "payment", d.date >= p.promised_on, d.date <= p.due_by)
+                   d.type == "payment", d.date >= p.promised_on, d.date <= p.due_by,
+                   d.date <= as_of)
             .scalar_subquery())
-    query = select(promises, paid.label("paid_minor")).where(p.cancelled_at.is_(None)) \
-        .order_by(p.customer_id, p.due_by, p.id)
+    query = select(promises, paid.label("paid_minor")).where(
+        p.cancelled_at.is_(None), p.promised_on <= as_of).order_by(p.customer_id, p.due_by,
+                                                                   p.id)
     if customer_ids:
         query = query.where(p.customer_id.in_(list(customer_ids)))
     return [Promise(r.id, r.customer_id, r.currency, money.from_minor(r.amount_minor, r.currency),
@@ -185,7 +199,7 @@ def promise_effects(conn: Connection, as_of: dt.date, since: dict[tuple, dt.date
     promise escalates only the first letter after its due date.
     """
     pending, broken = {}, {}
-    for promise in load_promises(conn):
+    for promise in load_promises(conn, as_of):
         key = (promise.customer_id, promise.currency)
         state = promise.status(as_of)
         if state == "pending":
