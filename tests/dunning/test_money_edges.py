@@ -58,7 +58,7 @@ def promises_on(book, day: str) -> dict:
 def test_a_promise_is_judged_as_of_the_run_date(book, tmp_path):
     # Promised on 10 November to pay by 30 November; paid on 25 November.
     added = book("promise", "add", "E1", "10000.00", "--by", "2026-11-30",
-                 "--date", "2026-11-10")
+                 env={"ARCLI_TODAY": "2026-11-10"})
     assert added.exit_code == 0, added.output
     import_rows(book, tmp_path, "pay.csv", "payment,PAY-1,E1,2026-11-25,,10000.00,EUR,INV-1,\n")
     # On 20 November the payment is not made yet: the promise is pending and holds the
