@@ -99,3 +99,24 @@ def test_rates_command_shows_the_tables_source_and_update_date(book):
     assert "Bundesbank" in de[-1]["source"]
     assert any(r["preset"] == "cn" and r["rate"] == "3.00" for r in rows)
     assert "last updated 20" in result.stderr
+
+
+def test_a_customer_whose_only_overdue_item_is_disputed_is_listed_as_skipped(book):
+    opened = book("dispute", "open", "INV-2", "--reason", "quality claim",
+                  "--follow-up", "2026-12-15")
+    assert opened.exit_code == 0, opened.output
+    run = proposals(book, "2026-11-22")
+    assert run[("E1", "EUR")]["status"] == "letter"
+    assert run[("E2", "EUR")]["status"] == "skipped"
+    assert run[("E2", "EUR")]["reason"] == \
+        "disputed: INV-2 (quality claim; follow up on 2026-12-15)"
+    later = proposals(book, "2026-12-20")
+    assert later[("E2", "EUR")]["reason"].endswith("follow-up due since 2026-12-15)")
+    listed = json.loads(book("dispute", "list", "--json").stdout)
+    assert [(d["number"], d["follow_up"]) for d in listed] == [("INV-2", "2026-12-15")]
+    # A written run lists the skipped customer in its manifest too.
+    written = book("dunning", "run", "--as-of", "2026-11-22", "--out", "letters", "--json")
+    assert written.exit_code == 0, written.output
+    rows = json.loads((book.cwd / "letters" / "manifest.json").read_text(encoding="utf-8"))
+    assert {(r["customer"], r["status"]) for r in rows} == {("E1", "written"),
+                                                            ("E2", "skipped")}

@@ -52,13 +52,16 @@ def require_customer(conn: Connection, customer_id: str) -> None:
 
 
 # -- disputes -------------------------------------------------------------------------------
-def open_dispute(conn: Connection, number: str, reason: str) -> int:
+def open_dispute(conn: Connection, number: str, reason: str,
+                 follow_up: dt.date | None = None) -> int:
+    """Set a document aside; ``follow_up`` is when to chase the dispute next."""
     doc_id, _, _ = find_document(conn, number)
     if conn.execute(select(disputes.c.id).where(disputes.c.document_id == doc_id,
                                                 disputes.c.closed_at.is_(None))).first():
         raise UsageError(f"{number} is already disputed")
     return conn.execute(insert(disputes).values(document_id=doc_id, reason=reason,
-                                                opened_at=_now(), opened_by=_user())
+                                                follow_up=follow_up, opened_at=_now(),
+                                                opened_by=_user())
                         ).inserted_primary_key[0]
 
 
@@ -71,9 +74,27 @@ def close_dispute(conn: Connection, number: str, note: str | None = None) -> Non
         raise UsageError(f"{number} has no open dispute")
 
 
-def disputed_ids(conn: Connection) -> set[int]:
-    return set(conn.execute(select(disputes.c.document_id)
-                            .where(disputes.c.closed_at.is_(None))).scalars())
+@dataclass(frozen=True)
+class OpenDispute:
+    number: str
+    reason: str
+    follow_up: dt.date | None
+
+    def describe(self, as_of: dt.date) -> str:
+        """The reason a run gives for setting this item aside."""
+        if self.follow_up is None:
+            return f"{self.number} ({self.reason})"
+        when = "follow-up due since" if self.follow_up < as_of else "follow up on"
+        return f"{self.number} ({self.reason}; {when} {self.follow_up.isoformat()})"
+
+
+def open_disputes(conn: Connection) -> dict[int, OpenDispute]:
+    """Open disputes by document id."""
+    rows = conn.execute(select(disputes.c.document_id, documents.c.number, disputes.c.reason,
+                               disputes.c.follow_up)
+                        .join(documents, documents.c.id == disputes.c.document_id)
+                        .where(disputes.c.closed_at.is_(None)))
+    return {r.document_id: OpenDispute(r.number, r.reason, r.follow_up) for r in rows}
 
 
 def dispute_rows(conn: Connection, include_closed: bool = False) -> list[dict]:
@@ -84,7 +105,8 @@ def dispute_rows(conn: Connection, include_closed: bool = False) -> list[dict]:
         query = query.where(disputes.c.closed_at.is_(None))
     return [{"number": r.number, "type": r.type, "customer": r.customer_id,
              "currency": r.currency, "amount": money.from_minor(r.amount_minor, r.currency),
-             "reason": r.reason, "opened_at": r.opened_at, "opened_by": r.opened_by,
+             "reason": r.reason, "follow_up": r.follow_up, "opened_at": r.opened_at,
+             "opened_by": r.opened_by,
              "closed_at": r.closed_at, "status": "closed" if r.closed_at else "open"}
             for r in conn.execute(query)]
 
