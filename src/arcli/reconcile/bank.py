@@ -114,7 +114,8 @@ def apply_matches(conn: Connection, source: SourceFile, matches: list[Match],
             value_date=tx.value_date, amount_minor=minor, currency=tx.currency,
             payer_name=tx.payer_name, payer_account=tx.payer_account,
             remittance=tx.remittance, batch_id=batch, customer_id=m.customer_id,
-            payment_id=payment_id, status="posted", confidence=m.confidence, reason=m.reason))
+            payment_id=payment_id, status="posted", confidence=m.confidence, reason=m.reason,
+            write_off_minor=money.to_minor(m.write_off, tx.currency) if m.write_off else None))
         _learn(conn, tx, m.customer_id, now)
         groups.add((m.customer_id, tx.currency))
         status[tx.bank_ref] = "posted"
