@@ -38,8 +38,9 @@ NEWFILEUID:NONE
 def book(example_book, tmp_path):
     config = tmp_path / "arcli.yaml"
     text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
-    config.write_text(text.replace("  tolerance: {}  ", '  tolerance: {EUR: "5.00"}\n'
-                                   '  write_off_limit: {EUR: "50.00"}  '), encoding="utf-8")
+    text = text.replace("  tolerance: {}  ", '  tolerance: {EUR: "5.00"}  ')
+    text = text.replace("  write_off_limit: {}  ", '  write_off_limit: {EUR: "50.00"}  ')
+    config.write_text(text, encoding="utf-8")
     example_book.config = config
     return example_book
 
