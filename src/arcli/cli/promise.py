@@ -41,7 +41,8 @@ def add_command(app: AppContext, customer, amount, due_by, currency, note, promi
         if not cur:
             raise UsageError("--currency is needed (the customer has no default currency)")
         add_promise(conn, customer, value, cur, due_by, app.today, note, promised_on)
-    app.info(f"promise recorded: {customer} {cur} {value} by {due_by.isoformat()}")
+    made = f" (made {promised_on.isoformat()})" if promised_on else ""
+    app.info(f"promise recorded: {customer} {cur} {value} by {due_by.isoformat()}{made}")
 
 
 @promise.command("list")
