@@ -202,13 +202,24 @@ def accept_command(app: AppContext, file, bank_format, mapping, as_of, encoding,
     receipt already posted is reported as such."""
     import dataclasses
 
-    from arcli.reconcile.bank import apply_matches, bank_report, build_matcher, source_for
+    from arcli.reconcile.bank import (
+        apply_matches,
+        bank_report,
+        build_matcher,
+        posted_match,
+        source_for,
+    )
     from arcli.reconcile.writeoff import bank_line
     from arcli.settings import book_settings
 
     transactions, settings = _read_bank(app, file, bank_format, mapping, encoding)
     tx = bank_line(transactions, bank_ref)
     with app.store.begin() as conn:
+        earlier = posted_match(conn, tx)
+        if earlier is not None:  # not matched again: its invoices are settled by now
+            emit(out, bank_report([earlier], {bank_ref: "already posted"}, 0))
+            app.info(f"{bank_ref}: already posted to {earlier.customer_id}")
+            return
         match = build_matcher(conn, as_of or app.today, settings).match(tx)
         if not match.matched:
             raise UsageError(f"{bank_ref} matched nothing to accept: {match.reason}")

@@ -69,6 +69,17 @@ def posted_refs(conn: Connection, refs: list[str]) -> set[str]:
     return {r.bank_ref for r in rows}
 
 
+def posted_match(conn: Connection, tx: BankTransaction) -> Match | None:
+    """The match a receipt was posted with earlier (customer, confidence, reason), or None."""
+    row = conn.execute(select(bank_transactions.c.customer_id, bank_transactions.c.confidence,
+                              bank_transactions.c.reason)
+                       .where(bank_transactions.c.bank_ref == tx.bank_ref)).first()
+    if row is None:
+        return None
+    return Match(tx, row.customer_id, confidence=row.confidence or 0,
+                 reason=f"posted earlier: {row.reason or ''}")
+
+
 def _learn(conn: Connection, tx: BankTransaction, customer: str, now) -> None:
     existing = {(r.kind, r.value) for r in conn.execute(
         select(payer_keys.c.kind, payer_keys.c.value).where(payer_keys.c.customer_id == customer))}
