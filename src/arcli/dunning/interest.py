@@ -119,10 +119,12 @@ class InterestPolicy:
     sme: bool = False  # cn: the SME rule (0.05 % a day) where the contract has no rate
     lpr_markup: Decimal = LPR_MARKUP  # cn: percent added to the LPR
 
-    def annual_rate_changes(self, start: dt.date | None = None
-                            ) -> tuple[list[dt.date], list[Decimal]]:
-        """Dates from which the total annual rate (percent) applies, and those rates, for
-        an item in default from the day after ``start``.
+    def rate_pieces(self, start: dt.date | None = None
+                    ) -> tuple[list[dt.date], list[Decimal]]:
+        """The total annual rates (percent) of an item in default from the day after
+        ``start``, each with its *eve*: the day before it takes effect. A piece of the
+        period (a, b] charges the days a+1..b at the rate of the last eve <= a, so a rate
+        in force from 1 July charges 1 July itself (its eve is 30 June).
 
         The cn preset's LPR rate is the one in force when the payment fell due, kept for
         the whole default (法释〔2012〕8号 art. 18: "违约行为发生时"), so it depends on
@@ -130,14 +132,14 @@ class InterestPolicy:
         """
         if self.fixed_at_default and start is not None:
             return self._fixed_rate(start)
-        return self._rate_changes
+        return self._rate_pieces
 
     @property
     def fixed_at_default(self) -> bool:
         return self.preset == "cn" and self.rate is None and not self.sme
 
     @functools.cached_property
-    def _rate_changes(self) -> tuple[list[dt.date], list[Decimal]]:
+    def _rate_pieces(self) -> tuple[list[dt.date], list[Decimal]]:
         # Asked once per overdue item: a dunning run over a big book asks ~500,000 times.
         if self.rate is not None:
             return [dt.date.min], [self.rate]
@@ -145,19 +147,18 @@ class InterestPolicy:
             return [dt.date.min], [CN_SME_DAILY_AS_ANNUAL]
         preset = PRESETS[self.preset]
         margin = preset.margin if self.margin is None else self.margin
-        return [d for d, _ in self.rates], [r + margin for _, r in self.rates]
+        return [d - ONE_DAY for d, _ in self.rates], [r + margin for _, r in self.rates]
 
     def _fixed_rate(self, start: dt.date) -> tuple[list[dt.date], list[Decimal]]:
         cache = self.__dict__.setdefault("_fixed", {})
         found = cache.get(start)
         if found is None:
-            dates, rates = self._rate_changes
-            first = start + ONE_DAY
-            if not dates or first < dates[0]:
+            eves, rates = self._rate_pieces
+            if not eves or start < eves[0]:
                 found = ([], [])  # item_interest reports the uncovered date
             else:
-                lpr = rates[bisect_right(dates, first) - 1]
-                found = ([dates[0]], [lpr * (D(100) + self.lpr_markup) / D(100)])
+                lpr = rates[bisect_right(eves, start) - 1]
+                found = ([eves[0]], [lpr * (D(100) + self.lpr_markup) / D(100)])
             cache[start] = found
         return found
 
@@ -170,7 +171,7 @@ class InterestPolicy:
         found = cache.get((start, end))
         if found is None:
             found = cache[(start, end)] = _boundaries(
-                start, end, self.annual_rate_changes(start)[0], (), self.basis)
+                start, end, self.rate_pieces(start)[0], (), self.basis)
         return found
 
 
@@ -226,15 +227,15 @@ class RateTableError(ValueError):
     """The rate table does not cover the period to be charged."""
 
 
-def _boundaries(start: dt.date, end: dt.date, changes: list[dt.date],
+def _boundaries(start: dt.date, end: dt.date, eves: list[dt.date],
                 payments: Sequence[tuple[dt.date, Decimal]], basis: str) -> list[dt.date]:
     """Cut points of the period (start, end]: each piece (a, b] charges the days a+1..b.
 
-    A rate change on day d cuts at d-1, so day d is charged at the new rate; on act/act a
-    year ends on 31 December, so 1 January counts in the new year's days.
+    A rate taking effect on day d cuts at its eve d-1, so day d is charged at the new
+    rate; on act/act a year ends on 31 December, so 1 January counts in the new year's days.
     """
     cuts = {start, end}
-    cuts.update(d - ONE_DAY for d in changes if start + ONE_DAY < d <= end)
+    cuts.update(eve for eve in eves if start < eve < end)
     cuts.update(d for d, _ in payments if start < d < end)
     if basis == "act/act":
         cuts.update(dt.date(y, 12, 31) for y in range(start.year, end.year)
@@ -252,23 +253,26 @@ def item_interest(policy: InterestPolicy, currency: str, start: dt.date, end: dt
     payment dated after ``end`` is not part of the open amount at ``end`` and is left out
     (it would otherwise raise the base of every day before it).
     """
-    payments = [(day, amt) for day, amt in payments if day <= end]
+    if payments:
+        payments = [(day, amt) for day, amt in payments if day <= end]
     if end <= start or (outstanding <= 0 and not payments):
         return money.quantize(D(0), currency)
-    dates, rates = policy.annual_rate_changes(start)
-    first = start + ONE_DAY
-    if not dates or first < dates[0]:
+    eves, rates = policy.rate_pieces(start)
+    if not eves or start < eves[0]:
         raise RateTableError(
-            f"no reference rate for {first.isoformat()}: extend dunning.interest."
-            f"reference_rates (table starts {dates[0] if dates else 'nowhere'})")
-    cuts = (_boundaries(start, end, dates, payments, policy.basis) if payments
+            f"no reference rate for {(start + ONE_DAY).isoformat()}: extend dunning.interest."
+            f"reference_rates (table starts {eves[0] + ONE_DAY if eves else 'nowhere'})")
+    cuts = (_boundaries(start, end, eves, payments, policy.basis) if payments
             else policy.periods(start, end))
     total = D(0)
+    act_act = policy.basis == "act/act"
     for a, b in itertools.pairwise(cuts):
         base = outstanding + sum((amt for day, amt in payments if day > a), D(0))
-        day = a + ONE_DAY  # the first day this piece charges
-        rate = rates[bisect_right(dates, day) - 1]
-        total += base * rate / D(100) * D((b - a).days) / D(_year_days(day, policy.basis))
+        rate = rates[bisect_right(eves, a) - 1]
+        # act/act: the year of the piece's first day (a+1: 31 December starts a new year)
+        year_days = _year_days(a + ONE_DAY, "act/act") if act_act else \
+            _year_days(a, policy.basis)
+        total += base * rate / D(100) * D((b - a).days) / D(year_days)
     return money.quantize(total, currency)
 
 
