@@ -201,7 +201,7 @@ def test_china_contract_rate_comes_first():
 
 
 def test_china_sme_rule_is_half_a_per_mille_a_day():
-    # 保障中小企业款项支付条例 art. 15: no agreed rate -> 0.05 % a day.
+    # 保障中小企业款项支付条例 (2025) art. 17: no agreed rate -> 0.05 % a day.
     # 100,000.00 for 30 days: 100000 * 0.0005 * 30 = 1,500.00; in a leap year too.
     policy = policy_for("cn", sme=True)
     assert item_interest(policy, "CNY", dt.date(2026, 3, 1), dt.date(2026, 3, 31),
