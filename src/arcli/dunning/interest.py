@@ -26,8 +26,9 @@ were last updated -- ``arcli dunning rates`` shows them -- and you extend them u
   GBP 40 below GBP 1,000, GBP 70 below GBP 10,000, GBP 100 above.
 * ``cn``: the contract's rate (``rate``) when it has one; else, for a small or medium
   enterprise owed by a public body or a large enterprise (``sme: true``), 0.05 % a day
-  (保障中小企业款项支付条例, State Council Decree 802, 2025 revision, art. 17 (art. 15 before it) -- where the
-  parties agreed no rate, overdue interest is paid at a daily rate of 万分之五); else the
+  (保障中小企业款项支付条例, State Council Decree 802, 2025 revision, art. 17; art. 15 of
+  the 2020 text -- where the parties agreed no rate, overdue interest is paid at a daily
+  rate of 万分之五); else the
   1-year Loan Prime Rate in force when the payment fell due plus ``lpr_markup`` percent of
   it (default 30: Supreme People's Court interpretation on sales contracts, 法释〔2012〕8号
   as amended 2020, art. 18: LPR "加计30-50%"). No fixed compensation.
