@@ -91,6 +91,9 @@ def test_an_earlier_promise_is_recorded_with_its_own_date(book, tmp_path):
 
 
 def test_rates_command_shows_the_tables_source_and_update_date(book):
+    book.config.write_text("dunning:\n  interest:\n    enabled: true\n    preset: eu\n"
+                           "    reference_rates:\n      2026-07-01: \"2.00\"\n",
+                           encoding="utf-8")
     result = book("dunning", "rates", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
@@ -98,6 +101,8 @@ def test_rates_command_shows_the_tables_source_and_update_date(book):
     assert {"from": "2026-01-01", "rate": "1.27"}.items() <= de[-1].items()
     assert "Bundesbank" in de[-1]["source"]
     assert any(r["preset"] == "cn" and r["rate"] == "3.00" for r in rows)
+    eu = [(r["from"], r["rate"], r["origin"]) for r in rows if r["preset"] == "eu"]
+    assert eu[-2:] == [("2026-01-01", "2.15", "shipped"), ("2026-07-01", "2.00", "config")]
     assert "last updated 20" in result.stderr
 
 
