@@ -41,7 +41,7 @@ except ImportError:  # pragma: no cover - depends on the installation
     _cash = None
 
 DEBIT_TYPES = ("invoice", "fee", "interest")
-CREDIT_TYPES = ("payment", "credit_note")
+CREDIT_TYPES = ("payment", "credit_note", "write_off")
 DOCUMENT_TYPES = DEBIT_TYPES + CREDIT_TYPES
 _DEBITS = frozenset(DEBIT_TYPES)
 

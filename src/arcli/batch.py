@@ -173,13 +173,18 @@ def _unchanged(target: Path, previous: dict | None, content: str) -> bool:
 
 # -- the batch ------------------------------------------------------------------------------
 def read_manifest(out_dir: Path) -> dict[str, dict]:
-    """Rows of an existing manifest.json by file name (empty when there is none)."""
-    path = out_dir / _MANIFEST_JSON
+    """Rows of an existing manifest.json by file name (empty when there is none); a file
+    of several currencies has one row each, with the same hashes."""
+    return {r["file"]: r for r in _manifest_rows(out_dir) if r.get("file")}
+
+
+def _manifest_rows(out_dir: Path) -> list[dict]:
+    """Every row of an existing manifest.json (empty when there is none)."""
     try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
+        rows = json.loads((out_dir / _MANIFEST_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
-    return {r["file"]: r for r in rows if isinstance(r, dict) and r.get("file")}
+        return []
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
 
 Assemble = Callable[[Any], Iterable[Job | JobResult]]
@@ -318,10 +323,7 @@ def write_manifest(out_dir: Path, results: list[JobResult], merge: bool = True) 
 def _write_manifest(out_dir: Path, results: list[JobResult], merge: bool) -> None:
     rows = [row for r in results for row in r.manifest_rows()]
     if merge:
-        current = {r["file"] for r in rows if r["file"]}
-        kept = [r for f, r in read_manifest(out_dir).items() if f not in current
-                and (out_dir / f).is_file()]
-        rows = kept + rows
+        rows = _kept_rows(out_dir, rows) + rows
     plain = [{k: _manifest_value(r.get(k)) for k in MANIFEST_COLUMNS} for r in rows]
     atomic_write(out_dir / _MANIFEST_JSON,
                  json.dumps(plain, ensure_ascii=False, indent=1) + "\n")
@@ -331,6 +333,27 @@ def _write_manifest(out_dir: Path, results: list[JobResult], merge: bool) -> Non
     for row in plain:
         writer.writerow({k: "" if v is None else v for k, v in row.items()})
     atomic_write(out_dir / _MANIFEST_CSV, buffer.getvalue())
+
+
+def _kept_rows(out_dir: Path, rows: list[dict]) -> list[dict]:
+    """The previous manifest's rows a partial run (``--customer``, a shard) leaves alone.
+
+    A document's row stays while its file exists and this run did not rewrite it -- every
+    currency of it: a statement file has one row per currency, and keying the old rows by
+    file kept only the last. A row without a file (skipped, failed) stays unless this run
+    has a row of its own for that customer, currency and kind.
+    """
+    files = {r["file"] for r in rows if r["file"]}
+    decided = {(r["customer"], r["currency"], r["kind"]) for r in rows}
+    kept = []
+    for row in _manifest_rows(out_dir):
+        name = row.get("file")
+        if name:
+            if name not in files and (out_dir / name).is_file():
+                kept.append(row)
+        elif (row.get("customer"), row.get("currency"), row.get("kind")) not in decided:
+            kept.append(row)
+    return kept
 
 
 def _manifest_value(value: Any) -> Any:

@@ -22,7 +22,7 @@ from arcli.store.schema import customers
 BASE = dt.date(2026, 1, 1)
 
 doc_strategy = st.tuples(
-    st.sampled_from(["invoice", "invoice", "payment", "credit_note", "fee"]),
+    st.sampled_from(["invoice", "invoice", "payment", "credit_note", "fee", "write_off"]),
     st.integers(min_value=0, max_value=60),  # day offset
     st.integers(min_value=1, max_value=50_000),  # amount in minor units
     st.booleans(),  # reference the first invoice?

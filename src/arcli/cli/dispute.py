@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import AppContext, emit, output_options, pass_app
+from arcli.cli.common import DATE, AppContext, emit, output_options, pass_app
 from arcli.output import Report
 
 
@@ -16,13 +16,14 @@ def dispute() -> None:
 @dispute.command("open")
 @click.argument("document")
 @click.option("--reason", required=True)
+@click.option("--follow-up", "follow_up", type=DATE, help="When to chase it next.")
 @pass_app
-def open_command(app: AppContext, document, reason) -> None:
+def open_command(app: AppContext, document, reason, follow_up) -> None:
     """Mark DOCUMENT (a document number) as disputed."""
     from arcli.dunning.holds import open_dispute
 
     with app.store.begin() as conn:
-        open_dispute(conn, document, reason)
+        open_dispute(conn, document, reason, follow_up)
     app.info(f"{document} is disputed: excluded from letters and interest")
 
 
@@ -50,4 +51,4 @@ def list_command(app: AppContext, include_closed, out) -> None:
     with app.store.connect() as conn:
         rows = dispute_rows(conn, include_closed)
     emit(out, Report(["number", "type", "customer", "currency", "amount", "status", "reason",
-                      "opened_at", "opened_by", "closed_at"], rows))
+                      "follow_up", "opened_at", "opened_by", "closed_at"], rows))

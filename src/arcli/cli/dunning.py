@@ -206,6 +206,23 @@ def handover_command(app: AppContext, customer_ids, out) -> None:
     exit_found(bool(report.rows))
 
 
+@dunning.command("rates")
+@output_options
+@pass_app
+def rates_command(app: AppContext, out) -> None:
+    """The reference rates behind interest (ECB, Bundesbank, Bank of England, China's
+    1-year LPR): the shipped tables with their source and when they were last updated,
+    and the rates your config adds (dunning.interest.reference_rates)."""
+    from arcli.dunning.interest import shipped_rates
+    from arcli.dunning.reports import rates_report
+
+    policy, _ = _context(app)
+    emit(out, rates_report(policy.interest))
+    app.info(f"shipped rate tables last updated {shipped_rates()['updated']}; notes: "
+             + "; ".join(f"{key}: {t['note']}" for key, t in shipped_rates()["tables"].items()
+                         if t.get("note")))
+
+
 @dunning.command("block")
 @click.argument("target", metavar="CUSTOMER|DOCUMENT")
 @click.option("--until", type=DATE, required=True)

@@ -19,8 +19,10 @@ def promise() -> None:
 @click.option("--by", "due_by", type=DATE, required=True, help="Date the customer will pay by.")
 @click.option("--currency", type=CURRENCY, help="Default: the customer's currency.")
 @click.option("--note")
+@click.option("--date", "promised_on", type=DATE,
+              help="When the promise was made (default today); payments from it count.")
 @pass_app
-def add_command(app: AppContext, customer, amount, due_by, currency, note) -> None:
+def add_command(app: AppContext, customer, amount, due_by, currency, note, promised_on) -> None:
     """Record that CUSTOMER promised to pay AMOUNT by a date."""
     from sqlalchemy import select
 
@@ -38,24 +40,27 @@ def add_command(app: AppContext, customer, amount, due_by, currency, note) -> No
                                        .where(customers.c.id == customer)).scalar()
         if not cur:
             raise UsageError("--currency is needed (the customer has no default currency)")
-        add_promise(conn, customer, value, cur, due_by, app.today, note)
-    app.info(f"promise recorded: {customer} {cur} {value} by {due_by.isoformat()}")
+        add_promise(conn, customer, value, cur, due_by, app.today, note, promised_on)
+    made = f" (made {promised_on.isoformat()})" if promised_on else ""
+    app.info(f"promise recorded: {customer} {cur} {value} by {due_by.isoformat()}{made}")
 
 
 @promise.command("list")
 @click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@click.option("--as-of", type=DATE, help="Judge them as of this date (default today).")
 @output_options
 @pass_app
-def list_command(app: AppContext, customer_ids, out) -> None:
-    """Promises with their status: pending, kept, partly kept or broken.
-    Exits 3 when any promise is broken or partly kept."""
+def list_command(app: AppContext, customer_ids, as_of, out) -> None:
+    """Promises with their status: pending, kept, partly kept or broken, as of a date
+    (payments dated later do not count). Exits 3 when any is broken or partly kept."""
     from arcli.dunning.holds import load_promises
 
+    day = as_of or app.today
     with app.store.connect() as conn:
-        found = load_promises(conn, customer_ids or None)
+        found = load_promises(conn, day, customer_ids or None)
     rows = [{"customer": p.customer_id, "currency": p.currency, "amount": p.amount,
              "promised_on": p.promised_on, "due_by": p.due_by, "paid": p.paid,
-             "status": p.status(app.today), "note": p.note} for p in found]
+             "status": p.status(day), "note": p.note} for p in found]
     emit(out, Report(["customer", "currency", "amount", "promised_on", "due_by", "paid",
                       "status", "note"], rows))
     exit_found(any(r["status"] in ("broken", "partly kept") for r in rows))

@@ -19,6 +19,7 @@ from arcli.cli.common import (
     output_options,
     pass_app,
 )
+from arcli.errors import UsageError
 
 
 @click.group("reconcile")
@@ -128,39 +129,49 @@ def gl_command(app: AppContext, file, as_of, encoding, out) -> None:
     exit_found(found)
 
 
+def _bank_options(func):
+    """The options that say how to read a bank statement (bank, accept)."""
+    for option in reversed((
+            click.argument("file", type=click.Path(exists=True, dir_okay=False)),
+            click.option("--bank-format", "--input-format", "bank_format",
+                         type=click.Choice(["camt053", "mt940", "ofx", "csv"]),
+                         help="Statement format (default: detected). Not to be confused "
+                              "with the output --format."),
+            click.option("--mapping", metavar="NAME", help="Config mapping for a CSV statement."),
+            click.option("--as-of", type=DATE, help="Match against items open at this date."),
+            encoding_option)):
+        func = option(func)
+    return func
+
+
+def _read_bank(app: AppContext, file, bank_format, mapping, encoding):
+    """The statement's transactions and the bank settings."""
+    from arcli.importing.mapping import mapping_from_config
+    from arcli.reconcile.bank import bank_settings
+    from arcli.reconcile.bankformats import BANK_FIELDS, read_statement
+
+    chosen = (mapping_from_config(app.config, mapping, BANK_FIELDS, encoding)
+              if mapping or encoding else None)
+    return read_statement(Path(file), bank_format, chosen), bank_settings(app.config)
+
+
 @reconcile.command("bank")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--bank-format", "--input-format", "bank_format",
-              type=click.Choice(["camt053", "mt940", "ofx", "csv"]),
-              help="Statement format (default: detected). Not to be confused with the "
-                   "output --format.")
-@click.option("--mapping", metavar="NAME", help="Config mapping for a CSV statement.")
+@_bank_options
 @click.option("--apply", "apply_", is_flag=True,
               help="Post matched receipts as payments (idempotent by bank reference).")
-@click.option("--as-of", type=DATE, help="Match against items open at this date.")
-@encoding_option
 @output_options
 @pass_app
 def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, encoding,
                  out) -> None:
     """Match bank receipts (camt.053, MT940, OFX, CSV) to customers and invoices by
     remittance text, payer account or name, then amount; with --apply post them.
-    Exits 3 when unmatched receipts remain."""
-    from arcli.importing.mapping import mapping_from_config
-    from arcli.reconcile.bank import (
-        apply_matches,
-        bank_report,
-        bank_settings,
-        build_matcher,
-        source_for,
-    )
-    from arcli.reconcile.bankformats import BANK_FIELDS, read_statement
+    A receipt short by bank charges within the tolerance is posted with a suggested
+    write-off (`reconcile write-off --suggested` posts it); a low-confidence match is
+    posted with `reconcile accept`. Exits 3 when unmatched receipts remain."""
+    from arcli.reconcile.bank import apply_matches, bank_report, build_matcher, source_for
     from arcli.settings import book_settings
 
-    settings = bank_settings(app.config)
-    chosen = (mapping_from_config(app.config, mapping, BANK_FIELDS, encoding)
-              if mapping or encoding else None)
-    transactions = read_statement(Path(file), bank_format, chosen)
+    transactions, settings = _read_bank(app, file, bank_format, mapping, encoding)
     with app.store.begin() as conn:
         matcher = build_matcher(conn, as_of or app.today, settings)
         matches = [matcher.match(tx) for tx in transactions]
@@ -177,3 +188,92 @@ def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, enc
     report = bank_report(matches, status, settings.min_confidence)
     emit(out, report)
     exit_found(any(r["status"] in ("unmatched", "low confidence") for r in report.rows))
+
+
+@reconcile.command("accept")
+@_bank_options
+@click.argument("bank_ref")
+@output_options
+@pass_app
+def accept_command(app: AppContext, file, bank_format, mapping, as_of, encoding, bank_ref,
+                   out) -> None:
+    """Post the match `reconcile bank` proposed for BANK_REF in FILE although its
+    confidence is below reconcile.min_confidence (you checked it). Idempotent: a
+    receipt already posted is reported as such."""
+    import dataclasses
+
+    from arcli.reconcile.bank import (
+        apply_matches,
+        bank_report,
+        build_matcher,
+        posted_match,
+        source_for,
+    )
+    from arcli.reconcile.writeoff import bank_line
+    from arcli.settings import book_settings
+
+    transactions, settings = _read_bank(app, file, bank_format, mapping, encoding)
+    tx = bank_line(transactions, bank_ref)
+    with app.store.begin() as conn:
+        earlier = posted_match(conn, tx)
+        if earlier is not None:  # not matched again: its invoices are settled by now
+            emit(out, bank_report([earlier], {bank_ref: "already posted"}, 0))
+            app.info(f"{bank_ref}: already posted to {earlier.customer_id}")
+            return
+        match = build_matcher(conn, as_of or app.today, settings).match(tx)
+        if not match.matched:
+            raise UsageError(f"{bank_ref} matched nothing to accept: {match.reason}")
+        accepted = dataclasses.replace(settings, min_confidence=0)
+        status = apply_matches(conn, source_for(Path(file)), [match], accepted,
+                               settlement_order=book_settings(app.config).settlement_order)
+    emit(out, bank_report([match], status, settings.min_confidence))
+    app.info(f"{bank_ref}: {status.get(bank_ref, 'not posted')} to {match.customer_id}")
+
+
+@reconcile.command("write-off")
+@click.argument("document", required=False)
+@click.option("--amount", help="Amount to write off (default: all that is open on it).")
+@click.option("--reason", help="Why (kept with the write-off); required with DOCUMENT.")
+@click.option("--customer", "customer_id", metavar="ID",
+              help="The customer DOCUMENT must belong to (a check).")
+@click.option("--date", "day", type=DATE, help="Date of the write-off (default today).")
+@click.option("--suggested", is_flag=True,
+              help="Post the write-offs bank matching suggested for posted receipts.")
+@output_options
+@pass_app
+def write_off_command(app: AppContext, document, amount, reason, customer_id, day, suggested,
+                      out) -> None:
+    """Write off a small difference as a `write_off` document pinned to the invoice:
+    DOCUMENT (--amount, --reason), or with --suggested the bank charges that
+    `reconcile bank --apply` found within the tolerance. Limited per currency by
+    reconcile.write_off_limit (else reconcile.tolerance). Exits 3 when a suggested
+    write-off could not be posted."""
+    from arcli.money import MoneyError, parse_decimal
+    from arcli.output import Report
+    from arcli.reconcile.writeoff import (
+        COLUMNS,
+        post_suggested,
+        write_off_document,
+        write_off_limits,
+    )
+    from arcli.settings import book_settings
+
+    if suggested == bool(document):
+        raise UsageError("give either DOCUMENT (with --reason) or --suggested")
+    if document and not reason:
+        raise UsageError("--reason is required: say why it is written off")
+    try:
+        value = parse_decimal(amount) if amount else None
+    except MoneyError as exc:
+        raise UsageError(f"--amount: {exc}") from None
+    limits = write_off_limits(app.config)
+    order = book_settings(app.config).settlement_order
+    with app.store.begin() as conn:
+        if suggested:
+            report = post_suggested(conn, limits, settlement_order=order)
+        else:
+            report = Report(COLUMNS, [write_off_document(
+                conn, document, value, reason, day or app.today, limits,
+                customer_id=customer_id, settlement_order=order)])
+    emit(out, report)
+    exit_found(any(str(r["status"]).startswith("not posted") for r in report.rows))

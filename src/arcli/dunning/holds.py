@@ -4,7 +4,9 @@ Disputed items are set aside, never dunned and never charged interest, and are m
 statements. A block stops letters for a customer or one document until a date. A promise
 to pay suppresses letters until its date; afterwards it is *kept* when payments since the
 promise cover it, *partly kept* when some arrived, *broken* when none did -- and a broken
-or partly kept promise makes the next run press one level harder.
+or partly kept promise makes the next run press one level harder. A promise is judged as
+of a date: payments dated after it do not count yet, and a promise made after it does not
+exist yet (a run for the end of October is not held back by a promise made in November).
 """
 
 from __future__ import annotations
@@ -50,13 +52,16 @@ def require_customer(conn: Connection, customer_id: str) -> None:
 
 
 # -- disputes -------------------------------------------------------------------------------
-def open_dispute(conn: Connection, number: str, reason: str) -> int:
+def open_dispute(conn: Connection, number: str, reason: str,
+                 follow_up: dt.date | None = None) -> int:
+    """Set a document aside; ``follow_up`` is when to chase the dispute next."""
     doc_id, _, _ = find_document(conn, number)
     if conn.execute(select(disputes.c.id).where(disputes.c.document_id == doc_id,
                                                 disputes.c.closed_at.is_(None))).first():
         raise UsageError(f"{number} is already disputed")
     return conn.execute(insert(disputes).values(document_id=doc_id, reason=reason,
-                                                opened_at=_now(), opened_by=_user())
+                                                follow_up=follow_up, opened_at=_now(),
+                                                opened_by=_user())
                         ).inserted_primary_key[0]
 
 
@@ -69,9 +74,27 @@ def close_dispute(conn: Connection, number: str, note: str | None = None) -> Non
         raise UsageError(f"{number} has no open dispute")
 
 
-def disputed_ids(conn: Connection) -> set[int]:
-    return set(conn.execute(select(disputes.c.document_id)
-                            .where(disputes.c.closed_at.is_(None))).scalars())
+@dataclass(frozen=True)
+class OpenDispute:
+    number: str
+    reason: str
+    follow_up: dt.date | None
+
+    def describe(self, as_of: dt.date) -> str:
+        """The reason a run gives for setting this item aside."""
+        if self.follow_up is None:
+            return f"{self.number} ({self.reason})"
+        when = "follow-up due since" if self.follow_up < as_of else "follow up on"
+        return f"{self.number} ({self.reason}; {when} {self.follow_up.isoformat()})"
+
+
+def open_disputes(conn: Connection) -> dict[int, OpenDispute]:
+    """Open disputes by document id."""
+    rows = conn.execute(select(disputes.c.document_id, documents.c.number, disputes.c.reason,
+                               disputes.c.follow_up)
+                        .join(documents, documents.c.id == disputes.c.document_id)
+                        .where(disputes.c.closed_at.is_(None)))
+    return {r.document_id: OpenDispute(r.number, r.reason, r.follow_up) for r in rows}
 
 
 def dispute_rows(conn: Connection, include_closed: bool = False) -> list[dict]:
@@ -82,7 +105,8 @@ def dispute_rows(conn: Connection, include_closed: bool = False) -> list[dict]:
         query = query.where(disputes.c.closed_at.is_(None))
     return [{"number": r.number, "type": r.type, "customer": r.customer_id,
              "currency": r.currency, "amount": money.from_minor(r.amount_minor, r.currency),
-             "reason": r.reason, "opened_at": r.opened_at, "opened_by": r.opened_by,
+             "reason": r.reason, "follow_up": r.follow_up, "opened_at": r.opened_at,
+             "opened_by": r.opened_by,
              "closed_at": r.closed_at, "status": "closed" if r.closed_at else "open"}
             for r in conn.execute(query)]
 
@@ -137,7 +161,7 @@ class Promise:
     promised_on: dt.date
     due_by: dt.date
     note: str | None
-    paid: Decimal  # payments dated from the promise to its due date
+    paid: Decimal  # payments dated from the promise to its due date and the as-of date
 
     def status(self, as_of: dt.date) -> str:
         """pending until its date; then kept, partly kept or broken."""
@@ -149,27 +173,39 @@ class Promise:
 
 
 def add_promise(conn: Connection, customer_id: str, amount: Decimal, currency: str,
-                due_by: dt.date, today: dt.date, note: str | None) -> int:
+                due_by: dt.date, today: dt.date, note: str | None,
+                promised_on: dt.date | None = None) -> int:
+    """Record a promise made on ``promised_on`` (default today: one taken on the phone
+    last week is entered with its own date, so payments since then count for it)."""
     require_customer(conn, customer_id)
     if amount <= 0:
         raise UsageError("the promised amount must be positive")
-    if due_by < today:
-        raise UsageError("--by must not be in the past")
+    made = promised_on or today
+    if made > today:
+        raise UsageError(f"--date {made.isoformat()} is in the future")
+    if promised_on is None and due_by < today:
+        raise UsageError("--by must not be in the past (give --date for an earlier promise)")
+    if due_by < made:
+        raise UsageError(f"--by {due_by.isoformat()} is before the promise was made "
+                         f"({made.isoformat()})")
     minor = money.given_to_minor(amount, currency, "AMOUNT")
     return conn.execute(insert(promises).values(
-        customer_id=customer_id, currency=currency, amount_minor=minor, promised_on=today,
+        customer_id=customer_id, currency=currency, amount_minor=minor, promised_on=made,
         due_by=due_by, note=note, created_at=_now(), created_by=_user(),
     )).inserted_primary_key[0]
 
 
-def load_promises(conn: Connection, customer_ids=None) -> list[Promise]:
+def load_promises(conn: Connection, as_of: dt.date, customer_ids=None) -> list[Promise]:
+    """Promises made on or before ``as_of``, with the payments dated up to it."""
     p, d = promises.c, documents.c
     paid = (select(func.coalesce(func.sum(d.amount_minor), 0))
             .where(d.customer_id == p.customer_id, d.currency == p.currency,
-                   d.type == "payment", d.date >= p.promised_on, d.date <= p.due_by)
+                   d.type == "payment", d.date >= p.promised_on, d.date <= p.due_by,
+                   d.date <= as_of)
             .scalar_subquery())
-    query = select(promises, paid.label("paid_minor")).where(p.cancelled_at.is_(None)) \
-        .order_by(p.customer_id, p.due_by, p.id)
+    query = select(promises, paid.label("paid_minor")).where(
+        p.cancelled_at.is_(None), p.promised_on <= as_of).order_by(p.customer_id, p.due_by,
+                                                                   p.id)
     if customer_ids:
         query = query.where(p.customer_id.in_(list(customer_ids)))
     return [Promise(r.id, r.customer_id, r.currency, money.from_minor(r.amount_minor, r.currency),
@@ -185,7 +221,7 @@ def promise_effects(conn: Connection, as_of: dt.date, since: dict[tuple, dt.date
     promise escalates only the first letter after its due date.
     """
     pending, broken = {}, {}
-    for promise in load_promises(conn):
+    for promise in load_promises(conn, as_of):
         key = (promise.customer_id, promise.currency)
         state = promise.status(as_of)
         if state == "pending":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 
 from sqlalchemy import Connection, func, select
 
@@ -63,3 +64,26 @@ def handover_report(conn: Connection, as_of: dt.date, legal_level: int,
                      "letters_sent": "; ".join(letters[key])})
     return Report(["customer", "name", "currency", "type", "number", "date", "due_date",
                    "days_overdue", "amount", "open_amount", "letters_sent"], rows)
+
+
+def rates_report(policy) -> Report:
+    """The reference rates each preset uses (shipped, and your own from the config), with
+    the margin, the table's source and when it was checked: the figures behind every
+    interest charge, so an accountant can compare them with the official notice."""
+    from arcli.dunning.interest import PRESETS, shipped_rates
+
+    tables = shipped_rates()["tables"]
+    rows = []
+    for preset in PRESETS.values():
+        if not preset.table_key:
+            continue
+        table = tables[preset.table_key]
+        shipped = {dt.date.fromisoformat(d): Decimal(r) for d, r in table["rates"]}
+        # The configured preset's table in force: shipped rates plus reference_rates.
+        in_force = dict(policy.rates) if policy.preset == preset.name else shipped
+        for day, rate in sorted(in_force.items()):
+            rows.append({"preset": preset.name, "from": day, "rate": rate,
+                         "margin": preset.margin,
+                         "origin": "shipped" if shipped.get(day) == rate else "config",
+                         "checked": table["checked"], "source": table["source"]})
+    return Report(["preset", "from", "rate", "margin", "origin", "checked", "source"], rows)

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from arcli import money
 from arcli.cash_application import last_document_id, reapply
-from arcli.dunning.holds import active_blocks, disputed_ids, promise_effects
+from arcli.dunning.holds import active_blocks, open_disputes, promise_effects
 from arcli.dunning.interest import compensation, item_interest
 from arcli.dunning.policy import Level, Policy, item_level, next_level
 from arcli.ledger import OpenItem, iter_open_items
@@ -166,7 +166,7 @@ class _Planner:
     def __init__(self, conn: Connection, policy: Policy, req: RunRequest, company: Company):
         self.conn, self.policy, self.req, self.company = conn, policy, req, company
         self.customers = _customers(conn, list(req.customer_ids) or None)
-        self.disputed = disputed_ids(conn)
+        self.disputed = open_disputes(conn)
         self.blocked_customers, self.blocked_docs = active_blocks(conn, req.as_of)
         self.last, self.every = _history(
             conn, req.as_of if req.force and not req.preview else None)
@@ -178,25 +178,38 @@ class _Planner:
         ids = sorted(self.customers)
         proposals = []
         for start in range(0, len(ids), self.CHUNK):
-            groups = self._overdue(ids[start:start + self.CHUNK])
-            proposals += [self.decide(key, items) for key, items in sorted(groups.items())]
+            groups, disputed = self._overdue(ids[start:start + self.CHUNK])
+            decided = {key: self.decide(key, items) for key, items in groups.items()}
+            decided.update({key: self._all_disputed(key, items)
+                            for key, items in disputed.items() if key not in groups})
+            proposals += [decided[key] for key in sorted(decided)]
             progress("planning", min(start + self.CHUNK, len(ids)), len(ids))
         return proposals
 
-    def _overdue(self, chunk: list[str]) -> dict[Group, list[OpenItem]]:
-        """Overdue (past grace), undisputed, unblocked items of these customers, grouped;
-        loads the payments their interest needs."""
+    def _overdue(self, chunk: list[str]
+                 ) -> tuple[dict[Group, list[OpenItem]], dict[Group, list[OpenItem]]]:
+        """Overdue (past grace), undisputed, unblocked items of these customers, grouped,
+        and the disputed overdue ones apart; loads the payments their interest needs."""
         groups: dict[Group, list[OpenItem]] = defaultdict(list)
+        disputed: dict[Group, list[OpenItem]] = defaultdict(list)
         cutoff = self.req.as_of - dt.timedelta(days=self.policy.grace_days)
         for item in iter_open_items(self.conn, self.req.as_of, chunk):
             if item.open_amount > 0 and item.due_date < cutoff \
-                    and item.document_id not in self.disputed \
                     and item.document_id not in self.blocked_docs:
-                groups[(item.customer_id, item.currency)].append(item)
+                key = (item.customer_id, item.currency)
+                (disputed if item.document_id in self.disputed else groups)[key].append(item)
         if self.policy.interest.enabled and groups:
             wanted = {i.document_id for items in groups.values() for i in items}
             self.payments = _payments_after(self.conn, chunk, wanted)
-        return groups
+        return groups, disputed
+
+    def _all_disputed(self, key: Group, items: list[OpenItem]) -> Proposal:
+        """A customer whose only overdue items are disputed is listed as skipped, with the
+        disputes and their follow-up dates, instead of silently missing from the run."""
+        described = "; ".join(self.disputed[i.document_id].describe(self.req.as_of)
+                              for i in sorted(items, key=lambda i: i.number))
+        return Proposal(key[0], self.customers[key[0]].name, key[1], "skipped",
+                        reason=f"disputed: {described}")
 
     def decide(self, key: Group, items: list[OpenItem]) -> Proposal:
         cust = self.customers[key[0]]

@@ -69,6 +69,17 @@ def posted_refs(conn: Connection, refs: list[str]) -> set[str]:
     return {r.bank_ref for r in rows}
 
 
+def posted_match(conn: Connection, tx: BankTransaction) -> Match | None:
+    """The match a receipt was posted with earlier (customer, confidence, reason), or None."""
+    row = conn.execute(select(bank_transactions.c.customer_id, bank_transactions.c.confidence,
+                              bank_transactions.c.reason)
+                       .where(bank_transactions.c.bank_ref == tx.bank_ref)).first()
+    if row is None:
+        return None
+    return Match(tx, row.customer_id, confidence=row.confidence or 0,
+                 reason=f"posted earlier: {row.reason or ''}")
+
+
 def _learn(conn: Connection, tx: BankTransaction, customer: str, now) -> None:
     existing = {(r.kind, r.value) for r in conn.execute(
         select(payer_keys.c.kind, payer_keys.c.value).where(payer_keys.c.customer_id == customer))}
@@ -114,7 +125,8 @@ def apply_matches(conn: Connection, source: SourceFile, matches: list[Match],
             value_date=tx.value_date, amount_minor=minor, currency=tx.currency,
             payer_name=tx.payer_name, payer_account=tx.payer_account,
             remittance=tx.remittance, batch_id=batch, customer_id=m.customer_id,
-            payment_id=payment_id, status="posted", confidence=m.confidence, reason=m.reason))
+            payment_id=payment_id, status="posted", confidence=m.confidence, reason=m.reason,
+            write_off_minor=money.to_minor(m.write_off, tx.currency) if m.write_off else None))
         _learn(conn, tx, m.customer_id, now)
         groups.add((m.customer_id, tx.currency))
         status[tx.bank_ref] = "posted"

@@ -96,7 +96,8 @@ documents = Table(
     "documents",
     metadata,
     _id(),
-    Column("type", String(16), nullable=False),  # invoice credit_note payment fee interest
+    Column("type", String(16), nullable=False),  # debits invoice fee interest; credits
+    # credit_note payment write_off (a write-off needs no schema change: free text)
     Column("number", String(64), nullable=False),
     Column("customer_id", String(64), ForeignKey("customers.id"), nullable=False),
     Column("date", Date, nullable=False),
@@ -180,6 +181,7 @@ disputes = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("closed_by", String(64)),
     Column("close_note", Text),
+    Column("follow_up", Date),  # when to chase it next (migration 0006)
     Index("ix_disputes_document", "document_id"),
 )
 
@@ -302,6 +304,9 @@ bank_transactions = Table(
     Column("status", String(16), nullable=False),
     Column("confidence", Integer),
     Column("reason", Text),
+    # The matcher's suggested write-off (short by bank charges within the tolerance),
+    # posted by `reconcile write-off --suggested` as document WO-<bank_ref> (0006).
+    Column("write_off_minor", BigInteger),
 )
 
 payer_keys = Table(
