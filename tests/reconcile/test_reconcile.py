@@ -263,7 +263,7 @@ def test_mt940_year_boundary_and_bad_line(tmp_path):
                    ":61:26123X C5,00NTRF\n")
     with pytest.raises(InputError, match=r"s\.sta: line 6"):
         parse_mt940(sta)
-    sta.write_text(sta.read_text().rsplit(":61:26123X", 1)[0])
+    sta.write_text(sta.read_text().rsplit(":61:26123X", 1)[0] + ":62F:C270102EUR10,00\n")
     (tx,) = parse_mt940(sta)
     assert (tx.value_date, tx.booking_date) == (dt.date(2026, 12, 31), dt.date(2027, 1, 2))
     assert tx.remittance == "INV-1"
