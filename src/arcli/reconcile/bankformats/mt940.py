@@ -212,8 +212,9 @@ def _entries(stmt: _Statement, name: str, currency: str,
              account: str) -> tuple[list[BankTransaction], list[Decimal]]:
     found: list[BankTransaction] = []
     signed: list[Decimal] = []
-    closed = False
+    closed, previous = False, ""
     for item in stmt.fields:
+        follows_61, previous = previous == "61", item.tag
         if item.tag in ("62F", "62M"):
             closed = True
         elif item.tag == "61":
@@ -222,16 +223,10 @@ def _entries(stmt: _Statement, name: str, currency: str,
             tx, effect = _statement_line(item, name, currency, account)
             found.append(tx)
             signed.append(effect)
-        elif item.tag == "86" and found and not closed and previous_is_61(stmt, item):
+        elif item.tag == "86" and follows_61:  # else it describes the statement
             payer, payer_account, remittance = information(item.value)
             found[-1] = _with_information(found[-1], payer, payer_account, remittance)
     return found, signed
-
-
-def previous_is_61(stmt: _Statement, item: _Field) -> bool:
-    """Whether this :86: follows a :61: (else it describes the statement, not a line)."""
-    index = stmt.fields.index(item)
-    return index > 0 and stmt.fields[index - 1].tag == "61"
 
 
 def _with_information(tx: BankTransaction, payer: str, payer_account: str,
@@ -255,20 +250,27 @@ def _statement_line(item: _Field, name: str, currency: str,
     amount = unsigned_amount(match.group("amount"), name, item.line, decimal_sep=",")
     mark = match.group("mark")
     kind = ZERO if amount == 0 else _KIND[mark]
-    ref = _reference(match.group("bankref"), match.group("ref"), day, amount, mark, item.line)
+    ref = _reference(match.group("bankref"), match.group("ref"), details, day, amount, mark)
     tx = BankTransaction(ref, booking, day, amount, currency, kind == CREDIT, "", "",
                          details.strip(), account, f"{name}: line {item.line}", kind)
     return tx, _SIGN[mark] * amount
 
 
-def _reference(bank_ref: str | None, own_ref: str, day: dt.date, amount: Decimal,
-               mark: str, line: int) -> str:
-    """The account servicer's reference (after ``//``), else the account owner's, unless
-    a placeholder; else one made of the line's date, amount, mark and place."""
-    for ref in ((bank_ref or "").strip(), own_ref.strip()):
-        if not placeholder(ref):
-            return ref
-    return f"{day}-{amount}-{mark}-{line}"
+def _reference(bank_ref: str | None, own_ref: str, details: str, day: dt.date,
+               amount: Decimal, mark: str) -> str:
+    """The account servicer's reference (after ``//``); without one, a key made of the
+    account owner's reference, the supplementary details, the date, mark and amount.
+
+    Why not the owner's reference alone: it is the payer's text (an invoice number paid
+    in instalments, ``NONREF``, Rabobank's ``EREF`` pointing at the next line), so a
+    second payment under it would read as already posted. The key holds no line number,
+    so the same booking in an MT942 and the day's MT940 is posted once.
+    """
+    if bank_ref and not placeholder(bank_ref):
+        return bank_ref.strip()
+    parts = [p for p in (own_ref.strip(), details.split("\n")[0].strip()) if not placeholder(p)]
+    # 1000, and 1000,00 are one amount: written the same way in the key.
+    return "/".join([*parts, f"{day:%Y%m%d}", f"{mark}{amount.normalize():f}"])
 
 
 def entry_date(value_day: dt.date, entry: str | None) -> dt.date:
@@ -298,7 +300,7 @@ _SWIFT_CODES = ("TRTP", "TRCD", "IBAN", "BIC", "NAME", "REMI", "EREF", "ORDP", "
                 "ADDR", "MARF", "CSID", "PREF", "RTRN", "ULTC", "ULTD", "ULTB", "PURP", "SVCL",
                 "ACCW", "BUSP", "ID", "ISDT", "OCMT", "CHGS", "EXCH", "RTRE")
 _SWIFT = re.compile(r"/(" + "|".join(_SWIFT_CODES) + r")/")
-#: Purpose lines (?20-?29, ?60-?63) are cut at 27 characters, mid-word if need be.
+#: Purpose and name subfields are cut at 27 characters, mid-word if need be.
 _PURPOSE_WIDTH = 27
 
 
@@ -318,15 +320,20 @@ def _structured(flat: str, sep: str) -> tuple[str, str, str]:
     parts: dict[str, str] = {}
     for match in re.finditer(rf"{re.escape(sep)}(\d\d)([^{re.escape(sep)}]*)", flat):
         parts.setdefault(match.group(1), match.group(2))
-    pieces = [parts[key] for key in [f"{i}" for i in range(20, 30)] +
-              [f"{i}" for i in range(60, 64)] if parts.get(key)]
-    purpose = pieces[0] if pieces else ""
-    for before, piece in pairwise(pieces):
-        # A full line was cut mid-word; a shorter one ended where its writer ended it.
-        purpose += ("" if len(before) >= _PURPOSE_WIDTH else " ") + piece
-    purpose = purpose.strip()
-    name = " ".join(p.strip() for p in (parts.get("32", ""), parts.get("33", "")) if p.strip())
+    purpose = _joined(parts, [*range(20, 30), *range(60, 64)])
+    name = _joined(parts, [32, 33])
     return name, parts.get("31", "").strip(), _sepa_purpose(purpose)
+
+
+def _joined(parts: dict[str, str], keys: list[int]) -> str:
+    """Subfields ?20-?29 (purpose) or ?32-?33 (name) as one text: a full 27-character
+    subfield was cut mid-word and goes on without a space; a shorter one ended where its
+    writer ended it."""
+    pieces = [parts[f"{key}"] for key in keys if parts.get(f"{key}")]
+    text = pieces[0] if pieces else ""
+    for before, piece in pairwise(pieces):
+        text += ("" if len(before) >= _PURPOSE_WIDTH else " ") + piece
+    return text.strip()
 
 
 def _sepa_purpose(purpose: str) -> str:

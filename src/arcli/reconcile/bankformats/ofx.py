@@ -119,10 +119,11 @@ def _build(text: str, start: int, name: str) -> Element:
     root = Element("#root")
     stack = [root]
     closed = {tag.upper() for tag in re.findall(r"</([A-Za-z0-9_.]+)>", text)}
-    position = text.find("<", start)
+    position, line, counted = text.find("<", start), 1, 0
     while position >= 0:
         match = _TAG.match(text, position)
-        line = text.count("\n", 0, position) + 1
+        line += text.count("\n", counted, position)
+        counted = position
         if not match:
             fail(name, line, "unreadable OFX tag", text[position:position + 30])
         closing, tag = match.group(1) == "/", match.group(2).upper()
@@ -180,19 +181,17 @@ def _statement(stmt: Element, name: str) -> list[BankTransaction]:
     listing = stmt.find("BANKTRANLIST")
     if listing is None:
         return []
-    found = []
-    for index, el in enumerate(listing, start=1):
+    for el in listing:
         if el.tag not in _IN_LIST:
-            fail(_where(name, el, f"{stmt.tag} transaction {index}"), None,
+            fail(_where(name, el, f"{stmt.tag} {account}"), None,
                  f"unknown element <{el.tag}> among the transactions")
-        if el.tag == "STMTTRN":
-            found.append(_transaction(el, name, currency, account, index))
-    return found
+    return [_transaction(el, name, currency, account, index) for index, el in
+            enumerate(listing.findall("STMTTRN"), start=1)]
 
 
 def _transaction(el: Element, name: str, currency: str, account: str,
                  index: int) -> BankTransaction:
-    where = _where(name, el, f"transaction {index}")
+    where = _where(name, el, f"account {account} transaction {index}")
     amount = signed_amount(_leaf(el, "TRNAMT"), f"{where}: TRNAMT")
     day = _date(_leaf(el, "DTPOSTED"), f"{where}: DTPOSTED")
     user_day = _leaf(el, "DTUSER")
