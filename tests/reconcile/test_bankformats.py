@@ -184,6 +184,20 @@ _REFUSED = {
                            '<TxAmt><Amt Ccy="EUR">1990.00</Amt></TxAmt>'), "add up to"),
     "mt942.sta": ((CORPUS / "mt942-interim.sta").read_text(encoding="utf-8")
                   .replace(":90C:1EUR2500,00", ":90C:2EUR2600,00"), ":90C: says 2 entries"),
+    # A statement repeated (its receipts would post twice) or missing (never posted).
+    "repeat.sta": ((lambda t: t.split("-}", 1)[0] + "-}\n" + t)(
+        (CORPUS / "mt940-nl-swift-envelope.sta").read_text(encoding="utf-8")),
+        "a statement repeated or missing"),
+    "gap.sta": (_mt940(":61:261106C100,NTRFNONREF//X1\n", closing="C261106EUR100,")
+                + _mt940(":61:261108C5,NTRFNONREF//X2\n", opening="C261107EUR90,",
+                         closing="C261108EUR95,"), "a statement repeated or missing"),
+    "mixed.xml": ((CORPUS / "camt053-v02-batch-balances.xml").read_text(encoding="utf-8")
+                  .replace('<Amt Ccy="EUR">12.50</Amt>', '<Amt Ccy="USD">12.50</Amt>'),
+                  "entries in EUR, USD"),
+    "twice.ofx": ((lambda t: t.replace(t.splitlines()[16], t.splitlines()[16] + "\n"
+                                       + t.splitlines()[16]))(
+        (EXAMPLES / "bank" / "statement.ofx").read_text(encoding="utf-8")),
+        "the same booking again under the same reference"),
 }
 
 

@@ -62,7 +62,7 @@ def read_statement(path: Path, fmt: str | None, mapping=None) -> list[BankTransa
         from arcli.importing.mapping import NATIVE
 
         found = parse_csv(path, mapping or NATIVE)
-    return settled(found)
+    return settled(found, balanced=chosen in ("camt053", "mt940"))
 
 
 def _given_encoding(mapping) -> bool:

@@ -25,8 +25,10 @@ from arcli.reconcile.bankformats.common import (
     REVERSED_CREDIT,
     REVERSED_DEBIT,
     ZERO,
+    Balances,
     BankTransaction,
     check_balance,
+    check_chain,
     currency_of,
     fail,
     placeholder,
@@ -113,45 +115,59 @@ def parse_camt053(path: Path, encoding: str | None = None) -> list[BankTransacti
     if not statements:
         fail(name, None, f"the document holds no statement (<{_MESSAGES[_local(message.tag)]}>)")
     found: list[BankTransaction] = []
+    chain: list[Balances] = []
     for number, stmt in enumerate(statements, start=1):
         label = _text(stmt, "Id") or str(number)
-        found.extend(_statement(stmt, f"{name}: statement {label}", label))
+        found.extend(_statement(stmt, f"{name}: statement {label}", label, chain))
+    check_chain(chain)
     return found
 
 
-def _statement(stmt, where: str, label: str) -> list[BankTransaction]:
+def _statement(stmt, where: str, label: str, chain: list[Balances]) -> list[BankTransaction]:
     account = _first(stmt, ("Acct", "Id", "IBAN"), ("Acct", "Id", "Othr", "Id"))
-    found, movement = [], Decimal(0)
-    currency = ""
+    found, movement, currencies = [], Decimal(0), set()
     for index, entry in enumerate(_children(stmt, "Ntry"), start=1):
         place = f"{where} entry {index}"
         parts, signed, currency = _entry(entry, account, place, f"{label}-{index}")
         found.extend(parts)
         movement += signed
-    _check_balances(stmt, where, movement, currency)
+        currencies.add(currency)
+    balances = _check_balances(stmt, where, movement, currencies)
+    if balances is not None:
+        chain.append(Balances(account, balances[2], balances[3], balances[0], balances[1],
+                              where, None))
     return found
 
 
-def _balance(stmt, codes: tuple[str, ...], where: str) -> tuple[Decimal, str] | None:
+def _balance(stmt, codes: tuple[str, ...], where: str) -> tuple[Decimal, str, str] | None:
+    """(signed amount, currency, date) of the first balance of one of ``codes``."""
     for bal in _children(stmt, "Bal"):
         code = _first(bal, ("Tp", "CdOrPrtry", "Cd"), ("Tp", "CdOrPrtry", "Prtry"))
         if code in codes:
+            place = f"{where} balance {code}"
             amount_el = _find(bal, "Amt")
             if amount_el is None:
-                fail(where, None, f"balance {code} without Amt")
-            amount = unsigned_amount(amount_el.text or "", f"{where} balance {code}")
-            sign = _direction(bal, f"{where} balance {code}")
-            return amount * sign, currency_of(amount_el.get("Ccy", ""), f"{where} balance {code}")
+                fail(place, None, "balance without Amt")
+            amount = unsigned_amount(amount_el.text or "", place)
+            day = _first(bal, ("Dt", "Dt"), ("Dt", "DtTm"))
+            return (amount * _direction(bal, place),
+                    currency_of(amount_el.get("Ccy", ""), place), day)
     return None
 
 
-def _check_balances(stmt, where: str, movement: Decimal, currency: str) -> None:
+def _check_balances(stmt, where: str, movement: Decimal,
+                    currencies: set[str]) -> tuple[Decimal, Decimal, str, dt.date] | None:
+    """(opening, closing, currency, opening date) once they tie out with the booked
+    entries; None for a report or a page without both balances."""
     opening, closing = _balance(stmt, _OPENING, where), _balance(stmt, _CLOSING, where)
     if opening is None or closing is None:
-        return  # a report or a page of a statement: nothing to tie out
-    if opening[1] != closing[1] or (currency and currency != opening[1]):
-        fail(where, None, f"balances in {opening[1]} and {closing[1]}, entries in {currency}")
+        return None
+    if opening[1] != closing[1] or currencies - {opening[1]}:
+        fail(where, None, f"balances in {opening[1]} and {closing[1]}, entries in "
+                          f"{', '.join(sorted(currencies))}")
     check_balance(where, None, opening[0], movement, closing[0], opening[1])
+    opened = _iso(opening[2], f"{where} balance date") if opening[2] else dt.date.min
+    return opening[0], closing[0], opening[1], opened
 
 
 def _direction(el, where: str) -> int:

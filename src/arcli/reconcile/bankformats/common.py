@@ -14,6 +14,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 from arcli import money
 from arcli.errors import InputError, InputProblem
@@ -124,14 +125,47 @@ def check_balance(where: str, line: int | None, opening: Decimal, movements: Dec
              f"{closing} (a line lost, added or misread)")
 
 
-def settled(found: list[BankTransaction]) -> list[BankTransaction]:
+@dataclass(frozen=True)
+class Balances:
+    """A statement's opening and closing balance, signed, for the chain check."""
+
+    account: str
+    currency: str
+    opened: dt.date
+    opening: Decimal
+    closing: Decimal
+    where: str
+    line: int | None
+
+
+def check_chain(statements: list[Balances]) -> None:
+    """Each statement of an account opens with the balance the one before it closed
+    with: a statement repeated in the file (its receipts posted twice) or one missing
+    (its receipts never posted) breaks the chain. Ordered by opening date, as files
+    list statements either way round."""
+    chains: dict[tuple[str, str], list[Balances]] = {}
+    for stmt in statements:
+        chains.setdefault((stmt.account, stmt.currency), []).append(stmt)
+    for chain in chains.values():
+        ordered = sorted(chain, key=lambda s: s.opened)
+        for before, after in pairwise(ordered):
+            if after.opening != before.closing:
+                fail(after.where, after.line,
+                     f"opens with {after.opening} {after.currency}, but the statement before "
+                     f"it of account {after.account} ({before.where}) closed with "
+                     f"{before.closing}: a statement repeated or missing")
+
+
+def settled(found: list[BankTransaction], *, balanced: bool) -> list[BankTransaction]:
     """The transactions with amounts at the currency's minor unit and bank references
     unique within the file.
 
     Why unique: posting is idempotent by bank reference, so a second booking under a
     reference already seen in the file would be reported "already posted" and its money
     lost. A repeated reference gets ``#2``, ``#3`` in file order (the same on every rerun).
-    The statement's own balance check has already shown that both bookings are real.
+    In a ``balanced`` format (MT940, camt) the balances have shown both bookings are real;
+    elsewhere (OFX, CSV) the same reference on the same booking twice is an export that
+    repeated a line, and refused rather than posted twice.
     """
     problems, seen, result = [], {}, []
     for tx in found:
@@ -140,12 +174,24 @@ def settled(found: list[BankTransaction]) -> list[BankTransaction]:
         except money.MoneyError as exc:
             problems.append(InputProblem(tx.where, None, "amount", None, str(exc)))
             continue
-        count = seen[tx.bank_ref] = seen.get(tx.bank_ref, 0) + 1
-        ref = tx.bank_ref if count == 1 else f"{tx.bank_ref}#{count}"
+        earlier = seen.setdefault(tx.bank_ref, [])
+        if not balanced and any(_same_booking(tx, other) for other in earlier):
+            problems.append(InputProblem(tx.where, None, None, tx.bank_ref,
+                                         "the same booking again under the same reference "
+                                         f"(first at {earlier[0].where}): a repeated line?"))
+        earlier.append(tx)
+        ref = tx.bank_ref if len(earlier) == 1 else f"{tx.bank_ref}#{len(earlier)}"
         result.append(_replace(tx, amount=amount, bank_ref=ref))
     if problems:
         raise InputError(problems[:50], truncated=len(problems) > 50)
     return result
+
+
+def _same_booking(one: BankTransaction, other: BankTransaction) -> bool:
+    return (one.booking_date, one.amount, one.currency, one.credit, one.payer_name,
+            one.payer_account, one.remittance) == (
+        other.booking_date, other.amount, other.currency, other.credit, other.payer_name,
+        other.payer_account, other.remittance)
 
 
 def _replace(tx: BankTransaction, **changes) -> BankTransaction:

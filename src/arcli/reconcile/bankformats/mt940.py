@@ -30,8 +30,10 @@ from arcli.reconcile.bankformats.common import (
     REVERSED_CREDIT,
     REVERSED_DEBIT,
     ZERO,
+    Balances,
     BankTransaction,
     check_balance,
+    check_chain,
     currency_of,
     decode_guessing,
     fail,
@@ -81,8 +83,10 @@ def parse_mt940(path: Path, encoding: str | None = None) -> list[BankTransaction
     if not statements:
         fail(name, None, "not an MT940 statement: no :20: field")
     found: list[BankTransaction] = []
+    chain: list[Balances] = []
     for stmt in statements:
-        found.extend(_read_statement(stmt, name))
+        found.extend(_read_statement(stmt, name, chain))
+    check_chain(chain)
     return found
 
 
@@ -141,14 +145,15 @@ def _statements(fields: list[_Field | None], name: str) -> list[_Statement]:
     return statements
 
 
-def _read_statement(stmt: _Statement, name: str) -> list[BankTransaction]:
+def _read_statement(stmt: _Statement, name: str,
+                    chain: list[Balances]) -> list[BankTransaction]:
     account_field = stmt.get("25", "25P")
     if account_field is None:
         fail(name, stmt.line, "statement without an account (:25:)")
     account = account_field.value.strip()
     opening, floor = stmt.get("60F", "60M"), stmt.get("34F")
     if opening is not None:
-        open_mark, _, currency, open_amount = _balance(opening, name)
+        open_mark, opened, currency, open_amount = _balance(opening, name)
     elif floor is not None:  # MT942
         match = _FLOOR.fullmatch(floor.value.strip())
         if not match:
@@ -170,6 +175,8 @@ def _read_statement(stmt: _Statement, name: str) -> list[BankTransaction]:
         fail(name, closing.line, f"closing balance in {close_currency}, opening in {currency}")
     check_balance(name, closing.line, open_mark * open_amount, sum(signed, Decimal(0)),
                   close_mark * close_amount, currency)
+    chain.append(Balances(account, currency, opened, open_mark * open_amount,
+                          close_mark * close_amount, f"{name}: line {opening.line}", None))
     return found
 
 
