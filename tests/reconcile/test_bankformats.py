@@ -18,7 +18,7 @@ import pytest
 
 from arcli.errors import InputError
 from arcli.reconcile.bankformats import read_statement
-from tests.conftest import EXAMPLES, ROOT, Arcli
+from tests.conftest import EXAMPLES, Arcli
 
 CORPUS = Path(__file__).parent / "corpus"
 STATEMENTS = sorted(p for p in CORPUS.iterdir() if p.suffix != ".json")
@@ -59,32 +59,20 @@ def test_the_corpus_covers_the_variants_it_claims():
 
 
 # -- as a user ---------------------------------------------------------------------------------
-@pytest.fixture
-def book(arcli: Arcli, tmp_path: Path) -> Arcli:
-    for kind, name in (("customers", "customers.csv"), ("ledger", "ledger.csv")):
-        assert arcli("import", kind, str(EXAMPLES / name), "--csv").exit_code == 0
-    config = tmp_path / "arcli.yaml"
-    text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
-    config.write_text(text.replace("  tolerance: {}  ", '  tolerance: {EUR: "5.00"}  '),
-                      encoding="utf-8")
-    arcli.config = config
-    return arcli
-
-
 def _aging(book: Arcli, customer: str) -> dict:
     return json.loads(book("aging", "--customer", customer, "--json").stdout)[0]
 
 
-def test_a_negative_camt_amount_is_refused_and_never_raises_a_balance(book, tmp_path):
+def test_a_negative_camt_amount_is_refused_and_never_raises_a_balance(bank_book, tmp_path):
     """It was posted as a payment of -12,500.00 and raised C003's balance by 12,500."""
     bad = tmp_path / "neg.xml"
     bad.write_text((EXAMPLES / "bank" / "camt053.xml").read_text(encoding="utf-8").replace(
         '<Amt Ccy="EUR">12500.00</Amt>', '<Amt Ccy="EUR">-12500.00</Amt>'), encoding="utf-8")
-    before = _aging(book, "C003")
-    result = book("reconcile", "bank", str(bad), "--apply", "--json")
+    before = _aging(bank_book, "C003")
+    result = bank_book("reconcile", "bank", str(bad), "--apply", "--json")
     assert result.exit_code == 1
     assert f"{bad}: statement 2026-11-06-001 entry 1: negative Amt" in result.stderr
-    assert _aging(book, "C003") == before
+    assert _aging(bank_book, "C003") == before
 
 
 def _mt940(lines: str, opening: str = "C261105EUR0,00", closing: str = "") -> str:
@@ -92,7 +80,7 @@ def _mt940(lines: str, opening: str = "C261105EUR0,00", closing: str = "") -> st
             f":60F:{opening}\n{lines}:62F:{closing}\n-\n")
 
 
-def test_debits_and_reversals_naming_an_invoice_are_listed_never_posted(book, tmp_path):
+def test_debits_and_reversals_naming_an_invoice_are_listed_never_posted(bank_book, tmp_path):
     """MT940 marks D, RC (reversal of a credit) and RD (reversal of a debit: a refund,
     money in but no customer's payment -- it was posted as one) all name C003's invoice."""
     sta = tmp_path / "marks.sta"
@@ -101,37 +89,37 @@ def test_debits_and_reversals_naming_an_invoice_are_listed_never_posted(book, tm
         ":61:261106RC12500,00NTRFNONREF//RC-1\n:86:/REMI/INV-2026-0177\n"
         ":61:261106RD12500,00NTRFNONREF//RD-1\n:86:/REMI/INV-2026-0177\n",
         closing="D261106EUR12500,00"))
-    before = _aging(book, "C003")
-    result = book("reconcile", "bank", str(sta), "--apply", "--json")
+    before = _aging(bank_book, "C003")
+    result = bank_book("reconcile", "bank", str(sta), "--apply", "--json")
     assert result.exit_code == 0, result.stderr
     rows = {r["bank_ref"]: r for r in json.loads(result.stdout)}
     assert {ref: r["status"] for ref, r in rows.items()} == {
         "D-1": "ignored", "RC-1": "ignored", "RD-1": "ignored"}
     assert rows["RD-1"]["reason"].startswith("reversal of a debit")
     assert rows["RC-1"]["reason"].startswith("reversal of a credit")
-    assert _aging(book, "C003") == before
+    assert _aging(bank_book, "C003") == before
 
 
-def test_receipts_without_a_bank_reference_are_each_posted_once(book, tmp_path):
+def test_receipts_without_a_bank_reference_are_each_posted_once(bank_book, tmp_path):
     """Two NONREF lines were one reference "NONREF": the second read as already posted
     (its money lost) or, posted in the same run, broke the unique bank reference."""
     sta = tmp_path / "nonref.sta"
     sta.write_text(_mt940(":61:261106C12500,00NTRFNONREF\n:86:/REMI/INV-2026-0177\n"
                           ":61:261106C12500,00NTRFNONREF\n:86:/REMI/INV-2026-0158\n",
                           closing="C261106EUR25000,00"))
-    first = book("reconcile", "bank", str(sta), "--apply", "--json")
+    first = bank_book("reconcile", "bank", str(sta), "--apply", "--json")
     assert first.exit_code == 0, first.stderr
     assert [r["status"] for r in json.loads(first.stdout)] == ["posted", "posted"]
-    assert _aging(book, "C003")["total"] == "12500.00"  # 37,500 less two receipts
-    again = book("reconcile", "bank", str(sta), "--apply", "--json")
+    assert _aging(bank_book, "C003")["total"] == "12500.00"  # 37,500 less two receipts
+    again = bank_book("reconcile", "bank", str(sta), "--apply", "--json")
     assert [r["status"] for r in json.loads(again.stdout)] == ["already posted"] * 2
-    assert _aging(book, "C003")["total"] == "12500.00"
+    assert _aging(bank_book, "C003")["total"] == "12500.00"
 
 
-def test_every_payment_of_a_batch_booking_is_posted(book):
+def test_every_payment_of_a_batch_booking_is_posted(bank_book):
     """The batch of 15,000.00 was read as its first payment only, for the whole amount:
     C003 was credited 15,000.00 and C006's payment lost."""
-    result = book("reconcile", "bank", str(CORPUS / "camt053-v02-batch-balances.xml"),
+    result = bank_book("reconcile", "bank", str(CORPUS / "camt053-v02-batch-balances.xml"),
                   "--apply", "--json")
     rows = {r["bank_ref"]: r for r in json.loads(result.stdout)}
     assert (rows["B-20261110-77-1"]["status"], rows["B-20261110-77-1"]["amount"],
@@ -139,10 +127,10 @@ def test_every_payment_of_a_batch_booking_is_posted(book):
     assert rows["B-20261110-77-2"]["payer"] == "Mueller und Soehne GmbH"
     assert rows["B-20261110-77/3"]["status"] == "unmatched"
     assert rows["B-20261110-79"]["status"] == "ignored"  # a reversal naming INV-2026-0177
-    assert _aging(book, "C003")["total"] == "25000.00"
+    assert _aging(bank_book, "C003")["total"] == "25000.00"
 
 
-def test_the_ofx_payer_account_and_charset_are_read(book):
+def test_the_ofx_payer_account_and_charset_are_read(bank_book):
     """The payer account (BANKACCTTO) was always empty, the account the file's first
     ACCTID, and a Windows-1252 name read as UTF-8 replacement characters."""
     (credit, debit, usd) = read_statement(CORPUS / "ofx1-cp1252-two-statements.ofx", None)
@@ -202,27 +190,32 @@ _REFUSED = {
 
 
 def _tables(db: str) -> dict:
-    """Every row of every table: the book, for "nothing changed"."""
+    """Every row of every table: the bank_book, for "nothing changed"."""
     with sqlite3.connect(db) as conn:
         names = [r[0] for r in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
         return {n: sorted(map(repr, conn.execute(f'SELECT * FROM "{n}"'))) for n in names}
 
 
+def _book_state(book: Arcli):
+    """Every table on SQLite; the aging (every balance) on PostgreSQL."""
+    return _tables(book.db) if book.is_sqlite else book("aging", "--json").stdout
+
+
 @pytest.mark.parametrize("name", sorted(_REFUSED))
-def test_a_file_that_is_no_readable_statement_is_an_error_naming_it(book, tmp_path, name):
+def test_a_file_that_is_no_readable_statement_is_an_error_naming_it(bank_book, tmp_path, name):
     text, message = _REFUSED[name]
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    before = _tables(book.db) if book.is_sqlite else book("aging", "--json").stdout
-    result = book("reconcile", "bank", str(path), "--apply")
+    before = _book_state(bank_book)
+    result = bank_book("reconcile", "bank", str(path), "--apply")
     assert result.exit_code == 1, result.output
     assert str(path) in result.stderr and message in result.stderr
     assert "internal error" not in result.stderr
-    assert (_tables(book.db) if book.is_sqlite else book("aging", "--json").stdout) == before
+    assert _book_state(bank_book) == before
 
 
-def test_the_same_booking_in_an_mt942_and_the_days_mt940_is_posted_once(book, tmp_path):
+def test_the_same_booking_in_an_mt942_and_the_days_mt940_is_posted_once(bank_book, tmp_path):
     """The interim report posts a receipt; the statement of the day lists it again (with
     its amount written 2500, instead of 2500,00) and must not post it twice."""
     interim = tmp_path / "interim.sta"
@@ -231,10 +224,10 @@ def test_the_same_booking_in_an_mt942_and_the_days_mt940_is_posted_once(book, tm
     day = tmp_path / "day.sta"
     day.write_text(_mt940(":61:261106C12500,NTRFNONREF\n:86:/REMI/INV-2026-0177\n",
                           closing="C261106EUR12500,"))
-    assert book("reconcile", "bank", str(interim), "--apply").exit_code == 0
-    statuses = json.loads(book("reconcile", "bank", str(day), "--apply", "--json").stdout)
+    assert bank_book("reconcile", "bank", str(interim), "--apply").exit_code == 0
+    statuses = json.loads(bank_book("reconcile", "bank", str(day), "--apply", "--json").stdout)
     assert [r["status"] for r in statuses] == ["already posted"]
-    assert _aging(book, "C003")["total"] == "25000.00"
+    assert _aging(bank_book, "C003")["total"] == "25000.00"
 
 
 def test_refused_bank_files_raise_input_errors_only(tmp_path):
