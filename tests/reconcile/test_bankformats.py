@@ -237,3 +237,13 @@ def test_refused_bank_files_raise_input_errors_only(tmp_path):
         path.write_text(text, encoding="utf-8")
         with pytest.raises(InputError):
             read_statement(path, None)
+
+
+def test_control_characters_in_bank_text_never_reach_the_report(tmp_path):
+    """An escape sequence in a :86: field was printed to the user's terminal as it was."""
+    sta = tmp_path / "esc.sta"
+    sta.write_bytes(_mt940(":61:261106C100,NTRFNONREF//X1\n", closing="C261106EUR100,")
+                    .replace(":62F:", ":86:/NAME/ACME\x1b[2J\x00/REMI/INV-1\x1b]0;x\x07\n:62F:")
+                    .encode())
+    (tx,) = read_statement(sta, None)
+    assert (tx.payer_name, tx.remittance) == ("ACME [2J", "INV-1 ]0;x")

@@ -74,6 +74,8 @@ def unsigned_amount(text: str, where: str, line: int | None = None, *,
     as camt (point), MT940 (comma) and OFX write them; anything else is refused, never
     guessed."""
     raw = text.strip()
+    if len(raw) > 40:  # camt allows 18 digits, MT940 15: no amount, and no use echoing it
+        fail(where, line, "invalid amount (too long)", raw[:40] + "…")
     if not _AMOUNT[decimal_sep].fullmatch(raw) or not raw.isascii():
         fail(where, line, "invalid amount", text)
     return Decimal(raw.replace(",", "."))
@@ -181,10 +183,22 @@ def settled(found: list[BankTransaction], *, balanced: bool) -> list[BankTransac
                                          f"(first at {earlier[0].where}): a repeated line?"))
         earlier.append(tx)
         ref = tx.bank_ref if len(earlier) == 1 else f"{tx.bank_ref}#{len(earlier)}"
-        result.append(_replace(tx, amount=amount, bank_ref=ref))
+        result.append(_replace(tx, amount=amount, bank_ref=_plain(ref),
+                               payer_name=_plain(tx.payer_name),
+                               payer_account=_plain(tx.payer_account),
+                               remittance=_plain(tx.remittance), account=_plain(tx.account)))
     if problems:
         raise InputError(problems[:50], truncated=len(problems) > 50)
     return result
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+
+def _plain(text: str) -> str:
+    """Bank text without control characters: none belongs in a name or a remittance,
+    and an escape sequence would reach the user's terminal in the report."""
+    return _CONTROL.sub(" ", text).strip()
 
 
 def _same_booking(one: BankTransaction, other: BankTransaction) -> bool:
