@@ -16,19 +16,14 @@ from hypothesis import strategies as st
 from arcli.errors import InputError
 from arcli.reconcile.bankformats import parse_camt053, parse_mt940, parse_ofx
 from arcli.reconcile.matching import Candidate, Matcher
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES
 
 BANK = EXAMPLES / "bank"
 
 
 @pytest.fixture
-def book(example_book, tmp_path):
-    config = tmp_path / "arcli.yaml"
-    text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
-    config.write_text(text.replace("  tolerance: {}  ", '  tolerance: {EUR: "5.00"}  '),
-                      encoding="utf-8")
-    example_book.config = config
-    return example_book
+def book(bank_book):
+    return bank_book
 
 
 def test_camt053_fields():
