@@ -41,6 +41,18 @@ def test_the_corpus_reads_to_its_exact_transactions(path):
     assert _as_json(path) == expected
 
 
+@pytest.mark.parametrize("version", ["02", "03", "04", "05", "06", "07", "08"])
+def test_camt053_versions_2_to_8_read_alike(tmp_path, version):
+    """The entry layout is shared; version 6 wrapped Sts in Cd, version 8 the parties in
+    Pty -- both are in the corpus, and every namespace reads the same transactions."""
+    source = CORPUS / "camt053-v02-batch-balances.xml"
+    copy = tmp_path / f"v{version}.xml"
+    copy.write_text(source.read_text(encoding="utf-8").replace(
+        "camt.053.001.02", f"camt.053.001.{version}"), encoding="utf-8")
+    assert [dataclasses.replace(t, where="") for t in read_statement(copy, None)] == \
+        [dataclasses.replace(t, where="") for t in read_statement(source, None)]
+
+
 def test_the_corpus_covers_the_variants_it_claims():
     """A guard on the corpus itself: the layouts the issue lists are all in it."""
     raw = {p.name: p.read_bytes() for p in STATEMENTS}
@@ -49,6 +61,8 @@ def test_the_corpus_covers_the_variants_it_claims():
     assert any(b":34F:" in b for b in raw.values())  # MT942
     assert any(b"\r\n" in b for b in raw.values()) and any(not b.endswith(b"\n")
                                                            for b in raw.values())
+    assert any(b"\r" in b and b"\n" not in b for b in raw.values())  # old Mac line ends
+    assert any(b.startswith(b"ABNANL2A") for b in raw.values())  # a bank's own header
     assert any(b"1000,N" in b for b in raw.values())  # amount without decimals
     assert any(b"?32" in b for b in raw.values()) and any(b"/ORDP/" in b for b in raw.values())
     for version in (b"camt.053.001.02", b"camt.053.001.08", b"camt.052.001.06",

@@ -22,7 +22,7 @@ FORMATS = ("camt053", "mt940", "ofx", "csv")
 __all__ = ["BANK_FIELDS", "FORMATS", "BankTransaction", "detect", "parse_camt053", "parse_csv",
            "parse_mt940", "parse_ofx", "read_statement"]
 
-_MT940_START = re.compile(rb"(?m)^\s*(\{1:|:20:|:25:|:28C?:|:60[FM]:)")
+_MT940_START = re.compile(rb"(?:^|[\r\n])\s*(\{1:|:20:|:25:|:28C?:|:60[FM]:)")
 
 
 def detect(path: Path, explicit: str | None) -> str:

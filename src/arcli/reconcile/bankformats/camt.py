@@ -47,15 +47,12 @@ def _local(tag) -> str:
 
 
 def _children(el, name: str) -> list:
-    return [c for c in el if _local(c.tag) == name] if el is not None else []
+    return el.findall(name) if el is not None else []
 
 
 def _find(el, *path: str):
-    for name in path:
-        if el is None:
-            return None
-        el = next((c for c in el if _local(c.tag) == name), None)
-    return el
+    """The element at ``path`` (local names: the tree's namespaces are taken off once)."""
+    return el.find("/".join(path)) if el is not None else None
 
 
 def _found(el, *paths: tuple[str, ...]):
@@ -107,13 +104,15 @@ def parse_camt053(path: Path, encoding: str | None = None) -> list[BankTransacti
     version = _NAMESPACE.fullmatch(root.tag[1:].split("}", 1)[0]) if "}" in root.tag else None
     if "}" in root.tag and not version:
         fail(name, None, "not a camt.052/053/054 document", root.tag[1:].split("}", 1)[0])
-    message = next((c for c in root if _local(c.tag) in _MESSAGES), None)
+    for el in root.iter():  # one namespace (checked above): local names from here on
+        el.tag = _local(el.tag)
+    message = next((c for c in root if c.tag in _MESSAGES), None)
     if message is None:
         fail(name, None, "not a bank statement: no BkToCstmrStmt (camt.053), "
                          "BkToCstmrAcctRpt (camt.052) or BkToCstmrDbtCdtNtfctn (camt.054)")
-    statements = _children(message, _MESSAGES[_local(message.tag)])
+    statements = _children(message, _MESSAGES[message.tag])
     if not statements:
-        fail(name, None, f"the document holds no statement (<{_MESSAGES[_local(message.tag)]}>)")
+        fail(name, None, f"the document holds no statement (<{_MESSAGES[message.tag]}>)")
     found: list[BankTransaction] = []
     chain: list[Balances] = []
     for number, stmt in enumerate(statements, start=1):

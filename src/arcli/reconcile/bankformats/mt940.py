@@ -123,7 +123,11 @@ def _fields(text: str, name: str) -> list[_Field | None]:
         if not line.strip():
             continue
         last = fields[-1] if fields else None
-        if last is None or last.tag not in _WRAPPING or (last.tag == "61" and "\n" in last.value):
+        if last is None:
+            # Before a message's first field: a bank's own header (ABN AMRO writes
+            # "ABNANL2A", "940", "ABNANL2A" above each statement). It holds no booking.
+            continue
+        if last.tag not in _WRAPPING or (last.tag == "61" and "\n" in last.value):
             fail(name, number, "not an MT940 line (text outside a field)", line[:40])
         last.value += "\n" + line
     return fields
@@ -192,7 +196,7 @@ def _balance(item: _Field, name: str) -> tuple[int, dt.date, str, Decimal]:
 
 def _date(text: str, name: str, item: _Field) -> dt.date:
     try:
-        return dt.datetime.strptime(text, "%y%m%d").date()
+        return yymmdd(text)
     except ValueError:
         fail(name, item.line, f"invalid date in :{item.tag}:", item.value)
 
@@ -250,7 +254,7 @@ def _statement_line(item: _Field, name: str, currency: str,
     if not match:
         fail(name, item.line, "unreadable :61: statement line", item.value)
     try:
-        day = dt.datetime.strptime(match.group("date"), "%y%m%d").date()
+        day = yymmdd(match.group("date"))
         booking = entry_date(day, match.group("entry"))
     except ValueError:
         fail(name, item.line, "invalid date in :61: statement line", item.value)
@@ -278,6 +282,13 @@ def _reference(bank_ref: str | None, own_ref: str, details: str, day: dt.date,
     parts = [p for p in (own_ref.strip(), details.split("\n")[0].strip()) if not placeholder(p)]
     # 1000, and 1000,00 are one amount: written the same way in the key.
     return "/".join([*parts, f"{day:%Y%m%d}", f"{mark}{amount.normalize():f}"])
+
+
+def yymmdd(text: str) -> dt.date:
+    """A SWIFT date; years 00-68 are 20xx, as ``strptime``'s ``%y`` reads them (without
+    its cost, paid twice per statement line)."""
+    year = int(text[:2])
+    return dt.date(year + (2000 if year < 69 else 1900), int(text[2:4]), int(text[4:6]))
 
 
 def entry_date(value_day: dt.date, entry: str | None) -> dt.date:
