@@ -104,12 +104,12 @@ def decode(data: bytes, encoding: str, where: str) -> str:
                           "give its encoding with --encoding NAME")
 
 
-def decode_guessing(data: bytes, encoding: str | None) -> str:
+def decode_guessing(data: bytes, encoding: str | None, where: str) -> str:
     """Text of a format that names no encoding (MT940): the one given, else UTF-8, else
     Latin-1 -- the SWIFT character set is ASCII, and German banks write umlauts in one of
     those two."""
     if encoding:
-        return decode(data, encoding, "")
+        return decode(data, encoding, where)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

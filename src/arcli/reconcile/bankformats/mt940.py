@@ -78,7 +78,7 @@ class _Statement:
 def parse_mt940(path: Path, encoding: str | None = None) -> list[BankTransaction]:
     """Every transaction of every statement in the file, in file order."""
     name = str(path)
-    text = decode_guessing(path.read_bytes(), encoding)
+    text = decode_guessing(path.read_bytes(), encoding, name)
     statements = _statements(_fields(text, name), name)
     if not statements:
         fail(name, None, "not an MT940 statement: no :20: field")
