@@ -261,3 +261,37 @@ def test_control_characters_in_bank_text_never_reach_the_report(tmp_path):
                     .encode())
     (tx,) = read_statement(sta, None)
     assert (tx.payer_name, tx.remittance) == ("ACME [2J", "INV-1 ]0;x")
+
+
+def test_posting_refuses_anything_but_a_receipt_whatever_the_match_says(bank_book):
+    """The posting step itself (not only the matcher) keeps debits, reversals and pending
+    entries out of the book: a match made for one by any rule posts nothing."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from arcli.importing.readers import open_source
+    from arcli.reconcile.bank import BankSettings, apply_matches, build_matcher
+    from arcli.reconcile.bankformats.common import DEBIT, PENDING, REVERSED_DEBIT
+    from arcli.store import open_store
+
+    store = open_store(bank_book.db)
+    before = _book_state(bank_book)
+    settings = BankSettings({})
+    try:
+        with store.begin() as conn:
+            matcher = build_matcher(conn, dt.date(2026, 11, 22), settings)
+            (candidate,) = [c for c in matcher.by_number["INV-2026-0177"]]
+            matches = []
+            for index, kind in enumerate((DEBIT, REVERSED_DEBIT, PENDING)):
+                tx = dataclasses.replace(
+                    read_statement(EXAMPLES / "bank" / "camt053.xml", None)[0],
+                    bank_ref=f"NOT-A-RECEIPT-{index}", credit=False, kind=kind)
+                match = matcher.match(tx)
+                match.customer_id, match.confidence = "C003", 95
+                match.invoices = [(candidate, Decimal("12500.00"))]
+                matches.append(match)
+            source = open_source(str(EXAMPLES / "bank" / "camt053.xml"))
+            assert apply_matches(conn, source, matches, settings, settlement_order=()) == {}
+    finally:
+        store.dispose()
+    assert _book_state(bank_book) == before
