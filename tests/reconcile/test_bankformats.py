@@ -272,6 +272,7 @@ def test_posting_refuses_anything_but_a_receipt_whatever_the_match_says(bank_boo
     from arcli.importing.readers import open_source
     from arcli.reconcile.bank import BankSettings, apply_matches, build_matcher
     from arcli.reconcile.bankformats.common import DEBIT, PENDING, REVERSED_DEBIT
+    from arcli.settings import BookSettings
     from arcli.store import open_store
 
     store = open_store(bank_book.db)
@@ -280,7 +281,7 @@ def test_posting_refuses_anything_but_a_receipt_whatever_the_match_says(bank_boo
     try:
         with store.begin() as conn:
             matcher = build_matcher(conn, dt.date(2026, 11, 22), settings)
-            (candidate,) = [c for c in matcher.by_number["INV-2026-0177"]]
+            (candidate,) = matcher.by_number["INV-2026-0177"]
             matches = []
             for index, kind in enumerate((DEBIT, REVERSED_DEBIT, PENDING)):
                 tx = dataclasses.replace(
@@ -291,7 +292,8 @@ def test_posting_refuses_anything_but_a_receipt_whatever_the_match_says(bank_boo
                 match.invoices = [(candidate, Decimal("12500.00"))]
                 matches.append(match)
             source = open_source(str(EXAMPLES / "bank" / "camt053.xml"))
-            assert apply_matches(conn, source, matches, settings, settlement_order=()) == {}
+            order = BookSettings().settlement_order
+            assert apply_matches(conn, source, matches, settings, settlement_order=order) == {}
     finally:
         store.dispose()
     assert _book_state(bank_book) == before
