@@ -1,7 +1,7 @@
 """Random bytes and random mutations of valid bank files, fed to every bank parser and to
 ``arcli reconcile bank --apply``: a file is read (and then keeps the invariants a receipt
 needs) or refused with a clean error -- never an internal error, and a refused file leaves
-the bank_book exactly as it was.
+the book exactly as it was.
 
 Bounded (a couple of hundred examples each, with a deadline) so it runs with the suite;
 the figures of a run are printed (``pytest -s``) and kept in the helper's report.
@@ -155,5 +155,5 @@ def test_reconcile_bank_reads_or_refuses_damaged_files_leaving_the_book_alone(ba
     one()
     print(f"\nreconcile bank --apply: {figures['runs']} files, {figures['read']} read "
           f"({figures['posted']} receipts posted), {figures['refused']} refused with the "
-          f"bank_book unchanged, 0 internal errors")
+          f"book unchanged, 0 internal errors")
     assert figures["runs"] >= 100 and figures["refused"]
