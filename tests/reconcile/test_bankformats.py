@@ -297,3 +297,11 @@ def test_posting_refuses_anything_but_a_receipt_whatever_the_match_says(bank_boo
     finally:
         store.dispose()
     assert _book_state(bank_book) == before
+
+
+def test_a_space_before_the_mt940_amount_reads(tmp_path):
+    """Some banks write ``C 100,00``; it was "unreadable :61: statement line"."""
+    sta = tmp_path / "space.sta"
+    sta.write_text(_mt940(":61:261106C 100,00NTRFNONREF//S1\n", closing="C261106EUR100,"))
+    (tx,) = read_statement(sta, None)
+    assert (tx.bank_ref, str(tx.amount), tx.credit) == ("S1", "100.00", True)

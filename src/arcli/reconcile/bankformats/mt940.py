@@ -48,7 +48,8 @@ _KNOWN = {"20", "21", "25", "25P", "28", "28C", "60F", "60M", "61", "86", "62F",
 #: Fields whose value may go on over further lines.
 _WRAPPING = {"86", "NS", "61"}
 _BALANCE = re.compile(r"(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<amount>\d+,\d*)")
-_LINE61 = re.compile(r"(?P<date>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])?"
+#: Some banks put a space before the amount (the ``mt-940`` package knows it too).
+_LINE61 = re.compile(r"(?P<date>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])? ?"
                      r"(?P<amount>\d+,\d*)(?P<type>[NFS][A-Z0-9]{3})(?P<ref>.*?)"
                      r"(?://(?P<bankref>.*))?")
 _FLOOR = re.compile(r"(?P<currency>[A-Z]{3})[DC]?\d+,\d*")
