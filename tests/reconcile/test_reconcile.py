@@ -16,19 +16,14 @@ from hypothesis import strategies as st
 from arcli.errors import InputError
 from arcli.reconcile.bankformats import parse_camt053, parse_mt940, parse_ofx
 from arcli.reconcile.matching import Candidate, Matcher
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES
 
 BANK = EXAMPLES / "bank"
 
 
 @pytest.fixture
-def book(example_book, tmp_path):
-    config = tmp_path / "arcli.yaml"
-    text = (ROOT / "config.example.yaml").read_text(encoding="utf-8")
-    config.write_text(text.replace("  tolerance: {}  ", '  tolerance: {EUR: "5.00"}  '),
-                      encoding="utf-8")
-    example_book.config = config
-    return example_book
+def book(bank_book):
+    return bank_book
 
 
 def test_camt053_fields():
@@ -263,7 +258,7 @@ def test_mt940_year_boundary_and_bad_line(tmp_path):
                    ":61:26123X C5,00NTRF\n")
     with pytest.raises(InputError, match=r"s\.sta: line 6"):
         parse_mt940(sta)
-    sta.write_text(sta.read_text().rsplit(":61:26123X", 1)[0])
+    sta.write_text(sta.read_text().rsplit(":61:26123X", 1)[0] + ":62F:C270102EUR10,00\n")
     (tx,) = parse_mt940(sta)
     assert (tx.value_date, tx.booking_date) == (dt.date(2026, 12, 31), dt.date(2027, 1, 2))
     assert tx.remittance == "INV-1"

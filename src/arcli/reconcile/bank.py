@@ -97,7 +97,10 @@ def apply_matches(conn: Connection, source: SourceFile, matches: list[Match],
     ``settlement_order``; returns bank_ref -> new status."""
     now = dt.datetime.now(dt.UTC)
     already = posted_refs(conn, [m.transaction.bank_ref for m in matches])
+    # Only a customer's receipt becomes a payment: a debit, a reversal or a pending entry
+    # posted as one would raise the customer's balance by money that never came in.
     todo = [m for m in matches if m.matched and m.confidence >= settings.min_confidence
+            and m.transaction.credit and m.transaction.amount > 0
             and m.transaction.bank_ref not in already]
     status = {ref: "already posted" for ref in already}
     if not todo:

@@ -84,7 +84,7 @@ class Matcher:
     def match(self, tx: BankTransaction) -> Match:
         result = Match(tx)
         if not tx.credit:
-            result.reason = "debit (money out): not a receipt"
+            result.reason = f"{tx.nature}: not a receipt"
             return result
         for rule in (self._by_reference, self._by_account, self._by_name, self._by_amount):
             if rule(tx, result):
