@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import CURRENCY, DATE, AppContext, emit, output_options, pass_app
+from arcli.cli.common import (
+    CURRENCY,
+    DATE,
+    AppContext,
+    customer_option,
+    emit,
+    output_options,
+    pass_app,
+)
 
 
 @click.command("aging")
@@ -12,8 +20,7 @@ from arcli.cli.common import CURRENCY, DATE, AppContext, emit, output_options, p
 @click.option("--basis", type=click.Choice(["due", "document"]), default=None,
               help="Count age from the due date (default) or the document date.")
 @click.option("--buckets", metavar="30,60,90", help="Bucket upper bounds in days.")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID",
-              help="Only this customer (repeatable).")
+@customer_option
 @click.option("--currency", type=CURRENCY, help="Only this currency.")
 @click.option("--detail", is_flag=True, help="List the open items instead of the summary.")
 @click.option("--summary", is_flag=True, help="The per-customer summary (the default).")

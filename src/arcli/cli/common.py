@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from arcli.config import Config, find_config, load_config
-from arcli.errors import EXIT_FOUND, UsageError
+from arcli.errors import EXIT_FOUND, ArcliError, UsageError
 from arcli.fileio import atomic_output
 from arcli.output import FORMATS, Report, format_for_path, write_report
 from arcli.progress import Progress, unreported
@@ -37,6 +37,15 @@ class AppContext:
         self.quiet = quiet
         self._config: Config | None = None
         self._store: Store | None = None
+
+    def set_option(self, name: str, value: Any) -> None:
+        """A global option given after the subcommand's name (``arcli aging -q``)."""
+        if name == "config_path":
+            self.config_path, self._config = find_config(value), None
+        elif name == "db":
+            self.db_arg = value
+        elif name == "quiet":
+            self.quiet = bool(value)
 
     @property
     def config(self) -> Config:
@@ -70,13 +79,7 @@ class AppContext:
     @property
     def today(self) -> dt.date:
         """Today, or ``ARCLI_TODAY`` (YYYY-MM-DD) for reproducible runs and tests."""
-        fixed = os.environ.get("ARCLI_TODAY")
-        if fixed:
-            try:
-                return dt.date.fromisoformat(fixed)
-            except ValueError:
-                raise UsageError(f"ARCLI_TODAY must be YYYY-MM-DD, got {fixed!r}") from None
-        return dt.date.today()
+        return today()
 
     def info(self, message: str) -> None:
         """An informational message on stderr (silent with --quiet)."""
@@ -91,8 +94,36 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def today() -> dt.date:
+    """Today, or ``ARCLI_TODAY`` (YYYY-MM-DD) for reproducible runs and tests."""
+    fixed = os.environ.get("ARCLI_TODAY")
+    if fixed:
+        try:
+            return dt.date.fromisoformat(fixed)
+        except ValueError:
+            raise UsageError(f"ARCLI_TODAY must be YYYY-MM-DD, got {fixed!r}") from None
+    return dt.date.today()
+
+
+DATE_FORMS = "YYYY-MM-DD, YYYY/MM/DD, today or yesterday"
+_RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+
+
+def parse_cli_date(text: str) -> dt.date:
+    """A date as people type it on a command line: ``2026-10-31``, ``2026/10/31``,
+    ``today``, ``yesterday`` (relative to :func:`today`); ValueError otherwise."""
+    value = text.strip().lower()
+    if value in _RELATIVE_DAYS:
+        return today() - dt.timedelta(days=_RELATIVE_DAYS[value])
+    parts = value.replace("/", "-").split("-")
+    if len(parts) != 3 or not (len(parts[0]) == 4 and all(p.isdigit() for p in parts)
+                               and all(len(p) in (1, 2) for p in parts[1:])):
+        raise ValueError(text)
+    return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+
+
 class DateType(click.ParamType):
-    """A YYYY-MM-DD date option value."""
+    """The one date type of every command's date options and arguments."""
 
     name = "DATE"
 
@@ -100,12 +131,70 @@ class DateType(click.ParamType):
         if isinstance(value, dt.date):
             return value
         try:
-            return dt.date.fromisoformat(str(value))
+            return parse_cli_date(str(value))
         except ValueError:
-            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+            self.fail(f"{value!r} is not a date: use {DATE_FORMS}", param, ctx)
 
 
 DATE = DateType()
+
+
+def _known_in_book(kind: str) -> Callable:
+    """A click callback that refuses ids the book does not hold (exit 1), so a typo in
+    ``--customer`` is an error instead of an empty report. One lookup for every command
+    (``kind``: customer, document, or customer-or-document)."""
+
+    def check(ctx: click.Context, _param, value):
+        if value is None or value == ():
+            return value
+        from arcli.lookup import require_known
+
+        app = ctx.find_object(AppContext)
+        with app.reader() as reader:
+            require_known(reader, kind, (value,) if isinstance(value, str) else value)
+        return value
+
+    return check
+
+
+def customer_option(func: Callable) -> Callable:
+    """``--customer ID`` (repeatable), checked against the book."""
+    return click.option("--customer", "customer_ids", multiple=True, metavar="ID",
+                        callback=_known_in_book("customer"),
+                        help="Only this customer (repeatable).")(func)
+
+
+def customer_argument(name: str = "customer") -> Callable:
+    """A CUSTOMER argument, checked against the book."""
+    return click.argument(name, callback=_known_in_book("customer"))
+
+
+def document_argument(name: str = "document", *, required: bool = True,
+                      metavar: str | None = None, or_customer: bool = False) -> Callable:
+    """A DOCUMENT (number) argument -- or a customer id too, with ``or_customer`` --
+    checked against the book."""
+    kind = "customer-or-document" if or_customer else "document"
+    return click.argument(name, required=required, metavar=metavar,
+                          callback=_known_in_book(kind))
+
+
+class LanguageType(click.ParamType):
+    """A document language arcli has templates for (``en``, ``zh_CN``, ``zh_TW`` and
+    their usual spellings: ``zh``, ``zh-Hant``...)."""
+
+    name = "LANG"
+
+    def convert(self, value: Any, param, ctx) -> str:
+        from arcli.render.templating import LANGUAGES, normalize_language
+
+        found = normalize_language(str(value), default="")
+        if not found:
+            raise ArcliError(f"unknown language {value!r} for {param.opts[0]}: "
+                             f"arcli has templates for {', '.join(LANGUAGES)}")
+        return found
+
+
+LANGUAGE = LanguageType()
 
 
 class CurrencyType(click.ParamType):

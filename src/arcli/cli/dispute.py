@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import AppContext, emit, output_options, pass_app
+from arcli.cli.common import AppContext, document_argument, emit, output_options, pass_app
 from arcli.output import Report
 
 
@@ -14,7 +14,7 @@ def dispute() -> None:
 
 
 @dispute.command("open")
-@click.argument("document")
+@document_argument()
 @click.option("--reason", required=True)
 @pass_app
 def open_command(app: AppContext, document, reason) -> None:
@@ -27,7 +27,7 @@ def open_command(app: AppContext, document, reason) -> None:
 
 
 @dispute.command("close")
-@click.argument("document")
+@document_argument()
 @click.option("--note", help="How it was resolved.")
 @pass_app
 def close_command(app: AppContext, document, note) -> None:
