@@ -16,7 +16,14 @@ import click
 from arcli.config import Config, find_config, load_config
 from arcli.errors import EXIT_FOUND, ArcliError, UsageError
 from arcli.fileio import atomic_output
-from arcli.output import FORMATS, Report, format_for_path, write_report
+from arcli.output import (
+    BINARY_FORMATS,
+    FORMATS,
+    Report,
+    format_for_path,
+    writable_suffixes,
+    write_report,
+)
 from arcli.progress import Progress, unreported
 
 if TYPE_CHECKING:
@@ -269,12 +276,23 @@ class OutputOptions:
     path: str | None
     headers: bool
     totals: bool
+    bom: bool = False
+    escape_formulas: bool = False
 
     def resolved_format(self) -> str:
-        """Explicit format, else from the -o suffix, else table on a TTY and CSV otherwise."""
+        """Explicit format, else from the -o suffix, else table on a TTY and CSV otherwise.
+        A suffix arcli cannot write (``-o report.pdf``), or a spreadsheet suffix with a
+        text format (and back), is a usage error rather than a misnamed file."""
+        implied = format_for_path(self.path)
+        if self.path not in (None, "-") and implied is None and not self.fmt \
+                and os.path.splitext(self.path)[1]:
+            raise UsageError(f"-o {self.path}: arcli cannot write {os.path.splitext(self.path)[1]} "
+                             f"files; use one of {', '.join(writable_suffixes())} "
+                             "(or name the format with --format)")
+        if self.fmt and implied and self.fmt != implied and "xlsx" in (self.fmt, implied):
+            raise UsageError(f"-o {self.path} does not fit --format {self.fmt}")
         if self.fmt:
             return self.fmt
-        implied = format_for_path(self.path)
         if implied:
             return implied
         to_terminal = (self.path in (None, "-")) and sys.stdout.isatty()
@@ -282,10 +300,12 @@ class OutputOptions:
 
 
 def output_options(func: Callable) -> Callable:
-    """Add --format/--table/--csv/--tsv/--json/--nl/--no-headers/--totals/-o to a command."""
+    """Add --format/--table/--csv/--tsv/--json/--nl/--no-headers/--totals/-o/--bom/
+    --escape-formulas to a command."""
 
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-                  help="Output format (default: table on a terminal, else csv).")
+                  help="Output format (default: table on a terminal, else csv; xlsx from "
+                       "an -o FILE.xlsx).")
     @click.option("--table", "fmt", flag_value="table", help="Same as --format table.")
     @click.option("--csv", "fmt", flag_value="csv", help="Same as --format csv.")
     @click.option("--tsv", "fmt", flag_value="tsv", help="Same as --format tsv.")
@@ -294,10 +314,18 @@ def output_options(func: Callable) -> Callable:
     @click.option("--no-headers", is_flag=True, help="Omit the header row (table, csv, tsv).")
     @click.option("--totals", is_flag=True, help="Append total rows to csv/tsv/json output.")
     @click.option("-o", "--output", "output_path", metavar="FILE",
-                  help="Write to FILE (atomically) instead of stdout; '-' is stdout.")
+                  help="Write to FILE (atomically) instead of stdout; '-' is stdout. The "
+                       "suffix sets the format: .csv .tsv .json .jsonl .txt .xlsx.")
+    @click.option("--bom", is_flag=True,
+                  help="CSV/TSV: start with a UTF-8 byte-order mark (for Excel on Windows).")
+    @click.option("--escape-formulas", is_flag=True,
+                  help="CSV/TSV: put ' before text cells starting with = + - @ (formula "
+                       "injection); amounts stay numbers.")
     @functools.wraps(func)
-    def wrapper(*args, fmt, no_headers, totals, output_path, **kwargs):
-        kwargs["out"] = OutputOptions(fmt, output_path, not no_headers, totals)
+    def wrapper(*args, fmt, no_headers, totals, output_path, bom, escape_formulas, **kwargs):
+        kwargs["out"] = OutputOptions(fmt, output_path, not no_headers, totals, bom,
+                                      escape_formulas)
+        kwargs["out"].resolved_format()  # a bad -o suffix stops the command before it works
         return func(*args, **kwargs)
 
     return wrapper
@@ -306,12 +334,18 @@ def output_options(func: Callable) -> Callable:
 def emit(out: OutputOptions, report: Report) -> None:
     """Render the report to stdout or, atomically, to the -o file."""
     fmt = out.resolved_format()
+    options = {"headers": out.headers, "include_totals": out.totals, "bom": out.bom,
+               "escape_formulas": out.escape_formulas}
+    binary = fmt in BINARY_FORMATS
     if out.path in (None, "-"):
-        write_report(report, sys.stdout, fmt, headers=out.headers, include_totals=out.totals)
-        sys.stdout.flush()
+        if binary and sys.stdout.isatty():
+            raise UsageError(f"{fmt} is not for a terminal: use -o FILE.{fmt} or redirect")
+        stream = sys.stdout.buffer if binary else sys.stdout
+        write_report(report, stream, fmt, **options)
+        stream.flush()
         return
-    with atomic_output(out.path, encoding="utf-8") as stream:
-        write_report(report, stream, fmt, headers=out.headers, include_totals=out.totals)
+    with atomic_output(out.path, encoding=None if binary else "utf-8") as stream:
+        write_report(report, stream, fmt, **options)
 
 
 def exit_found(found: bool) -> None:
