@@ -47,6 +47,7 @@ COMMANDS = {
     "templates": "arcli.cli.templates:templates",
     "send": "arcli.cli.send:send",
     "db": "arcli.cli.db:db",
+    "config": "arcli.cli.config:config_group",
 }
 
 

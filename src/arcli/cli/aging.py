@@ -34,16 +34,22 @@ def aging_command(app: AppContext, as_of, basis, buckets, customer_ids, currency
     labels follow --buckets; on document basis the first is 0-30). unapplied is unapplied
     credit (negative); total = buckets + unapplied = the customer's balance.
     """
-    from arcli.aging import AgingSpec, aging_detail, aging_report, aging_rows, parse_buckets
+    from arcli.aging import (
+        AgingSpec,
+        aging_detail,
+        aging_report,
+        aging_rows,
+        aging_settings,
+        parse_buckets,
+    )
 
     if detail and summary:
         raise click.UsageError("--detail and --summary exclude each other")
-    section = app.config.section("aging")
+    configured_basis, configured_buckets = aging_settings(app.config)
     spec = AgingSpec(
         as_of=as_of or app.today,
-        basis=basis or section.get_str("basis", "due"),
-        buckets=parse_buckets(buckets) if buckets else tuple(
-            section.get_list("buckets", [30, 60, 90])),
+        basis=basis or configured_basis,
+        buckets=parse_buckets(buckets) if buckets else configured_buckets,
     )
     with app.reader() as reader:
         if detail:  # rows are read as they are written: emit while the reader is open

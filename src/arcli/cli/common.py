@@ -62,7 +62,15 @@ class AppContext:
 
     @property
     def db_location(self) -> str:
-        return self.db_arg or self.config.get_str("database") or DEFAULT_DB
+        """``--db``/ARCLI_DB, else ``database:`` in the config (a relative path is taken
+        from the config file's folder, which may be a parent of this one), else
+        ./arcli.db."""
+        if self.db_arg:
+            return self.db_arg
+        configured = self.config.get_str("database")
+        if configured and "://" not in configured:
+            return str(self.config.get_path("database"))
+        return configured or DEFAULT_DB
 
     def open_store(self, *, check: bool = True) -> Store:
         if self._store is None:
@@ -259,7 +267,12 @@ def batch_jobs(app: AppContext, given: int | None) -> int:
     """``--jobs`` if given, else ``render.jobs`` from the config, else 1."""
     if given is not None:
         return given
-    view = app.config.section("render")
+    return batch_jobs_from_config(app.config)
+
+
+def batch_jobs_from_config(config: Config) -> int:
+    """``render.jobs`` from the config, else 1."""
+    view = config.section("render")
     value = view.raw("jobs")
     if value is None:
         return 1
@@ -439,11 +452,31 @@ def signing_choice(app: AppContext, sign: bool | None):
 
 
 def render_options(app: AppContext):
-    """Template override folder and CJK font from the config."""
+    """Template override folder and CJK font from the config (for every command that
+    makes documents, which also warns here while the example company is configured)."""
+    warning = example_company_warning(app.config)
+    if warning:
+        app.info(f"warning: {warning}")
+    return render_options_from_config(app.config)
+
+
+def render_options_from_config(config: Config):
     from arcli.render.statement import RenderOptions
 
-    return RenderOptions(template_dir=app.config.section("templates").get_path("path"),
-                         cjk_font=app.config.section("render").get_path("cjk_font"))
+    return RenderOptions(template_dir=config.section("templates").get_path("path"),
+                         cjk_font=config.section("render").get_path("cjk_font"))
+
+
+def example_company_warning(config: Config) -> str | None:
+    """A warning while ``company.name`` is still config.example.yaml's sample company
+    (``arcli init`` writes the example): documents would go out in its name."""
+    from arcli.config import example_value
+
+    name = config.section("company").get_str("name")
+    if name and name == example_value("company", "name"):
+        return (f"{config.source}: company.name is still the example company ({name}); "
+                "put your own company under company:")
+    return None
 
 
 def _check_encoding(_ctx, _param, value: str | None) -> str | None:

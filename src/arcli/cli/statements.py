@@ -52,6 +52,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
 
     Reruns over unchanged data leave files byte-identical. Exits 1 if any customer failed.
     """
+    from arcli.aging import aging_settings
     from arcli.batch import (
         BatchSummary,
         PipelineOptions,
@@ -75,7 +76,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
         language=lang,
         customer_ids=tuple(customer_ids), include_zero=include_zero,
         reply_days=cfg.get_int("reply_days", 14, minimum=0),
-        buckets=tuple(app.config.section("aging").get_list("buckets", [30, 60, 90])),
+        buckets=aging_settings(app.config)[1],
     )
     pattern = cfg.get_str("filename", "statement-{customer}-{period}.pdf")
     file_name(pattern, customer="C", period=chosen.label)  # a bad pattern is a usage error
