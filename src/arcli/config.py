@@ -23,6 +23,7 @@ from typing import Any
 from arcli.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "arcli.yaml"
+MAX_CONFIG_INT = 1_000_000
 
 
 class _LineDict(dict):
@@ -146,8 +147,11 @@ class ConfigView:
         return value
 
     def get_int(
-        self, key: str, default: int | None = None, *, minimum: int | None = None
+        self, key: str, default: int | None = None, *, minimum: int | None = None,
+        maximum: int = MAX_CONFIG_INT,
     ) -> int | None:
+        """An integer; no count of days, rows or seconds in arcli needs more than
+        ``maximum`` (a billion days would overflow date arithmetic far from here)."""
         value = self._data.get(key, default)
         if value is None:
             return None
@@ -155,6 +159,8 @@ class ConfigView:
             raise self.error(key, _int_message(minimum))
         if minimum is not None and value < minimum:
             raise self.error(key, _int_message(minimum))
+        if abs(value) > maximum:
+            raise self.error(key, f"must be at most {maximum}")
         return value
 
     def get_decimal(self, key: str, default: Decimal | None = None) -> Decimal | None:
@@ -167,9 +173,34 @@ class ConfigView:
         if isinstance(value, bool):
             raise self.error(key, "must be a number")
         try:
-            return Decimal(str(value).strip())
+            number = Decimal(str(value).strip())
         except ArithmeticError:
             raise self.error(key, "must be a number") from None
+        # NaN, infinities and 1E+999999 parse, then break arithmetic far from here
+        if not number.is_finite() or not -18 <= number.adjusted() <= 18:
+            raise self.error(key, "must be a number below 10^18")
+        return number
+
+    def get_currency_amounts(self, key: str, *, wildcard: bool = False) -> dict[str, Decimal]:
+        """``{EUR: "5.00", CNY: "30"}`` under ``key``: ISO 4217 codes (upper-cased; ``*``
+        for every other currency with ``wildcard``) to non-negative decimals, each problem
+        located."""
+        from arcli import money
+
+        if self.raw(key) is None:
+            return {}
+        section = self.section(key)
+        found = {}
+        for cur in section:
+            try:
+                code = "*" if wildcard and cur == "*" else money.check_currency(cur)
+            except money.MoneyError as exc:
+                raise section.error(cur, str(exc)) from None
+            value = section.get_decimal(cur)
+            if value is None or value < 0:
+                raise section.error(cur, "must be a non-negative amount")
+            found[code] = value
+        return found
 
     def get_date(self, key: str, default: dt.date | None = None) -> dt.date | None:
         value = self._data.get(key, default)

@@ -277,6 +277,8 @@ def batch_jobs_from_config(config: Config) -> int:
     if value is None:
         return 1
     try:
+        if isinstance(value, (bool, float)):
+            raise ValueError(value)  # int(2.5) would be 2, int(inf) an OverflowError
         return parse_jobs(value)
     except (TypeError, ValueError):
         raise view.error("jobs", f"must be a number of processes (1-{_MAX_JOBS}) or auto"

@@ -136,11 +136,10 @@ def interest_policy(view: ConfigView) -> InterestPolicy:
     enabled = view.get_bool("enabled", False)
     if enabled and preset_name == "contractual" and rate is None:
         raise view.error("rate", "the contractual preset needs an annual rate in percent")
-    fees = view.raw("fixed_fee") or {}
     return InterestPolicy(
         enabled=enabled, preset=preset_name, rate=rate, margin=view.get_decimal("margin"),
         basis=basis, compensation=view.get_bool("compensation", True),
-        fixed_fee={k: D(str(v)) for k, v in fees.items()} if isinstance(fees, dict) else {},
+        fixed_fee=view.get_currency_amounts("fixed_fee", wildcard=True),
         rates=tuple(sorted(table.items())),
     )
 
