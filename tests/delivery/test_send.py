@@ -7,12 +7,12 @@ import email
 import email.policy
 import json
 import os
-import shutil
 import socket
 import sys
 import threading
 
 import pytest
+import yaml
 from aiosmtpd.controller import Controller
 
 from arcli.delivery.smtp import PermanentError, SmtpConfig, build_message, send_with_retries
@@ -63,11 +63,11 @@ def smtp_server():
 
 def configure(book, tmp_path, port: int, security: str = "none") -> None:
     config = tmp_path / "arcli.yaml"
-    shutil.copy(ROOT / "config.example.yaml", config)
-    with config.open("a", encoding="utf-8") as handle:
-        handle.write(f"\nsmtp:\n  host: 127.0.0.1\n  port: {port}\n  security: {security}\n"
-                     f"  from: AR Team <ar@ect.example.cn>\n  retries: 2\n"
-                     f"  backoff_seconds: '0.01'\n")
+    data = yaml.safe_load((ROOT / "config.example.yaml").read_text(encoding="utf-8"))
+    data["smtp"] = {"host": "127.0.0.1", "port": port, "security": security,
+                    "from": "AR Team <ar@ect.example.cn>", "retries": 2,
+                    "backoff_seconds": "0.01"}  # the example's smtp: replaced (no duplicate)
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     book.config = config
 
 
