@@ -296,6 +296,10 @@ def _parse_config(path: str | os.PathLike | None) -> Config:
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: line {line}: not UTF-8 text (save the file as "
+                          "UTF-8)") from None
     except FileNotFoundError:
         raise ConfigError(f"{source}: config file not found") from None
     except OSError as exc:
@@ -306,8 +310,15 @@ def _parse_config(path: str | os.PathLike | None) -> Config:
         data = yaml.load(text, Loader=_line_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f": line {mark.line + 1}" if mark else ""
+        position = getattr(exc, "position", None)  # a ReaderError: a character, no mark
+        line = (f": line {mark.line + 1}" if mark else
+                f": line {text[:position].count(chr(10)) + 1}" if position is not None
+                else "")
         problem = getattr(exc, "problem", None) or str(exc)
+        character = getattr(exc, "character", None)
+        if position is not None and isinstance(character, (int, str)):
+            code = character if isinstance(character, int) else ord(character)
+            problem = f"character U+{code:04X} is not allowed in YAML"
         raise ConfigError(f"{source}{line}: invalid YAML: {problem}") from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{source}: line 1: must be a mapping of keys to values")

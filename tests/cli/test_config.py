@@ -152,3 +152,29 @@ def test_a_parent_folders_config_finds_its_own_book(example_book):
     assert done.returncode == 0, done.stderr
     assert "141450.50" in done.stdout
     assert not (below / "arcli.db").exists()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"company:\n  name: \xff\xfe\n", "line 2: not UTF-8 text"),
+    (b"aging:\n  ba\x01sis: due\n", "line 2: invalid YAML: character U+0001"),
+    (b"- a\n- b\n", "line 1: must be a mapping of keys to values"),
+    (b"aging:\n\tbasis: due\n", "line 2: invalid YAML"),
+])
+def test_a_file_that_is_not_a_yaml_mapping_is_a_located_error(arcli, content, message):
+    target = arcli.cwd / "odd.yaml"
+    target.write_bytes(content)
+    checked = arcli("--config", str(target), "config", "check")
+    assert checked.exit_code == 1
+    assert checked.stderr.startswith(f"{target}: {message}")
+    used = arcli("--config", str(target), "aging")
+    assert used.exit_code == 2
+    assert used.stderr.startswith(f"arcli: error: {target}: {message}")
+
+
+def test_config_check_lists_every_problem_even_with_a_broken_company(arcli):
+    target = arcli.cwd / "m.yaml"
+    target.write_text("aging:\n  buckets: [30, 30]\ncompany: [1, 2]\nrender:\n  jobs: 2.5\n")
+    checked = arcli("--config", str(target), "config", "check")
+    assert checked.exit_code == 1
+    assert [line.split(": ")[1] for line in checked.stderr.splitlines()] == \
+        ["line 2", "line 3", "line 5"]

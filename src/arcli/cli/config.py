@@ -34,7 +34,10 @@ def check_command(app: AppContext) -> None:
     problems = config_problems(config)
     for problem in problems:
         click.echo(problem, err=True)
-    warning = example_company_warning(config)
+    try:
+        warning = example_company_warning(config)
+    except ConfigError:  # a company: that is not a mapping, already listed
+        warning = None
     if warning:
         app.info(f"warning: {warning}")
     if problems:
