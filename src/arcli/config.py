@@ -356,16 +356,24 @@ _COMMENTED_KEYS = {"signing": ("password_env", "password_file", "field_name"),
 
 
 @functools.cache
-def _example() -> Config:
+def _example() -> dict:
+    """The shipped example config as plain data (parsed by libyaml where present: no
+    line numbers are needed, and every command that has a config reads it), or {}."""
+    import yaml
+
     from arcli.paths import shipped
 
     path = shipped("config.example.yaml")
-    return _parse_config(path if path.is_file() else None)
+    if not path.is_file():
+        return {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return data if isinstance(data, dict) else {}
 
 
 def example_value(*keys: str) -> Any:
     """A value of the shipped example config (e.g. its sample company's name)."""
-    value: Any = _example()._data
+    value: Any = _example()
     for key in keys:
         value = value.get(key) if isinstance(value, dict) else None
     return value
@@ -375,7 +383,7 @@ def example_value(*keys: str) -> Any:
 def _known_tree() -> dict:
     """The example config's keys as nested dicts (lists of mappings: their items' keys
     merged under ``[]``)."""
-    return _tree_of(_example()._data, "")
+    return _tree_of(_example(), "")
 
 
 def _tree_of(value: Any, path: str) -> Any:
