@@ -37,9 +37,9 @@ class AgingSpec:
     def __post_init__(self):
         if self.basis not in BASES:
             raise UsageError(f"basis must be one of {', '.join(BASES)}")
-        if not self.buckets or list(self.buckets) != sorted(set(self.buckets)) \
-                or self.buckets[0] < 1:
-            raise UsageError("buckets must be increasing positive day counts, e.g. 30,60,90")
+        problem = bucket_problem(self.buckets)
+        if problem:
+            raise UsageError(f"buckets {problem}")
 
     @property
     def labels(self) -> list[str]:
@@ -70,6 +70,36 @@ class AgingRow:
     buckets: dict[str, Decimal]
     unapplied: Decimal
     total: Decimal
+
+
+#: The widest bucket bound: a century of days (further back than any date a book holds;
+#: a bigger bound would overflow date arithmetic).
+MAX_BUCKET_DAYS = 36_500
+
+
+def bucket_problem(buckets: Sequence) -> str | None:
+    """What is wrong with bucket bounds (None when they are fine): one rule for
+    ``--buckets`` and ``aging.buckets`` in the config."""
+    if not buckets or any(isinstance(b, bool) or not isinstance(b, int) for b in buckets) \
+            or list(buckets) != sorted(set(buckets)) or buckets[0] < 1 \
+            or buckets[-1] > MAX_BUCKET_DAYS:
+        return (f"must be increasing day counts from 1 to {MAX_BUCKET_DAYS}, "
+                "e.g. 30,60,90")
+    return None
+
+
+def aging_settings(config) -> tuple[str, tuple[int, ...]]:
+    """``aging.basis`` and ``aging.buckets`` from the config (a ConfigView), checked, with
+    the located message of a bad value."""
+    view = config.section("aging")
+    basis = view.get_str("basis", "due")
+    if basis not in BASES:
+        raise view.error("basis", f"must be one of {', '.join(BASES)}")
+    buckets = tuple(view.get_list("buckets", list(DEFAULT_BUCKETS)))
+    problem = bucket_problem(buckets)
+    if problem:
+        raise view.error("buckets", problem)
+    return basis, buckets
 
 
 def parse_buckets(text: str) -> tuple[int, ...]:

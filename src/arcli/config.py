@@ -23,6 +23,7 @@ from typing import Any
 from arcli.errors import ConfigError
 
 DEFAULT_CONFIG_NAME = "arcli.yaml"
+MAX_CONFIG_INT = 1_000_000
 
 
 class _LineDict(dict):
@@ -50,9 +51,14 @@ def _line_loader():
         def construct_mapping(self, node, deep=False):  # type: ignore[override]
             mapping = _LineDict(super().construct_mapping(node, deep=True))
             mapping.lines = {}
+            mapping.duplicates = []  # (key, line, line of its first appearance)
             for key_node, _value in node.value:
                 key = self.construct_object(key_node, deep=True)
-                mapping.lines[key] = key_node.start_mark.line + 1
+                line = key_node.start_mark.line + 1
+                if key in mapping.lines:
+                    mapping.duplicates.append((key, line, mapping.lines[key]))
+                    continue  # the first appearance keeps its line; both are reported
+                mapping.lines[key] = line
             return mapping
 
         def construct_sequence(self, node, deep=False):  # type: ignore[override]
@@ -141,8 +147,11 @@ class ConfigView:
         return value
 
     def get_int(
-        self, key: str, default: int | None = None, *, minimum: int | None = None
+        self, key: str, default: int | None = None, *, minimum: int | None = None,
+        maximum: int = MAX_CONFIG_INT,
     ) -> int | None:
+        """An integer; no count of days, rows or seconds in arcli needs more than
+        ``maximum`` (a billion days would overflow date arithmetic far from here)."""
         value = self._data.get(key, default)
         if value is None:
             return None
@@ -150,6 +159,8 @@ class ConfigView:
             raise self.error(key, _int_message(minimum))
         if minimum is not None and value < minimum:
             raise self.error(key, _int_message(minimum))
+        if abs(value) > maximum:
+            raise self.error(key, f"must be at most {maximum}")
         return value
 
     def get_decimal(self, key: str, default: Decimal | None = None) -> Decimal | None:
@@ -162,9 +173,34 @@ class ConfigView:
         if isinstance(value, bool):
             raise self.error(key, "must be a number")
         try:
-            return Decimal(str(value).strip())
+            number = Decimal(str(value).strip())
         except ArithmeticError:
             raise self.error(key, "must be a number") from None
+        # NaN, infinities and 1E+999999 parse, then break arithmetic far from here
+        if not number.is_finite() or not -18 <= number.adjusted() <= 18:
+            raise self.error(key, "must be a number below 10^18")
+        return number
+
+    def get_currency_amounts(self, key: str, *, wildcard: bool = False) -> dict[str, Decimal]:
+        """``{EUR: "5.00", CNY: "30"}`` under ``key``: ISO 4217 codes (upper-cased; ``*``
+        for every other currency with ``wildcard``) to non-negative decimals, each problem
+        located."""
+        from arcli import money
+
+        if self.raw(key) is None:
+            return {}
+        section = self.section(key)
+        found = {}
+        for cur in section:
+            try:
+                code = "*" if wildcard and cur == "*" else money.check_currency(cur)
+            except money.MoneyError as exc:
+                raise section.error(cur, str(exc)) from None
+            value = section.get_decimal(cur)
+            if value is None or value < 0:
+                raise section.error(cur, "must be a non-negative amount")
+            found[code] = value
+        return found
 
     def get_date(self, key: str, default: dt.date | None = None) -> dt.date | None:
         value = self._data.get(key, default)
@@ -241,13 +277,29 @@ class Config(ConfigView):
         super().__init__(data, source, "", None)
 
 
-def load_config(path: str | os.PathLike | None) -> Config:
-    """Load and syntax-check a YAML config; ``None`` gives an all-defaults config."""
+def load_config(path: str | os.PathLike | None, *, strict: bool = True) -> Config:
+    """Load a YAML config and check its keys (:func:`key_problems`): every problem is
+    raised at once as a ConfigError (``strict``), else left to the caller (``arcli config
+    check``). ``None`` gives an all-defaults config."""
+    config = _parse_config(path)
+    if strict:
+        problems = key_problems(config)
+        if problems:
+            raise ConfigError("\n".join(problems))
+    return config
+
+
+def _parse_config(path: str | os.PathLike | None) -> Config:
+    """The file parsed (YAML syntax checked), nothing else."""
     if path is None:
         return Config(None, "<defaults>")
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = Path(path).read_bytes()[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{source}: line {line}: not UTF-8 text (save the file as "
+                          "UTF-8)") from None
     except FileNotFoundError:
         raise ConfigError(f"{source}: config file not found") from None
     except OSError as exc:
@@ -258,16 +310,137 @@ def load_config(path: str | os.PathLike | None) -> Config:
         data = yaml.load(text, Loader=_line_loader())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = f": line {mark.line + 1}" if mark else ""
+        position = getattr(exc, "position", None)  # a ReaderError: a character, no mark
+        line = (f": line {mark.line + 1}" if mark else
+                f": line {text[:position].count(chr(10)) + 1}" if position is not None
+                else "")
         problem = getattr(exc, "problem", None) or str(exc)
+        character = getattr(exc, "character", None)
+        if position is not None and isinstance(character, (int, str)):
+            code = character if isinstance(character, int) else ord(character)
+            problem = f"character U+{code:04X} is not allowed in YAML"
         raise ConfigError(f"{source}{line}: invalid YAML: {problem}") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{source}: line 1: must be a mapping of keys to values")
     return Config(data, source)
 
 
-def find_config(explicit: str | None) -> str | None:
-    """Which config file to use: ``--config``/``ARCLI_CONFIG``, else ``./arcli.yaml`` if present."""
+def find_config(explicit: str | None, start: str | os.PathLike | None = None) -> str | None:
+    """Which config file to use, like git finds its repository: ``--config`` /
+    ``ARCLI_CONFIG``; else ``arcli.yaml`` in the current folder or the nearest parent
+    that has one; else ``$XDG_CONFIG_HOME/arcli/arcli.yaml`` (``~/.config/arcli/...``);
+    else none (all defaults)."""
     if explicit:
         return explicit
-    if Path(DEFAULT_CONFIG_NAME).is_file():
-        return DEFAULT_CONFIG_NAME
-    return None
+    here = Path(start or os.getcwd())
+    for folder in (here, *here.parents):
+        candidate = folder / DEFAULT_CONFIG_NAME
+        if candidate.is_file():
+            return DEFAULT_CONFIG_NAME if folder == here and start is None else str(candidate)
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    user = Path(xdg) / "arcli" / DEFAULT_CONFIG_NAME
+    return str(user) if user.is_file() else None
+
+
+# -- which keys exist ---------------------------------------------------------------------
+#: The shipped config.example.yaml is the list of known keys (one source: a key documented
+#: there is known). These are what the example cannot show: sections whose keys the user
+#: names (mappings, classes, currencies, dates, salespeople), and keys it shows only in
+#: comments.
+_FREE_SECTIONS = frozenset({"mappings", "dunning.classes", "dunning.interest.reference_rates",
+                            "dunning.interest.fixed_fee", "reconcile.tolerance",
+                            "collections.targets"})
+_COMMENTED_KEYS = {"signing": ("password_env", "password_file", "field_name"),
+                   "smtp": ("password_env", "password_file"),
+                   "dunning.levels[]": ("min_amount", "fee")}
+
+
+@functools.cache
+def _example() -> dict:
+    """The shipped example config as plain data (parsed by libyaml where present: no
+    line numbers are needed, and every command that has a config reads it), or {}."""
+    import yaml
+
+    from arcli.paths import shipped
+
+    path = shipped("config.example.yaml")
+    if not path.is_file():
+        return {}
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+    return data if isinstance(data, dict) else {}
+
+
+def example_value(*keys: str) -> Any:
+    """A value of the shipped example config (e.g. its sample company's name)."""
+    value: Any = _example()
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+@functools.cache
+def _known_tree() -> dict:
+    """The example config's keys as nested dicts (lists of mappings: their items' keys
+    merged under ``[]``)."""
+    return _tree_of(_example(), "")
+
+
+def _tree_of(value: Any, path: str) -> Any:
+    if path in _FREE_SECTIONS:
+        return None  # anything goes
+    if isinstance(value, dict):
+        tree = {str(k): _tree_of(v, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+        for extra in _COMMENTED_KEYS.get(path, ()):
+            tree.setdefault(extra, {})
+        return tree
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        merged: dict = {}
+        for item in value:
+            merged.update(_tree_of(item, f"{path}[]"))
+        for extra in _COMMENTED_KEYS.get(f"{path}[]", ()):
+            merged.setdefault(extra, {})
+        return [merged]
+    return {}  # a plain value: no keys below it
+
+
+def key_problems(config: ConfigView) -> list[str]:
+    """Duplicate keys anywhere, and keys the example config does not know (with the
+    nearest known one), each as ``file: line N: key.path: message``."""
+    problems: list[str] = []
+    known = _known_tree()
+    _walk_keys(config._data, known or None, config.source, "", problems)  # {}: no example
+    return problems
+
+
+def _walk_keys(data: Any, known: Any, source: str, path: str, problems: list[str]) -> None:
+    lines = getattr(data, "lines", {})
+    for key, line, first in getattr(data, "duplicates", ()):
+        problems.append(_located(source, line, _join(path, key),
+                                 f"duplicate key (first given at line {first})"))
+    if isinstance(data, list) and isinstance(known, list):
+        for index, item in enumerate(data):
+            _walk_keys(item, known[0], source, f"{path}[{index}]", problems)
+        return
+    if not isinstance(data, dict) or not isinstance(known, dict) or not known:
+        return
+    for key, value in data.items():
+        name = str(key)
+        if name not in known:
+            problems.append(_located(source, lines.get(key), _join(path, name),
+                                     "unknown key" + _did_you_mean(name, known)))
+            continue
+        _walk_keys(value, known[name], source, _join(path, name), problems)
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+def _did_you_mean(name: str, known: dict) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean {close[0]}?)"
+    return f"; known keys here: {', '.join(sorted(known))}"

@@ -18,9 +18,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
-FORMATS = ("table", "csv", "tsv", "json", "jsonl")
+FORMATS = ("table", "csv", "tsv", "json", "jsonl", "xlsx")
+#: Formats written as bytes (a file, or stdout's byte stream), not text.
+BINARY_FORMATS = ("xlsx",)
 _SUFFIX_FORMATS = {".csv": "csv", ".tsv": "tsv", ".json": "json", ".jsonl": "jsonl",
-                   ".ndjson": "jsonl", ".txt": "table"}
+                   ".ndjson": "jsonl", ".txt": "table", ".xlsx": "xlsx"}
+#: A text cell starting with one of these is a formula to a spreadsheet (OWASP's list).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -46,6 +50,18 @@ def format_for_path(path: str | None) -> str | None:
     return None
 
 
+def writable_suffixes() -> list[str]:
+    """The file suffixes ``-o`` understands, for messages."""
+    return list(_SUFFIX_FORMATS)
+
+
+def neutralised(value: str) -> str:
+    """``value`` made inert for a spreadsheet: a text cell that starts like a formula
+    (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading apostrophe, which Excel and
+    LibreOffice show as text. Only text cells: amounts are Decimals and stay numbers."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def machine_value(value: Any) -> Any:
     """Exact JSON-safe value: Decimal -> plain string, date -> ISO string."""
     if isinstance(value, Decimal):
@@ -55,11 +71,13 @@ def machine_value(value: Any) -> Any:
     return value
 
 
-def _csv_value(value: Any) -> str:
+def _csv_value(value: Any, escape_formulas: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if escape_formulas and isinstance(value, str):
+        return neutralised(value)
     return str(machine_value(value))
 
 
@@ -77,18 +95,26 @@ def _rows(report: Report, include_totals: bool) -> Iterator[dict[str, Any]]:
     return itertools.chain(report.rows, report.totals if include_totals else ())
 
 
-def write_report(report: Report, stream: IO[str], fmt: str, *, headers: bool = True,
-                 include_totals: bool = False) -> None:
-    """Render ``report`` to ``stream``. Table output always shows totals."""
+def write_report(report: Report, stream: IO, fmt: str, *, headers: bool = True,
+                 include_totals: bool = False, bom: bool = False,
+                 escape_formulas: bool = False) -> None:
+    """Render ``report`` to ``stream`` (a byte stream for :data:`BINARY_FORMATS`).
+    Table output always shows totals. ``bom`` starts CSV/TSV with a UTF-8 byte-order mark
+    (Excel on Chinese Windows reads the file as UTF-8 only then); ``escape_formulas``
+    makes their text cells inert (:func:`neutralised`)."""
     if fmt == "table":
         _write_table(report, stream, headers)
+    elif fmt == "xlsx":
+        _write_xlsx(report, stream, headers, include_totals)
     elif fmt in ("csv", "tsv"):
+        if bom:
+            stream.write("\ufeff")
         writer = csv.writer(stream, delimiter="," if fmt == "csv" else "\t",
                             lineterminator="\n")
         if headers:
             writer.writerow(report.columns)
         for row in _rows(report, include_totals):
-            writer.writerow([_csv_value(row.get(c)) for c in report.columns])
+            writer.writerow([_csv_value(row.get(c), escape_formulas) for c in report.columns])
     elif fmt == "json":
         _write_json_array((_machine_row(report.columns, r)
                            for r in _rows(report, include_totals)), stream)
@@ -142,3 +168,39 @@ def _write_table(report: Report, stream: IO[str], headers: bool) -> None:
     text = tabulate(body, headers=report.columns if headers else (), tablefmt="simple",
                     colalign=align, disable_numparse=True)
     stream.write(text + "\n")
+
+
+def _write_xlsx(report: Report, stream: IO[bytes], headers: bool,
+                include_totals: bool) -> None:
+    """A real spreadsheet: amounts as numbers shown with their own decimals (a Decimal
+    quantized to its currency's minor unit: ``#,##0.00`` for EUR, ``#,##0`` for JPY),
+    dates as dates, text always as text (never a formula), rows streamed (write-only)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("report")
+    if headers:
+        sheet.append([_xlsx_cell(sheet, c) for c in report.columns])
+    for row in _rows(report, include_totals):
+        sheet.append([_xlsx_cell(sheet, row.get(c)) for c in report.columns])
+    book.save(stream)
+
+
+def _xlsx_cell(sheet, value: Any):
+    from openpyxl.cell import WriteOnlyCell
+
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    elif isinstance(value, dt.datetime) and value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)  # Excel has no zones
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # "=..." stays text: openpyxl would store it as a formula
+    elif isinstance(value, Decimal):
+        places = max(0, -value.as_tuple().exponent) if value.is_finite() else 0
+        cell.number_format = "#,##0" + ("." + "0" * places if places else "")
+    elif isinstance(value, dt.datetime):
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+    elif isinstance(value, dt.date):
+        cell.number_format = "yyyy-mm-dd"
+    return cell

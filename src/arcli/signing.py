@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import logging
@@ -307,6 +308,7 @@ class VerifyResult:
     signer: str
     signing_time: dt.datetime | None
     message: str
+    is_pdf: bool = True
 
     @property
     def ok(self) -> bool:
@@ -323,20 +325,26 @@ def verify_pdf(path: Path, trust_roots: list[Path] = ()) -> VerifyResult:  # typ
 
     for name in ("pyhanko", "pyhanko_certvalidator"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
+    unread = functools.partial(VerifyResult, str(path), False, False, False, False, False,
+                               "", None)
     try:
         with path.open("rb") as handle:
-            reader = PdfFileReader(handle, strict=False)
-            sigs = reader.embedded_signatures
+            if b"%PDF-" not in handle.read(1024):  # where the PDF standard puts the header
+                return unread("not a PDF", is_pdf=False)
+            handle.seek(0)
+            try:
+                sigs = PdfFileReader(handle, strict=False).embedded_signatures
+            except Exception as exc:  # a damaged PDF raises many pyHanko-specific errors
+                return unread(f"not a readable PDF: {type(exc).__name__}: {exc}",
+                              is_pdf=False)
             if not sigs:
-                return VerifyResult(str(path), False, False, False, False, False, "", None,
-                                    "not signed")
+                return unread("not signed")
             roots = list(load_certs_from_pemder([str(p) for p in trust_roots]))
             context = ValidationContext(trust_roots=roots, allow_fetching=False)
             status = validate_pdf_signature(sigs[-1], context)
     except (OSError, ValueError) as exc:
-        return VerifyResult(str(path), False, False, False, False, False, "", None,
-                            f"unreadable: {exc}")
-    except Exception as exc:  # malformed PDFs raise many pyHanko-specific errors
+        return unread(f"unreadable: {exc}")
+    except Exception as exc:  # malformed signatures raise many pyHanko-specific errors
         return VerifyResult(str(path), True, False, False, False, False, "", None,
                             f"invalid: {type(exc).__name__}: {exc}")
     whole = status.coverage == SignatureCoverageLevel.ENTIRE_FILE

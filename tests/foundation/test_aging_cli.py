@@ -87,7 +87,7 @@ def test_output_file_format_follows_suffix(example_book, tmp_path):
 
 
 def test_usage_errors_exit_2(example_book):
-    assert example_book("aging", "--as-of", "yesterday").exit_code == 2
+    assert example_book("aging", "--as-of", "31.10.2026").exit_code == 2
     assert example_book("aging", "--currency", "XXQ").exit_code == 2
     assert example_book("aging", "--buckets", "60,30").exit_code == 2
 

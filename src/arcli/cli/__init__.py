@@ -14,6 +14,7 @@ import importlib.util
 import os
 import signal
 import sys
+import warnings
 
 import click
 
@@ -46,6 +47,7 @@ COMMANDS = {
     "templates": "arcli.cli.templates:templates",
     "send": "arcli.cli.send:send",
     "db": "arcli.cli.db:db",
+    "config": "arcli.cli.config:config_group",
 }
 
 
@@ -64,7 +66,7 @@ class LazyGroup(click.Group):
         module_name, attr = target.split(":")
         if importlib.util.find_spec(module_name) is None:
             return None
-        return getattr(importlib.import_module(module_name), attr)
+        return with_global_options(getattr(importlib.import_module(module_name), attr))
 
     def invoke(self, ctx: click.Context):
         """Turn core errors into a message and exit code here, so every caller (the
@@ -95,14 +97,60 @@ class LazyGroup(click.Group):
             raise click.exceptions.Exit(EXIT_ERROR) from None
 
 
+#: The options every command takes, before or after its name (``arcli -q aging`` and
+#: ``arcli aging -q``): one list, given to the root group with its environment variables
+#: and to every subcommand by :func:`with_global_options`.
+GLOBAL_OPTIONS = (
+    (("--config", "config_path"), {
+        "metavar": "PATH", "envvar": "ARCLI_CONFIG",
+        "help": "Config file (env ARCLI_CONFIG; default: arcli.yaml in this folder or the "
+                "nearest parent, else ~/.config/arcli/arcli.yaml)."}),
+    (("--db", "db"), {
+        "metavar": "PATH_OR_URL", "envvar": "ARCLI_DB",
+        "help": "Database: a SQLite path or a sqlite:/// or postgresql:// URL "
+                "(env ARCLI_DB; else `database:` in config; else ./arcli.db)."}),
+    (("-q", "--quiet"), {"is_flag": True, "help": "Only errors on stderr: no progress, "
+                                                  "warnings or informational messages."}),
+)
+
+
+def _set_global(ctx: click.Context, param: click.Parameter, value) -> None:
+    """A global option given after a subcommand's name overrides the one given before."""
+    if value is None or value is False:
+        return
+    from arcli.cli.common import AppContext
+
+    app = ctx.find_object(AppContext)
+    if app is not None:
+        app.set_option(param.name, value)
+
+
+def with_global_options(command: click.Command) -> click.Command:
+    """Give ``command`` (and, for a group, every command under it) the global options,
+    processed first (eager), so an option that reads the book (``--customer``) sees a
+    ``--db`` given anywhere on the line. Done once per command object."""
+    if getattr(command, "_arcli_global_options", False):
+        return command
+    for decls, attrs in GLOBAL_OPTIONS:
+        kwargs = {k: v for k, v in attrs.items() if k != "envvar"}
+        command.params.append(click.Option(list(decls), expose_value=False, is_eager=True,
+                                           callback=_set_global, **kwargs))
+    command._arcli_global_options = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_global_options(sub)
+    return command
+
+
+def _root_options(func):
+    for decls, attrs in reversed(GLOBAL_OPTIONS):
+        func = click.option(*decls, **attrs)(func)
+    return func
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="arcli")
-@click.option("--config", "config_path", envvar="ARCLI_CONFIG", metavar="PATH",
-              help="Config file (env ARCLI_CONFIG; default ./arcli.yaml if present).")
-@click.option("--db", "db", envvar="ARCLI_DB", metavar="PATH_OR_URL",
-              help="Database: a SQLite path or a sqlite:/// or postgresql:// URL "
-                   "(env ARCLI_DB; else `database:` in config; else ./arcli.db).")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or informational messages.")
+@_root_options
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool) -> None:
     """Accounts receivable from the shell: import, reconcile, age, and send signed
@@ -149,6 +197,11 @@ def _terminated(_signum, _frame) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into a message and exit code."""
     debug = bool(os.environ.get("ARCLI_DEBUG"))
+    if not debug and not sys.warnoptions:
+        # stderr carries arcli's own messages only: a library's deprecation warning
+        # (pyHanko's DSA import) means nothing to a user and breaks progress bars.
+        # ARCLI_DEBUG=1, PYTHONWARNINGS or -W show them again.
+        warnings.simplefilter("ignore")
     signal.signal(signal.SIGTERM, _terminated)
     try:
         code = cli.main(args=argv, prog_name="arcli", standalone_mode=False)

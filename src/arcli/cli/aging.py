@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import CURRENCY, DATE, AppContext, emit, output_options, pass_app
+from arcli.cli.common import (
+    CURRENCY,
+    DATE,
+    AppContext,
+    customer_option,
+    emit,
+    output_options,
+    pass_app,
+)
 
 
 @click.command("aging")
@@ -12,8 +20,7 @@ from arcli.cli.common import CURRENCY, DATE, AppContext, emit, output_options, p
 @click.option("--basis", type=click.Choice(["due", "document"]), default=None,
               help="Count age from the due date (default) or the document date.")
 @click.option("--buckets", metavar="30,60,90", help="Bucket upper bounds in days.")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID",
-              help="Only this customer (repeatable).")
+@customer_option
 @click.option("--currency", type=CURRENCY, help="Only this currency.")
 @click.option("--detail", is_flag=True, help="List the open items instead of the summary.")
 @click.option("--summary", is_flag=True, help="The per-customer summary (the default).")
@@ -27,16 +34,22 @@ def aging_command(app: AppContext, as_of, basis, buckets, customer_ids, currency
     labels follow --buckets; on document basis the first is 0-30). unapplied is unapplied
     credit (negative); total = buckets + unapplied = the customer's balance.
     """
-    from arcli.aging import AgingSpec, aging_detail, aging_report, aging_rows, parse_buckets
+    from arcli.aging import (
+        AgingSpec,
+        aging_detail,
+        aging_report,
+        aging_rows,
+        aging_settings,
+        parse_buckets,
+    )
 
     if detail and summary:
         raise click.UsageError("--detail and --summary exclude each other")
-    section = app.config.section("aging")
+    configured_basis, configured_buckets = aging_settings(app.config)
     spec = AgingSpec(
         as_of=as_of or app.today,
-        basis=basis or section.get_str("basis", "due"),
-        buckets=parse_buckets(buckets) if buckets else tuple(
-            section.get_list("buckets", [30, 60, 90])),
+        basis=basis or configured_basis,
+        buckets=parse_buckets(buckets) if buckets else configured_buckets,
     )
     with app.reader() as reader:
         if detail:  # rows are read as they are written: emit while the reader is open

@@ -14,9 +14,16 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from arcli.config import Config, find_config, load_config
-from arcli.errors import EXIT_FOUND, UsageError
+from arcli.errors import EXIT_FOUND, ArcliError, UsageError
 from arcli.fileio import atomic_output
-from arcli.output import FORMATS, Report, format_for_path, write_report
+from arcli.output import (
+    BINARY_FORMATS,
+    FORMATS,
+    Report,
+    format_for_path,
+    writable_suffixes,
+    write_report,
+)
 from arcli.progress import Progress, unreported
 
 if TYPE_CHECKING:
@@ -38,6 +45,15 @@ class AppContext:
         self._config: Config | None = None
         self._store: Store | None = None
 
+    def set_option(self, name: str, value: Any) -> None:
+        """A global option given after the subcommand's name (``arcli aging -q``)."""
+        if name == "config_path":
+            self.config_path, self._config = find_config(value), None
+        elif name == "db":
+            self.db_arg = value
+        elif name == "quiet":
+            self.quiet = bool(value)
+
     @property
     def config(self) -> Config:
         if self._config is None:
@@ -46,7 +62,15 @@ class AppContext:
 
     @property
     def db_location(self) -> str:
-        return self.db_arg or self.config.get_str("database") or DEFAULT_DB
+        """``--db``/ARCLI_DB, else ``database:`` in the config (a relative path is taken
+        from the config file's folder, which may be a parent of this one), else
+        ./arcli.db."""
+        if self.db_arg:
+            return self.db_arg
+        configured = self.config.get_str("database")
+        if configured and "://" not in configured:
+            return str(self.config.get_path("database"))
+        return configured or DEFAULT_DB
 
     def open_store(self, *, check: bool = True) -> Store:
         if self._store is None:
@@ -70,13 +94,7 @@ class AppContext:
     @property
     def today(self) -> dt.date:
         """Today, or ``ARCLI_TODAY`` (YYYY-MM-DD) for reproducible runs and tests."""
-        fixed = os.environ.get("ARCLI_TODAY")
-        if fixed:
-            try:
-                return dt.date.fromisoformat(fixed)
-            except ValueError:
-                raise UsageError(f"ARCLI_TODAY must be YYYY-MM-DD, got {fixed!r}") from None
-        return dt.date.today()
+        return today()
 
     def info(self, message: str) -> None:
         """An informational message on stderr (silent with --quiet)."""
@@ -91,8 +109,36 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext)
 
 
+def today() -> dt.date:
+    """Today, or ``ARCLI_TODAY`` (YYYY-MM-DD) for reproducible runs and tests."""
+    fixed = os.environ.get("ARCLI_TODAY")
+    if fixed:
+        try:
+            return dt.date.fromisoformat(fixed)
+        except ValueError:
+            raise UsageError(f"ARCLI_TODAY must be YYYY-MM-DD, got {fixed!r}") from None
+    return dt.date.today()
+
+
+DATE_FORMS = "YYYY-MM-DD, YYYY/MM/DD, today or yesterday"
+_RELATIVE_DAYS = {"today": 0, "yesterday": 1}
+
+
+def parse_cli_date(text: str) -> dt.date:
+    """A date as people type it on a command line: ``2026-10-31``, ``2026/10/31``,
+    ``today``, ``yesterday`` (relative to :func:`today`); ValueError otherwise."""
+    value = text.strip().lower()
+    if value in _RELATIVE_DAYS:
+        return today() - dt.timedelta(days=_RELATIVE_DAYS[value])
+    parts = value.replace("/", "-").split("-")
+    if len(parts) != 3 or not (len(parts[0]) == 4 and all(p.isdigit() for p in parts)
+                               and all(len(p) in (1, 2) for p in parts[1:])):
+        raise ValueError(text)
+    return dt.date(int(parts[0]), int(parts[1]), int(parts[2]))
+
+
 class DateType(click.ParamType):
-    """A YYYY-MM-DD date option value."""
+    """The one date type of every command's date options and arguments."""
 
     name = "DATE"
 
@@ -100,12 +146,70 @@ class DateType(click.ParamType):
         if isinstance(value, dt.date):
             return value
         try:
-            return dt.date.fromisoformat(str(value))
+            return parse_cli_date(str(value))
         except ValueError:
-            self.fail(f"{value!r} is not a date (YYYY-MM-DD)", param, ctx)
+            self.fail(f"{value!r} is not a date: use {DATE_FORMS}", param, ctx)
 
 
 DATE = DateType()
+
+
+def _known_in_book(kind: str) -> Callable:
+    """A click callback that refuses ids the book does not hold (exit 1), so a typo in
+    ``--customer`` is an error instead of an empty report. One lookup for every command
+    (``kind``: customer, document, or customer-or-document)."""
+
+    def check(ctx: click.Context, _param, value):
+        if value is None or value == ():
+            return value
+        from arcli.lookup import require_known
+
+        app = ctx.find_object(AppContext)
+        with app.reader() as reader:
+            require_known(reader, kind, (value,) if isinstance(value, str) else value)
+        return value
+
+    return check
+
+
+def customer_option(func: Callable) -> Callable:
+    """``--customer ID`` (repeatable), checked against the book."""
+    return click.option("--customer", "customer_ids", multiple=True, metavar="ID",
+                        callback=_known_in_book("customer"),
+                        help="Only this customer (repeatable).")(func)
+
+
+def customer_argument(name: str = "customer") -> Callable:
+    """A CUSTOMER argument, checked against the book."""
+    return click.argument(name, callback=_known_in_book("customer"))
+
+
+def document_argument(name: str = "document", *, required: bool = True,
+                      metavar: str | None = None, or_customer: bool = False) -> Callable:
+    """A DOCUMENT (number) argument -- or a customer id too, with ``or_customer`` --
+    checked against the book."""
+    kind = "customer-or-document" if or_customer else "document"
+    return click.argument(name, required=required, metavar=metavar,
+                          callback=_known_in_book(kind))
+
+
+class LanguageType(click.ParamType):
+    """A document language arcli has templates for (``en``, ``zh_CN``, ``zh_TW`` and
+    their usual spellings: ``zh``, ``zh-Hant``...)."""
+
+    name = "LANG"
+
+    def convert(self, value: Any, param, ctx) -> str:
+        from arcli.render.templating import LANGUAGES, normalize_language
+
+        found = normalize_language(str(value), default="")
+        if not found:
+            raise ArcliError(f"unknown language {value!r} for {param.opts[0]}: "
+                             f"arcli has templates for {', '.join(LANGUAGES)}")
+        return found
+
+
+LANGUAGE = LanguageType()
 
 
 class CurrencyType(click.ParamType):
@@ -163,11 +267,18 @@ def batch_jobs(app: AppContext, given: int | None) -> int:
     """``--jobs`` if given, else ``render.jobs`` from the config, else 1."""
     if given is not None:
         return given
-    view = app.config.section("render")
+    return batch_jobs_from_config(app.config)
+
+
+def batch_jobs_from_config(config: Config) -> int:
+    """``render.jobs`` from the config, else 1."""
+    view = config.section("render")
     value = view.raw("jobs")
     if value is None:
         return 1
     try:
+        if isinstance(value, (bool, float)):
+            raise ValueError(value)  # int(2.5) would be 2, int(inf) an OverflowError
         return parse_jobs(value)
     except (TypeError, ValueError):
         raise view.error("jobs", f"must be a number of processes (1-{_MAX_JOBS}) or auto"
@@ -180,12 +291,23 @@ class OutputOptions:
     path: str | None
     headers: bool
     totals: bool
+    bom: bool = False
+    escape_formulas: bool = False
 
     def resolved_format(self) -> str:
-        """Explicit format, else from the -o suffix, else table on a TTY and CSV otherwise."""
+        """Explicit format, else from the -o suffix, else table on a TTY and CSV otherwise.
+        A suffix arcli cannot write (``-o report.pdf``), or a spreadsheet suffix with a
+        text format (and back), is a usage error rather than a misnamed file."""
+        implied = format_for_path(self.path)
+        if self.path not in (None, "-") and implied is None and not self.fmt \
+                and os.path.splitext(self.path)[1]:
+            raise UsageError(f"-o {self.path}: arcli cannot write {os.path.splitext(self.path)[1]} "
+                             f"files; use one of {', '.join(writable_suffixes())} "
+                             "(or name the format with --format)")
+        if self.fmt and implied and self.fmt != implied and "xlsx" in (self.fmt, implied):
+            raise UsageError(f"-o {self.path} does not fit --format {self.fmt}")
         if self.fmt:
             return self.fmt
-        implied = format_for_path(self.path)
         if implied:
             return implied
         to_terminal = (self.path in (None, "-")) and sys.stdout.isatty()
@@ -193,10 +315,12 @@ class OutputOptions:
 
 
 def output_options(func: Callable) -> Callable:
-    """Add --format/--table/--csv/--tsv/--json/--nl/--no-headers/--totals/-o to a command."""
+    """Add --format/--table/--csv/--tsv/--json/--nl/--no-headers/--totals/-o/--bom/
+    --escape-formulas to a command."""
 
     @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
-                  help="Output format (default: table on a terminal, else csv).")
+                  help="Output format (default: table on a terminal, else csv; xlsx from "
+                       "an -o FILE.xlsx).")
     @click.option("--table", "fmt", flag_value="table", help="Same as --format table.")
     @click.option("--csv", "fmt", flag_value="csv", help="Same as --format csv.")
     @click.option("--tsv", "fmt", flag_value="tsv", help="Same as --format tsv.")
@@ -205,10 +329,18 @@ def output_options(func: Callable) -> Callable:
     @click.option("--no-headers", is_flag=True, help="Omit the header row (table, csv, tsv).")
     @click.option("--totals", is_flag=True, help="Append total rows to csv/tsv/json output.")
     @click.option("-o", "--output", "output_path", metavar="FILE",
-                  help="Write to FILE (atomically) instead of stdout; '-' is stdout.")
+                  help="Write to FILE (atomically) instead of stdout; '-' is stdout. The "
+                       "suffix sets the format: .csv .tsv .json .jsonl .txt .xlsx.")
+    @click.option("--bom", is_flag=True,
+                  help="CSV/TSV: start with a UTF-8 byte-order mark (for Excel on Windows).")
+    @click.option("--escape-formulas", is_flag=True,
+                  help="CSV/TSV: put ' before text cells starting with = + - @ (formula "
+                       "injection); amounts stay numbers.")
     @functools.wraps(func)
-    def wrapper(*args, fmt, no_headers, totals, output_path, **kwargs):
-        kwargs["out"] = OutputOptions(fmt, output_path, not no_headers, totals)
+    def wrapper(*args, fmt, no_headers, totals, output_path, bom, escape_formulas, **kwargs):
+        kwargs["out"] = OutputOptions(fmt, output_path, not no_headers, totals, bom,
+                                      escape_formulas)
+        kwargs["out"].resolved_format()  # a bad -o suffix stops the command before it works
         return func(*args, **kwargs)
 
     return wrapper
@@ -217,12 +349,18 @@ def output_options(func: Callable) -> Callable:
 def emit(out: OutputOptions, report: Report) -> None:
     """Render the report to stdout or, atomically, to the -o file."""
     fmt = out.resolved_format()
+    options = {"headers": out.headers, "include_totals": out.totals, "bom": out.bom,
+               "escape_formulas": out.escape_formulas}
+    binary = fmt in BINARY_FORMATS
     if out.path in (None, "-"):
-        write_report(report, sys.stdout, fmt, headers=out.headers, include_totals=out.totals)
-        sys.stdout.flush()
+        if binary and sys.stdout.isatty():
+            raise UsageError(f"{fmt} is not for a terminal: use -o FILE.{fmt} or redirect")
+        stream = sys.stdout.buffer if binary else sys.stdout
+        write_report(report, stream, fmt, **options)
+        stream.flush()
         return
-    with atomic_output(out.path, encoding="utf-8") as stream:
-        write_report(report, stream, fmt, headers=out.headers, include_totals=out.totals)
+    with atomic_output(out.path, encoding=None if binary else "utf-8") as stream:
+        write_report(report, stream, fmt, **options)
 
 
 def exit_found(found: bool) -> None:
@@ -316,11 +454,31 @@ def signing_choice(app: AppContext, sign: bool | None):
 
 
 def render_options(app: AppContext):
-    """Template override folder and CJK font from the config."""
+    """Template override folder and CJK font from the config (for every command that
+    makes documents, which also warns here while the example company is configured)."""
+    warning = example_company_warning(app.config)
+    if warning:
+        app.info(f"warning: {warning}")
+    return render_options_from_config(app.config)
+
+
+def render_options_from_config(config: Config):
     from arcli.render.statement import RenderOptions
 
-    return RenderOptions(template_dir=app.config.section("templates").get_path("path"),
-                         cjk_font=app.config.section("render").get_path("cjk_font"))
+    return RenderOptions(template_dir=config.section("templates").get_path("path"),
+                         cjk_font=config.section("render").get_path("cjk_font"))
+
+
+def example_company_warning(config: Config) -> str | None:
+    """A warning while ``company.name`` is still config.example.yaml's sample company
+    (``arcli init`` writes the example): documents would go out in its name."""
+    from arcli.config import example_value
+
+    name = config.section("company").get_str("name")
+    if name and name == example_value("company", "name"):
+        return (f"{config.source}: company.name is still the example company ({name}); "
+                "put your own company under company:")
+    return None
 
 
 def _check_encoding(_ctx, _param, value: str | None) -> str | None:

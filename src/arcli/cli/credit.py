@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import DATE, AppContext, emit, exit_found, output_options, pass_app
+from arcli.cli.common import (
+    DATE,
+    AppContext,
+    customer_option,
+    emit,
+    exit_found,
+    output_options,
+    pass_app,
+)
 
 
 @click.command("credit")
 @click.option("--as-of", type=DATE, help="Evaluate as of this date (default today).")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID",
-              help="Only this customer (repeatable).")
+@customer_option
 @click.option("--status", "statuses", multiple=True, type=click.Choice(["ok", "warn", "hold"]),
               help="Only lines with this status (repeatable).")
 @output_options

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import DATE, AppContext, emit, output_options, pass_app
+from arcli.cli.common import (
+    DATE,
+    AppContext,
+    document_argument,
+    emit,
+    output_options,
+    pass_app,
+)
 from arcli.output import Report
 
 
@@ -14,7 +21,7 @@ def dispute() -> None:
 
 
 @dispute.command("open")
-@click.argument("document")
+@document_argument()
 @click.option("--reason", required=True)
 @click.option("--follow-up", "follow_up", type=DATE, help="When to chase it next.")
 @pass_app
@@ -28,7 +35,7 @@ def open_command(app: AppContext, document, reason, follow_up) -> None:
 
 
 @dispute.command("close")
-@click.argument("document")
+@document_argument()
 @click.option("--note", help="How it was resolved.")
 @pass_app
 def close_command(app: AppContext, document, note) -> None:

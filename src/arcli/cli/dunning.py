@@ -10,6 +10,9 @@ from arcli.cli.common import (
     DATE,
     AppContext,
     batch_jobs,
+    customer_argument,
+    customer_option,
+    document_argument,
     emit,
     exit_found,
     jobs_option,
@@ -58,7 +61,7 @@ def _letter_name(policy, proposal, as_of, hashed: frozenset[str]) -> str:
 
 @dunning.command("run")
 @click.option("--as-of", type=DATE, help="Run date (default today).")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@customer_option
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Output folder (default: config dunning.out or ./letters).")
 @click.option("--dry-run", is_flag=True, help="Show the proposal; write and record nothing.")
@@ -145,7 +148,7 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
 
 
 @dunning.command("preview")
-@click.argument("customer")
+@customer_argument()
 @click.option("--level", type=click.IntRange(1, 9), help="Force this level.")
 @click.option("--currency", help="Only this currency (default: every currency overdue).")
 @click.option("--as-of", type=DATE)
@@ -178,7 +181,7 @@ def preview_command(app: AppContext, customer, level, currency, as_of, output_di
 
 
 @dunning.command("history")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@customer_option
 @output_options
 @pass_app
 def history_command(app: AppContext, customer_ids, out) -> None:
@@ -190,7 +193,7 @@ def history_command(app: AppContext, customer_ids, out) -> None:
 
 
 @dunning.command("handover")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@customer_option
 @output_options
 @pass_app
 def handover_command(app: AppContext, customer_ids, out) -> None:
@@ -224,7 +227,7 @@ def rates_command(app: AppContext, out) -> None:
 
 
 @dunning.command("block")
-@click.argument("target", metavar="CUSTOMER|DOCUMENT")
+@document_argument("target", metavar="CUSTOMER|DOCUMENT", or_customer=True)
 @click.option("--until", type=DATE, required=True)
 @click.option("--reason", required=True)
 @pass_app
@@ -238,7 +241,7 @@ def block_command(app: AppContext, target, until, reason) -> None:
 
 
 @dunning.command("unblock")
-@click.argument("target", metavar="CUSTOMER|DOCUMENT")
+@document_argument("target", metavar="CUSTOMER|DOCUMENT", or_customer=True)
 @pass_app
 def unblock_command(app: AppContext, target) -> None:
     """Lift the blocks on a customer or document."""

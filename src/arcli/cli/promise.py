@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import click
 
-from arcli.cli.common import CURRENCY, DATE, AppContext, emit, exit_found, output_options, pass_app
+from arcli.cli.common import (
+    CURRENCY,
+    DATE,
+    AppContext,
+    customer_argument,
+    customer_option,
+    emit,
+    exit_found,
+    output_options,
+    pass_app,
+)
 from arcli.output import Report
 
 
@@ -14,7 +24,7 @@ def promise() -> None:
 
 
 @promise.command("add")
-@click.argument("customer")
+@customer_argument()
 @click.argument("amount")
 @click.option("--by", "due_by", type=DATE, required=True, help="Date the customer will pay by.")
 @click.option("--currency", type=CURRENCY, help="Default: the customer's currency.")
@@ -46,7 +56,7 @@ def add_command(app: AppContext, customer, amount, due_by, currency, note, promi
 
 
 @promise.command("list")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@customer_option
 @click.option("--as-of", type=DATE, help="Judge them as of this date (default today).")
 @output_options
 @pass_app

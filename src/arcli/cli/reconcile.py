@@ -13,6 +13,8 @@ import click
 from arcli.cli.common import (
     DATE,
     AppContext,
+    customer_option,
+    document_argument,
     emit,
     encoding_option,
     exit_found,
@@ -28,7 +30,7 @@ def reconcile() -> None:
 
 
 @reconcile.command("status")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID")
+@customer_option
 @click.option("--as-of", type=DATE)
 @output_options
 @pass_app
@@ -44,8 +46,8 @@ def status_command(app: AppContext, customer_ids, as_of, out) -> None:
 
 
 @reconcile.command("apply")
-@click.argument("payment")
-@click.argument("invoice")
+@document_argument("payment")
+@document_argument("invoice")
 @click.option("--amount", help="Amount to pin (default: as much as both can take).")
 @pass_app
 def apply_command(app: AppContext, payment, invoice, amount) -> None:
@@ -66,8 +68,8 @@ def apply_command(app: AppContext, payment, invoice, amount) -> None:
 
 
 @reconcile.command("unapply")
-@click.argument("payment")
-@click.argument("invoice", required=False)
+@document_argument("payment")
+@document_argument("invoice", required=False)
 @pass_app
 def unapply_command(app: AppContext, payment, invoice) -> None:
     """Remove PAYMENT's manual allocations (to INVOICE only, if given)."""
@@ -80,7 +82,7 @@ def unapply_command(app: AppContext, payment, invoice) -> None:
 
 
 @reconcile.command("explain")
-@click.argument("document")
+@document_argument()
 @output_options
 @pass_app
 def explain_command(app: AppContext, document, out) -> None:

@@ -9,8 +9,10 @@ import click
 
 from arcli.cli.common import (
     DATE,
+    LANGUAGE,
     AppContext,
     batch_jobs,
+    customer_option,
     emit,
     jobs_option,
     output_options,
@@ -26,11 +28,12 @@ from arcli.cli.common import (
 @click.option("--period", default="last-month", show_default=True,
               help="YYYY-MM, last-month or this-month.")
 @click.option("--as-of", type=DATE, help="Cut-off date (default: the period's last day).")
-@click.option("--customer", "customer_ids", multiple=True, metavar="ID",
-              help="Only this customer (repeatable).")
+@customer_option
 @click.option("--type", "kind", type=click.Choice(["activity", "open-item"]), default=None,
               help="Activity statement (default) or open-item statement.")
-@click.option("--lang", help="Language for every statement (default: each customer's).")
+@click.option("--lang", type=LANGUAGE,
+              help="Language for every statement: en, zh_CN or zh_TW (default: each "
+                   "customer's).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: config statements.out or ./statements).")
 @click.option("--sign/--no-sign", default=None,
@@ -49,6 +52,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
 
     Reruns over unchanged data leave files byte-identical. Exits 1 if any customer failed.
     """
+    from arcli.aging import aging_settings
     from arcli.batch import (
         BatchSummary,
         PipelineOptions,
@@ -59,7 +63,6 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     )
     from arcli.naming import STATEMENT_FIELDS, book_clashing_ids, pattern_problem
     from arcli.periods import parse_period
-    from arcli.render.templating import normalize_language
     from arcli.sharding import parse_shard
     from arcli.statements import StatementRequest, company_from_config, statement_customers
     from arcli.store.locks import batch_lock
@@ -70,10 +73,10 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     request = StatementRequest(
         period_label=chosen.label, start=chosen.start, end=end, issue_date=app.today,
         kind=kind or cfg.get_str("type", "activity"),
-        language=normalize_language(lang) if lang else None,
+        language=lang,
         customer_ids=tuple(customer_ids), include_zero=include_zero,
         reply_days=cfg.get_int("reply_days", 14, minimum=0),
-        buckets=tuple(app.config.section("aging").get_list("buckets", [30, 60, 90])),
+        buckets=aging_settings(app.config)[1],
     )
     pattern = cfg.get_str("filename", "statement-{customer}-{period}.pdf")
     problem = pattern_problem(pattern, STATEMENT_FIELDS)

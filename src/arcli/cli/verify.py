@@ -20,8 +20,9 @@ from arcli.output import Report
 def verify(app: AppContext, files, trust, out) -> None:
     """Verify each FILE's signature: intact, valid, covering the whole file, signer, time.
 
-    Exits 1 if any file is unsigned, altered or invalid. An untrusted signer is reported
-    in the `trusted` column but is not an error (pass --trust to check the chain).
+    status is ok, "not a PDF", "not signed" or bad (altered, invalid, not covering the
+    whole file). Exits 1 if any file is not ok. An untrusted signer is reported in the
+    `trusted` column but is not an error (pass --trust to check the chain).
     """
     from arcli.signing import verify_pdf
 
@@ -30,13 +31,21 @@ def verify(app: AppContext, files, trust, out) -> None:
     report = Report(
         ["file", "status", "signed", "intact", "covers_whole_file", "trusted", "signer",
          "signing_time", "message"],
-        [{"file": r.file, "status": "ok" if r.ok else "bad", "signed": r.signed,
+        [{"file": r.file, "status": _status(r), "signed": r.signed,
           "intact": r.intact, "covers_whole_file": r.covers_whole_file, "trusted": r.trusted,
           "signer": r.signer, "signing_time": r.signing_time, "message": r.message}
          for r in results])
     emit(out, report)
     if not all(r.ok for r in results):
         raise click.exceptions.Exit(1)
+
+
+def _status(result) -> str:
+    if result.ok:
+        return "ok"
+    if not result.is_pdf:
+        return "not a PDF"
+    return "bad" if result.signed else "not signed"
 
 
 def _default_roots(app: AppContext) -> list[Path]:

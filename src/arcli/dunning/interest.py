@@ -205,11 +205,10 @@ def interest_policy(view: ConfigView) -> InterestPolicy:
     markup = view.get_decimal("lpr_markup", LPR_MARKUP)
     if markup is not None and markup < 0:
         raise view.error("lpr_markup", "must be a percentage of the LPR, 0 or more")
-    fees = view.raw("fixed_fee") or {}
     return InterestPolicy(
         enabled=enabled, preset=preset_name, rate=rate, margin=view.get_decimal("margin"),
         basis=basis, compensation=view.get_bool("compensation", True),
-        fixed_fee={k: D(str(v)) for k, v in fees.items()} if isinstance(fees, dict) else {},
+        fixed_fee=view.get_currency_amounts("fixed_fee", wildcard=True),
         rates=tuple(sorted(table.items())), sme=sme,
         lpr_markup=LPR_MARKUP if markup is None else markup,
     )

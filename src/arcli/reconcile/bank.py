@@ -42,13 +42,8 @@ class BankSettings:
 
 def bank_settings(config: ConfigView) -> BankSettings:
     view = config.section("reconcile")
-    raw = view.raw("tolerance") or {}
-    tolerance = {}
-    if isinstance(raw, dict):
-        section = view.section("tolerance")
-        for cur in section:
-            tolerance[money.check_currency(cur)] = section.get_decimal(cur)
-    return BankSettings(tolerance, view.get_int("min_confidence", 50, minimum=0))
+    return BankSettings(view.get_currency_amounts("tolerance"),
+                        view.get_int("min_confidence", 50, minimum=0))
 
 
 def build_matcher(conn: Connection, as_of: dt.date, settings: BankSettings) -> Matcher:
