@@ -63,7 +63,6 @@ def _readers() -> list[Callable[[Config], object]]:
     from arcli.aging import aging_settings
     from arcli.cli.common import batch_jobs_from_config, render_options_from_config
     from arcli.credit import credit_policy
-    from arcli.delivery.smtp import smtp_config
     from arcli.dunning.policy import dunning_policy
     from arcli.reconcile.bank import bank_settings
     from arcli.settings import book_settings
@@ -71,25 +70,40 @@ def _readers() -> list[Callable[[Config], object]]:
     from arcli.statements import company_from_config
 
     return [lambda c: c.get_str("database"), book_settings, aging_settings,
-            company_from_config, _statements, signing_config, smtp_config, dunning_policy,
+            company_from_config, _statements, signing_config, _smtp, dunning_policy,
             credit_policy, bank_settings, _collection_targets, _mappings,
             batch_jobs_from_config, render_options_from_config]
 
 
 def _statements(config: ConfigView) -> None:
-    from arcli.batch import file_name
-    from arcli.errors import UsageError
+    from arcli.naming import STATEMENT_FIELDS, pattern_problem
 
     view = config.section("statements")
     if view.get_str("type", "activity") not in ("activity", "open-item"):
         raise view.error("type", "must be activity or open-item")
     view.get_int("reply_days", 14, minimum=0)
     view.get_str("out")
+    problem = pattern_problem(view.get_str("filename", "statement-{customer}-{period}.pdf")
+                              or "", STATEMENT_FIELDS)
+    if problem:
+        raise view.error("filename", problem)
+
+
+def _smtp(config: ConfigView) -> None:
+    """``smtp:`` as ``send`` reads it: the sender defaults to the company's email. A book
+    that has no ``smtp:`` section sends no mail and needs no sender; a broken ``company:``
+    is its own reader's problem, so the section is then checked without a sender."""
+    from arcli.delivery.smtp import smtp_config
+    from arcli.statements import company_from_config
+
+    if config.raw("smtp") is None:
+        return
     try:
-        file_name(view.get_str("filename", "statement-{customer}-{period}.pdf") or "",
-                  customer="C", period="2026-10")
-    except UsageError as exc:
-        raise view.error("filename", exc.message) from None
+        company = company_from_config(config)
+    except ConfigError:
+        smtp_config(config, sending=False)
+        return
+    smtp_config(config, company.name, company.email)
 
 
 def _collection_targets(config: ConfigView) -> None:
