@@ -202,3 +202,36 @@ def test_receipts_under_one_payer_reference_are_all_posted_on_a_new_book(bank_bo
     result = bank_book("reconcile", "bank", str(day), "--apply", "--json")
     assert result.exit_code == 0, result.output
     assert list(_statuses(result).values()) == ["posted"] * 3
+
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.mark.parametrize("path", sorted(p for p in CORPUS.iterdir()
+                                        if p.suffix in (".sta", ".xml")), ids=lambda p: p.name)
+def test_the_legacy_key_is_what_the_previous_release_read(previous_release, path):
+    """Each booking's ``legacy`` key is the reference and amount 0.1.0's own parser gave
+    it (loaded from that release's file), in file order; the parts of a camt batch share
+    one. A file that release refused has nothing to compare (it posted nothing)."""
+    import importlib.util
+
+    from arcli.errors import InputError
+    from arcli.reconcile.bankformats import read_statement
+
+    spec = importlib.util.spec_from_file_location(
+        "arcli_0_1_0_bankformats", previous_release / "arcli/reconcile/bankformats.py")
+    old = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = old  # its dataclass looks its module up
+    try:
+        spec.loader.exec_module(old)
+    finally:
+        del sys.modules[spec.name]
+    try:
+        then = old.read_statement(path, None)
+    except (InputError, ValueError) as exc:
+        pytest.skip(f"0.1.0 refused it: {exc}")
+    keys: dict[str, tuple[str, object]] = {}
+    for tx in read_statement(path, None):
+        assert tx.legacy is not None
+        keys.setdefault(tx.legacy.booking, (tx.legacy.ref, tx.legacy.amount))
+    assert list(keys.values()) == [(tx.bank_ref, tx.amount) for tx in then]
