@@ -150,6 +150,15 @@ def test_the_previous_release_posted_what_the_rerun_must_recognise(upgraded_book
                       "BATCH-1": 150000}
 
 
+#: What the rerun reports: each receipt already posted, under the reference 0.1.0 gave it.
+LEGACY_STATUSES = {
+    "day.sta": {"20261106/C1000": "already posted as NONREF",
+                "INV-2026-0122/20261106/C2000": "already posted as INV-2026-0122"},
+    "day.xml": {"2026-11-06-500.00-S1-1": "already posted as E2E-77",
+                **{f"BATCH-1/{n}": "already posted as BATCH-1" for n in (1, 2, 3)}},
+}
+
+
 @pytest.mark.parametrize(("name", "grown"), [
     ("day.sta", _mt940(MT940_LINES + MT940_LATER)),
     ("day.xml", _camt(CAMT_ENTRIES + CAMT_LATER)),
@@ -160,11 +169,10 @@ def test_a_rerun_after_the_upgrade_posts_only_what_is_new(upgraded_book, name, g
     before_payments, before_balances = _payments(db), _balances(db)
     same = book("reconcile", "bank", str(path), "--apply", "--json")
     assert same.exit_code == 0, same.output
-    assert set(_statuses(same).values()) == {"already posted"}
+    assert _statuses(same) == LEGACY_STATUSES[name]
     assert (_payments(db), _balances(db)) == (before_payments, before_balances)
     # A dry run says the same.
-    assert set(_statuses(book("reconcile", "bank", str(path), "--json")).values()) == \
-        {"already posted"}
+    assert _statuses(book("reconcile", "bank", str(path), "--json")) == LEGACY_STATUSES[name]
 
     path.write_text(grown, encoding="utf-8")  # the day's statement, read again at night
     again = book("reconcile", "bank", str(path), "--apply", "--json")
@@ -179,7 +187,7 @@ def test_a_rerun_after_the_upgrade_posts_only_what_is_new(upgraded_book, name, g
     assert {k: v for k, v in after.items() if k != ("C006", "EUR")} == \
         {k: v for k, v in before_balances.items() if k != ("C006", "EUR")}
     third = book("reconcile", "bank", str(path), "--apply", "--json")
-    assert set(_statuses(third).values()) == {"already posted"}
+    assert all(s.startswith("already posted") for s in _statuses(third).values())
     assert _payments(db).keys() == before_payments.keys() | new.keys()
 
 

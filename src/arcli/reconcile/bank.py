@@ -102,6 +102,15 @@ def posted_earlier(conn: Connection,
     return found
 
 
+def posted_statuses(already: dict[str, str]) -> dict[str, str]:
+    """The report's status of transactions already posted (``posted_earlier``). One that
+    arcli 0.1.0 posted under another reference names it: the parts of a camt batch were
+    one receipt of the whole entry then, on the first payer's customer, which the user
+    may want to move."""
+    return {ref: "already posted" if stored == ref else f"already posted as {stored}"
+            for ref, stored in already.items()}
+
+
 def _legacy_minor(tx: BankTransaction) -> int | None:
     """The amount arcli 0.1.0 posted ``tx`` with, in minor units (None: it could not)."""
     try:
@@ -144,7 +153,7 @@ def apply_matches(conn: Connection, source: SourceFile, matches: list[Match],
     todo = [m for m in matches if m.matched and m.confidence >= settings.min_confidence
             and m.transaction.credit and m.transaction.amount > 0
             and m.transaction.bank_ref not in already]
-    status = {ref: "already posted" for ref in already}
+    status = posted_statuses(already)
     if not todo:
         return status
     batch = record_batch(conn, "bank", source, len(matches))
