@@ -183,10 +183,9 @@ def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, enc
             order = book_settings(app.config).settlement_order
             status = apply_matches(conn, source, matches, settings, settlement_order=order)
         else:
-            from arcli.reconcile.bank import posted_refs
+            from arcli.reconcile.bank import posted_earlier, posted_statuses
 
-            status = {ref: "already posted" for ref in
-                      posted_refs(conn, [t.bank_ref for t in transactions])}
+            status = posted_statuses(posted_earlier(conn, transactions))
     report = bank_report(matches, status, settings.min_confidence)
     emit(out, report)
     exit_found(any(r["status"] in ("unmatched", "low confidence") for r in report.rows))

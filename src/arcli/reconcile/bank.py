@@ -1,8 +1,9 @@
 """Bank reconciliation against the book: propose matches, and with --apply post receipts.
 
 Applying is idempotent by bank reference: a receipt already posted is reported as such and
-never posted twice. Matched receipts become payment documents pinned (manual allocations)
-to the invoices they were matched to; payer accounts and names are learned for next time.
+never posted twice, also when arcli 0.1.0 posted it under another reference. Matched
+receipts become payment documents pinned (manual allocations) to the invoices they were
+matched to; payer accounts and names are learned for next time.
 """
 
 from __future__ import annotations
@@ -64,13 +65,63 @@ def posted_refs(conn: Connection, refs: list[str]) -> set[str]:
     return {r.bank_ref for r in rows}
 
 
+def posted_earlier(conn: Connection,
+                   transactions: Sequence[BankTransaction]) -> dict[str, str]:
+    """bank_ref -> the reference the book holds it under, for each transaction already
+    posted: under its own reference, or -- posted by arcli 0.1.0 -- under the one that
+    release gave it (``legacy``), on the same booking date, in the same currency, for the
+    amount that release posted.
+
+    Why more than the old reference: it was often the payer's text (``NONREF``, an
+    invoice number paid in instalments), so another receipt under it must not read as
+    posted. Each stored row answers for one booking of the file, the first in file order
+    (the parts of a camt batch, posted then as one receipt of the whole entry, share it).
+    """
+    found = {ref: ref for ref in posted_refs(conn, [t.bank_ref for t in transactions])}
+    legacy = [t for t in transactions if t.bank_ref not in found and t.legacy is not None
+              and t.legacy.ref != t.bank_ref]
+    if not legacy:
+        return found
+    rows = {r.bank_ref: r for r in conn.execute(
+        select(bank_transactions.c.bank_ref, bank_transactions.c.booking_date,
+               bank_transactions.c.amount_minor, bank_transactions.c.currency)
+        .where(bank_transactions.c.bank_ref.in_(sorted({t.legacy.ref for t in legacy}))))}
+    answers: dict[str, str] = {ref: "" for ref in found}  # stored ref -> booking it answers
+    for tx in legacy:
+        row = rows.get(tx.legacy.ref)
+        if row is None or (row.booking_date, row.currency, row.amount_minor) != (
+                tx.booking_date, tx.currency, _legacy_minor(tx)):
+            continue
+        if answers.setdefault(row.bank_ref, tx.legacy.booking) == tx.legacy.booking:
+            found[tx.bank_ref] = row.bank_ref
+    return found
+
+
+def posted_statuses(already: dict[str, str]) -> dict[str, str]:
+    """The report's status of transactions already posted (``posted_earlier``). One that
+    arcli 0.1.0 posted under another reference names it: the parts of a camt batch were
+    one receipt of the whole entry then, on the first payer's customer, which the user
+    may want to move."""
+    return {ref: "already posted" if stored == ref else f"already posted as {stored}"
+            for ref, stored in already.items()}
+
+
+def _legacy_minor(tx: BankTransaction) -> int | None:
+    """The amount arcli 0.1.0 posted ``tx`` with, in minor units (None: it could not)."""
+    try:
+        return money.to_minor(tx.legacy.amount, tx.currency)
+    except money.MoneyError:
+        return None
+
+
 def posted_match(conn: Connection, tx: BankTransaction) -> Match | None:
     """The match a receipt was posted with earlier (customer, confidence, reason), or None."""
+    stored = posted_earlier(conn, [tx]).get(tx.bank_ref)
+    if stored is None:
+        return None
     row = conn.execute(select(bank_transactions.c.customer_id, bank_transactions.c.confidence,
                               bank_transactions.c.reason)
-                       .where(bank_transactions.c.bank_ref == tx.bank_ref)).first()
-    if row is None:
-        return None
+                       .where(bank_transactions.c.bank_ref == stored)).one()
     return Match(tx, row.customer_id, confidence=row.confidence or 0,
                  reason=f"posted earlier: {row.reason or ''}")
 
@@ -91,13 +142,13 @@ def apply_matches(conn: Connection, source: SourceFile, matches: list[Match],
     """Post confident, not yet posted matches, cash applied in the book's
     ``settlement_order``; returns bank_ref -> new status."""
     now = dt.datetime.now(dt.UTC)
-    already = posted_refs(conn, [m.transaction.bank_ref for m in matches])
+    already = posted_earlier(conn, [m.transaction for m in matches])
     # Only a customer's receipt becomes a payment: a debit, a reversal or a pending entry
     # posted as one would raise the customer's balance by money that never came in.
     todo = [m for m in matches if m.matched and m.confidence >= settings.min_confidence
             and m.transaction.credit and m.transaction.amount > 0
             and m.transaction.bank_ref not in already]
-    status = {ref: "already posted" for ref in already}
+    status = posted_statuses(already)
     if not todo:
         return status
     batch = record_batch(conn, "bank", source, len(matches))

@@ -27,6 +27,7 @@ from arcli.reconcile.bankformats.common import (
     ZERO,
     Balances,
     BankTransaction,
+    LegacyKey,
     check_balance,
     check_chain,
     currency_of,
@@ -117,17 +118,19 @@ def parse_camt053(path: Path, encoding: str | None = None) -> list[BankTransacti
     chain: list[Balances] = []
     for number, stmt in enumerate(statements, start=1):
         label = _text(stmt, "Id") or str(number)
-        found.extend(_statement(stmt, f"{name}: statement {label}", label, chain))
+        found.extend(_statement(stmt, name, label, chain))
     check_chain(chain)
     return found
 
 
-def _statement(stmt, where: str, label: str, chain: list[Balances]) -> list[BankTransaction]:
+def _statement(stmt, name: str, label: str, chain: list[Balances]) -> list[BankTransaction]:
+    where = f"{name}: statement {label}"
     account = _first(stmt, ("Acct", "Id", "IBAN"), ("Acct", "Id", "Othr", "Id"))
     found, movement, currencies = [], Decimal(0), set()
     for index, entry in enumerate(_children(stmt, "Ntry"), start=1):
         place = f"{where} entry {index}"
-        parts, signed, currency = _entry(entry, account, place, f"{label}-{index}")
+        parts, signed, currency = _entry(entry, account, place, f"{label}-{index}",
+                                         f"{name}: entry {index}")
         found.extend(parts)
         movement += signed
         currencies.add(currency)
@@ -180,11 +183,12 @@ def _status(entry) -> str:
     return _first(entry, ("Sts", "Cd"), ("Sts", "Prtry"), ("Sts",))
 
 
-def _entry(entry, account: str, where: str,
-           position: str) -> tuple[list[BankTransaction], Decimal, str]:
+def _entry(entry, account: str, where: str, position: str,
+           legacy_where: str) -> tuple[list[BankTransaction], Decimal, str]:
     """The entry's transactions, its signed effect on the booked balance, its currency.
     ``position`` (statement and entry number) makes a reference for an entry without one
-    that is the same whatever the file is called."""
+    that is the same whatever the file is called; ``legacy_where`` is where arcli 0.1.0
+    said the entry was (see ``legacy_reference``)."""
     amount_el = _find(entry, "Amt")
     if amount_el is None:
         fail(where, None, "entry without Amt")
@@ -207,6 +211,8 @@ def _entry(entry, account: str, where: str,
     value = _iso(value_text, where) if value_text else None
     entry_ref = _first(entry, ("AcctSvcrRef",), ("NtryRef",))
     shares = _shares(details, amount, sign, currency, where)
+    old_ref = legacy_reference(entry, amount, legacy_where)
+    legacy = LegacyKey(old_ref, amount, position) if old_ref else None
     found = []
     for index, (tx, share, share_sign) in enumerate(shares, start=1):
         kind = _kind(share_sign, reversal, booked, share)
@@ -218,7 +224,8 @@ def _entry(entry, account: str, where: str,
             currency=currency, credit=kind == CREDIT, payer_name=payer,
             payer_account=payer_account,
             remittance=_remittance(tx) or _text(entry, "AddtlNtryInf"), account=account,
-            where=where if len(shares) == 1 else f"{where} transaction {index}", kind=kind))
+            where=where if len(shares) == 1 else f"{where} transaction {index}", kind=kind,
+            legacy=legacy))
     return found, (sign * amount if booked else Decimal(0)), currency
 
 
@@ -276,6 +283,22 @@ def _reference(entry_ref: str, tx, index: int, count: int) -> str:
     if tx_ref and tx_ref != entry_ref:
         return tx_ref
     return f"{entry_ref}/{index}" if entry_ref else ""
+
+
+def legacy_reference(entry, amount: Decimal, legacy_where: str) -> str | None:
+    """The bank reference arcli 0.1.0 gave an entry (for books posted before the
+    per-format parsers): the entry's AcctSvcrRef or NtryRef, else its first transaction's
+    AcctSvcrRef or EndToEndId, else booking date, amount and ``legacy_where`` (the file as
+    named and the entry's number in its statement). That release posted a batch booking
+    as one receipt of the whole entry under it. None without a BookgDt (it refused the
+    file)."""
+    booking = _first(entry, ("BookgDt", "Dt"), ("BookgDt", "DtTm"))[:10]
+    if not booking:
+        return None
+    tx = _find(_find(entry, "NtryDtls"), "TxDtls")
+    return (_first(entry, ("AcctSvcrRef",), ("NtryRef",))
+            or _first(tx, ("Refs", "AcctSvcrRef"), ("Refs", "EndToEndId"))
+            or f"{booking}-{amount}-{legacy_where}")
 
 
 def _party(tx, sign: int) -> tuple[str, str]:

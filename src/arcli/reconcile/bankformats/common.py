@@ -29,6 +29,23 @@ ZERO = "zero amount"
 
 
 @dataclass(frozen=True)
+class LegacyKey:
+    """How arcli 0.1.0 (the single-module parser of commit fd6094f) posted a transaction,
+    for books posted before the per-format parsers: its bank reference then, the amount
+    it posted (a camt batch booking was one receipt of the whole entry) and which booking
+    of the file it came from (the parts of one batch share it).
+
+    Why kept: posting is idempotent by bank reference, and some references changed (an
+    MT940 line without a bank reference, a camt entry without one, a camt batch split),
+    so a statement posted by that release and read again now would be posted twice.
+    """
+
+    ref: str
+    amount: Decimal
+    booking: str
+
+
+@dataclass(frozen=True)
 class BankTransaction:
     bank_ref: str
     booking_date: dt.date
@@ -42,6 +59,7 @@ class BankTransaction:
     account: str
     where: str  # "file: line N" / "file: statement S entry N"
     kind: str = ""  # why it is not a receipt (DEBIT, REVERSED_CREDIT, ...); CREDIT if it is
+    legacy: LegacyKey | None = None  # how arcli 0.1.0 posted it; None: it could not read it
 
     @property
     def nature(self) -> str:

@@ -32,6 +32,7 @@ from arcli.reconcile.bankformats.common import (
     ZERO,
     Balances,
     BankTransaction,
+    LegacyKey,
     check_balance,
     check_chain,
     currency_of,
@@ -52,6 +53,10 @@ _BALANCE = re.compile(r"(?P<mark>[CD])(?P<date>\d{6})(?P<currency>[A-Z]{3})(?P<a
 _LINE61 = re.compile(r"(?P<date>\d{6})(?P<entry>\d{4})?(?P<mark>RC|RD|C|D)(?P<funds>[A-Z])? ?"
                      r"(?P<amount>\d+,\d*)(?P<type>[NFS][A-Z0-9]{3})(?P<ref>.*?)"
                      r"(?://(?P<bankref>.*))?")
+#: arcli 0.1.0's :61: pattern, matched at the start of the line (see ``legacy_reference``).
+_LEGACY61 = re.compile(r"(?P<date>\d{6})(?P<entry>\d{4})?(?P<mark>R?[CD])(?P<funds>[A-Z])?"
+                       r"(?P<amount>\d+,\d*)(?P<type>[A-Z]\w{3})(?P<ref>[^/\n]*)"
+                       r"(?://(?P<bankref>[^\n]*))?")
 _FLOOR = re.compile(r"(?P<currency>[A-Z]{3})[DC]?\d+,\d*")
 _TOTAL = re.compile(r"(?P<count>\d{1,5})(?P<currency>[A-Z]{3})(?P<amount>\d+,\d*)")
 _SIGN = {"C": 1, "D": -1, "RC": -1, "RD": 1}
@@ -263,8 +268,11 @@ def _statement_line(item: _Field, name: str, currency: str,
     mark = match.group("mark")
     kind = ZERO if amount == 0 else _KIND[mark]
     ref = _reference(match.group("bankref"), match.group("ref"), details, day, amount, mark)
+    where = f"{name}: line {item.line}"
+    old_ref = legacy_reference(first, item.line)
     tx = BankTransaction(ref, booking, day, amount, currency, kind == CREDIT, "", "",
-                         details.strip(), account, f"{name}: line {item.line}", kind)
+                         details.strip(), account, where, kind,
+                         LegacyKey(old_ref, amount, f"line {item.line}") if old_ref else None)
     return tx, _SIGN[mark] * amount
 
 
@@ -283,6 +291,24 @@ def _reference(bank_ref: str | None, own_ref: str, details: str, day: dt.date,
     parts = [p for p in (own_ref.strip(), details.split("\n")[0].strip()) if not placeholder(p)]
     # 1000, and 1000,00 are one amount: written the same way in the key.
     return "/".join([*parts, f"{day:%Y%m%d}", f"{mark}{amount.normalize():f}"])
+
+
+def legacy_reference(first_line: str, line: int) -> str | None:
+    """The bank reference arcli 0.1.0 gave a :61: line (for books posted before the
+    per-format parsers): the text after ``//``, else the account owner's reference up to
+    its first ``/``, else value date, amount and line number; None for a line that
+    release could not read (it refused the file, so posted nothing from it)."""
+    match = _LEGACY61.match(first_line)
+    if not match:
+        return None
+    ref = (match.group("bankref") or match.group("ref") or "").strip()
+    if ref:
+        return ref
+    try:
+        day = yymmdd(match.group("date"))
+    except ValueError:
+        return None
+    return f"{day}-{Decimal(match.group('amount').replace(',', '.'))}-{line}"
 
 
 def yymmdd(text: str) -> dt.date:
