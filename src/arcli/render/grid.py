@@ -28,7 +28,7 @@ from reportlab.platypus import Flowable
 
 from arcli.render.palette import ACCENT, DISPUTED, INK, MUTED, RULE, ZEBRA
 from arcli.render.textblock import TextBlock, pdf_number, pdf_rgb
-from arcli.render.textfit import fit_text, known_widths, widest_glyph
+from arcli.render.textfit import known_widths, widest_glyph, wrap_text
 
 PAD_X = 3.0  # left and right cell padding, points
 PAD_Y = 2.2  # top and bottom cell padding, points
@@ -180,19 +180,20 @@ class Grid(Flowable):
 
     def _draw_long(self, block: TextBlock, cells: tuple[str, ...], column: int, font: str,
                    color, place: tuple[float, float, str]) -> None:
-        """A cell too wide for its column (or on several lines): a figure set smaller,
-        never cut; text cut with an ellipsis to the room it has (see :func:`cell_room`)."""
+        """A cell too wide for its column (or on several lines): a figure, or a text a
+        little too wide, set smaller; longer texts were broken into lines by
+        :func:`wrap_rows`. Nothing is cut (see :func:`cell_room`)."""
         look, value = self.look, cells[column]
         x, y, align = place
         room = cell_room(cells, column, self.widths, look.aligns, font, look.size)
-        if FIGURE.fullmatch(value):
-            block.style(font, shrunk_size(value, font, look.size, room), color,
+        if "\n" not in value:
+            smallest = _SMALLEST if FIGURE.fullmatch(value) else _SMALLEST_TEXT
+            block.style(font, shrunk_size(value, font, look.size, room, smallest), color,
                         look.leading).text(x, y, value, align)
             block.style(font, look.size, color, look.leading)
             return
         for number, line in enumerate(value.split("\n")):
-            block.text(x, y - number * look.leading, fit_text(line, font, look.size, room),
-                       align)
+            block.text(x, y - number * look.leading, line, align)
 
     def _width_checks(self, font: str):
         """For ``font``: per column, how many characters can never be too wide for it;
@@ -208,14 +209,43 @@ class Grid(Flowable):
 FIGURE = re.compile(r"[-+(]?[¥$€£₩₹]?[\d.,'\u00a0\u202f ]*\d[)]?(\s?(?:[A-Z]{3}|[¥$€£₩₹]))?")
 #: How far a figure is shrunk at most to fit (beyond that it runs over, but whole).
 _SMALLEST = 0.6
+#: How far a text is shrunk at most to stay on one line (a date a little wider than its
+#: column); a text wider than that is broken into lines instead.
+_SMALLEST_TEXT = 0.85
 
 
-def shrunk_size(value: str, font: str, size: float, room: float) -> float:
-    """The font size at which ``value`` fits ``room``: ``size`` or smaller."""
+def shrunk_size(value: str, font: str, size: float, room: float,
+                smallest: float = _SMALLEST) -> float:
+    """The font size at which ``value`` fits ``room``: ``size`` or smaller, down to
+    ``smallest`` times ``size``."""
     width = stringWidth(value, font, size)
     if width <= room:
         return size
-    return max(size * _SMALLEST, size * room / width)
+    return max(size * smallest, size * room / width)
+
+
+def wrap_rows(rows: list[GridRow], widths: list[float], look: GridLook) -> list[GridRow]:
+    """``rows`` with every text too wide for its cell broken into lines (the row grows
+    taller), so no text is cut or runs over its neighbour. Figures are not broken: they
+    are set smaller when drawn, as are texts only a little too wide. Only cells with more
+    characters than their column can always hold are measured."""
+    em = {font: look.size * widest_glyph(font) for font in (look.regular, look.bold)}
+    out = []
+    for row in rows:
+        font = look.bold if row.header or "total" in row.klass else look.regular
+        cells = list(row.cells)
+        for column, value in enumerate(cells):
+            if column >= len(widths) or len(value) * em[font] <= widths[column] - 2 * PAD_X \
+                    or FIGURE.fullmatch(value):
+                continue
+            room = cell_room(row.cells, column, widths, look.aligns, font, look.size)
+            if max(stringWidth(line, font, look.size) for line in value.split("\n")) \
+                    <= room / _SMALLEST_TEXT:
+                continue
+            cells[column] = "\n".join(wrap_text(value, font, look.size, room))
+        out.append(row if cells == list(row.cells) else
+                   GridRow(tuple(cells), row.index, row.klass, row.header))
+    return out
 
 
 _GAP = 2 * PAD_X  # the least space left between a long text and the next cell's text

@@ -50,7 +50,7 @@ def render_letter(data: LetterData, options: RenderOptions = DEFAULT_OPTIONS,
     return build_pdf(spec, root, signature_images=images,
                      signatory=data.company.signatory or data.company.name,
                      subject=f"{data.recipient.customer_id} L{data.level}",
-                     attachment=attachment)
+                     attachment=attachment, signed=options.signed)
 
 
 def letter_attachment(data: LetterData) -> bytes:

@@ -29,6 +29,9 @@ class RenderOptions:
 
     template_dir: Path | None = None
     cjk_font: Path | None = None
+    #: the document will be signed: its signature block says so (the batch sets it when
+    #: it signs, so the unsigned and the signed document differ in content, too)
+    signed: bool = False
 
 
 def _texts(data: StatementData) -> list[str | None]:
@@ -78,7 +81,7 @@ def render_statement(data: StatementData, options: RenderOptions = DEFAULT_OPTIO
     return build_pdf(spec, root, signature_images=images,
                      signatory=data.company.signatory or data.company.name,
                      subject=f"{data.recipient.customer_id} {data.period_label}",
-                     attachment=attachment)
+                     attachment=attachment, signed=options.signed)
 
 
 def _json_default(value):

@@ -37,12 +37,12 @@ from reportlab.platypus import (
     Spacer,
 )
 
-from arcli.render.grid import Grid, GridLook, GridRow, natural_widths
+from arcli.render.grid import Grid, GridLook, GridRow, natural_widths, wrap_rows
 from arcli.render.palette import ACCENT, DUE_SOON, INK, MUTED, OVERDUE, RULE
 from arcli.render.paragraphs import ReusedParagraph
 from arcli.render.templating import TemplateError
 from arcli.render.textblock import TextBlock
-from arcli.render.textfit import fit_text
+from arcli.render.textfit import fit_lines
 
 _ALIGN = {"l": "LEFT", "r": "RIGHT", "c": "CENTER"}
 _PARA_ALIGN = {"left": TA_LEFT, "right": TA_RIGHT, "center": TA_CENTER}
@@ -102,17 +102,20 @@ class Styles:
 
 
 class SignatureBlock(Flowable):
-    """Our signature block: optional signature/seal images, a line, the signatory.
+    """Our signature block: optional signature and seal images, a line, the signatory
+    (on a signed document: "Digitally signed by …"), the caption and the date.
 
-    Records where it was drawn so the PAdES signature field can be placed over it.
+    Records where it was drawn so the PAdES signature field can be placed over it: the
+    block is what a reader sees of the signature, drawn here with the document's fonts
+    (pyHanko's own stamp cannot show Chinese).
     """
 
-    def __init__(self, height: float, fonts: Fonts, caption: str, signatory: str,
+    def __init__(self, height: float, fonts: Fonts, text: tuple[str, str, str],
                  images: tuple[Path, ...], sink: list):
         super().__init__()
         self.height, self.width = height, 80 * mm
-        self.fonts, self.caption, self.signatory = fonts, caption, signatory
-        self.images, self.sink = images, sink
+        self.fonts, self.images, self.sink = fonts, images, sink
+        self.signer, self.caption, self.date_text = text
 
     def wrap(self, avail_width, avail_height):
         return self.width, self.height
@@ -125,15 +128,23 @@ class SignatureBlock(Flowable):
                         mask="auto", preserveAspectRatio=True)
         c.setStrokeColor(RULE)
         c.line(0, 11, self.width, 11)
-        c.setFillColor(INK)
-        c.setFont(self.fonts.bold, 8.5)
-        c.drawString(0, 2, fit_text(self.signatory, self.fonts.bold, 8.5, self.width))
-        c.setFont(self.fonts.regular, 7)
-        c.setFillColor(MUTED)
-        c.drawString(0, -7, fit_text(self.caption, self.fonts.regular, 7, self.width))
+        block = TextBlock(c)
+        self._lines(block, self.signer, self.fonts.bold, 8.5, INK, 2)
+        caption = " · ".join(x for x in (self.caption, self.date_text) if x)
+        self._lines(block, caption, self.fonts.regular, 7, MUTED, -7)
+        block.draw()
         x1, y1 = c.absolutePosition(0, 0)
         x2, y2 = c.absolutePosition(self.width, self.height)
         self.sink.append((c.getPageNumber() - 1, x1, y1, x2, y2))
+
+    def _lines(self, block: TextBlock, text: str, font: str, size: float, color,
+               y: float) -> None:
+        """``text`` from ``y`` down, smaller or on two lines when long (never cut)."""
+        size, lines = fit_lines(text, font, size, self.width, 6)
+        block.style(font, size, color)
+        for line in lines:
+            block.text(0, y, line)
+            y -= size * 1.15
 
 
 class Bars(Flowable):
@@ -248,6 +259,8 @@ class StoryContext:
     signatory: str = ""
     signature_images: tuple[Path, ...] = ()
     signature_sink: list | None = None
+    date_text: str = ""  # the document's date, printed in the signature block
+    signed: bool = False  # the document will carry a digital signature
 
 
 def _inner_markup(el: ET.Element) -> str:
@@ -287,7 +300,7 @@ def _table(el: ET.Element, ctx: StoryContext) -> Flowable:
                     tuple((aligns + ["LEFT"] * cols)[:cols]), el.get("zebra", "1") == "1")
     widths = _widths(el.get("widths"), cols, ctx.frame_width) or natural_widths(grid_rows,
                                                                                look)
-    return Grid(grid_rows, widths, look, repeat=1 if header else 0)
+    return Grid(wrap_rows(grid_rows, widths, look), widths, look, repeat=1 if header else 0)
 
 
 def _bars(el: ET.Element, ctx: StoryContext) -> Flowable:
@@ -335,8 +348,12 @@ def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
             out.append(_boxes(el, ctx))
         elif tag == "signature":
             sink = ctx.signature_sink if ctx.signature_sink is not None else []
+            signer = ctx.signatory
+            if ctx.signed:
+                signer = el.get("signed", "Digitally signed by {signer}").replace(
+                    "{signer}", ctx.signatory)
             out.append(SignatureBlock(float(el.get("h", "24")) * mm, s.fonts,
-                                      (el.text or "").strip(), ctx.signatory,
+                                      (signer, (el.text or "").strip(), ctx.date_text),
                                       ctx.signature_images, sink))
         else:
             raise TemplateError(f"unknown story element <{tag}>")
