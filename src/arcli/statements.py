@@ -36,6 +36,19 @@ from arcli.store.schema import confirmations, customers, disputes, documents
 KINDS = ("activity", "open-item")
 
 
+#: Where a statement's slips go (config ``statements.slips``), see RenderOptions.slips.
+SLIPS = ("same-page", "own-page")
+
+
+def slips_setting(config: ConfigView) -> str:
+    """``statements.slips``, checked: ``same-page`` (default) or ``own-page``."""
+    view = config.section("statements")
+    value = view.get_str("slips", SLIPS[0]) or SLIPS[0]
+    if value not in SLIPS:
+        raise view.error("slips", f"must be one of {', '.join(SLIPS)}, got {value!r}")
+    return value
+
+
 def company_from_config(config: ConfigView) -> Company:
     """Letterhead, bank details and signatory from ``company:`` (every key optional)."""
     view = config.section("company")

@@ -189,3 +189,65 @@ def test_an_address_too_long_for_the_window_fails_the_document_with_a_reason(
     assert rows["L02"]["status"] == "failed"
     assert "envelope window" in rows["L02"]["error"] and "L02" in rows["L02"]["error"]
     assert not list(out.glob("*.pdf"))
+
+
+# -- credit balances -------------------------------------------------------------------------
+OVERDUE_RED = (0xC0, 0x39, 0x2B)
+
+
+def _red_pixels(pdf: Path, tmp_path: Path) -> int:
+    """How many pixels of the first page are the overdue red (bars, nothing else uses it)."""
+    from PIL import Image
+
+    prefix = tmp_path / "page"
+    subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf),
+                    str(prefix)], check=True)
+    image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
+    return sum(1 for pixel in image.getdata()
+               if all(abs(a - b) < 25 for a, b in zip(pixel, OVERDUE_RED, strict=True)))
+
+
+@pytest.mark.parametrize(("lang", "credit", "demands"), [
+    ("en", "is a credit in your favour", ["Please pay", "Remittance slip", "Balance due"]),
+    ("zh_CN", "为贵司的贷方余额", ["请将逾期款项", "汇款单", "应付余额", "请尽快支付"]),
+])
+def test_a_credit_balance_reads_as_a_credit_in_the_customers_favour(
+        signed_book, tmp_path, lang, credit, demands):
+    """C004 has USD 800.00 unapplied: the statement asked it to "please pay" the
+    "balance due" of -800.00 and drew the credit as a red bar."""
+    out = tmp_path / "st"
+    result, rows = run_statements(signed_book, out, "--customer", "C004", "--no-sign",
+                                  "--lang", lang)
+    assert result.exit_code == 0, result.output
+    assert rows["C004"]["closing_balance"] == "-800.00"
+    path = out / rows["C004"]["file"]
+    text = " ".join(pdf_text(path).split())
+    assert credit in text and "800.00" in text
+    for words in demands:
+        assert words not in text
+    assert "-800.00 USD" not in text
+    assert _red_pixels(path, tmp_path) == 0
+
+
+# -- a short statement on one page -------------------------------------------------------------
+def test_a_short_statement_fits_one_page_with_its_slips_unless_configured(
+        signed_book, tmp_path):
+    out = tmp_path / "st"
+    result, rows = run_statements(signed_book, out, "--customer", "C003", "--no-sign")
+    assert result.exit_code == 0, result.output
+    assert rows["C003"]["pages"] == 1
+    text = pdf_text(out / rows["C003"]["file"])
+    assert "Remittance slip" in text and "Balance confirmation" in text and "\f" not in \
+        text.rstrip("\f")
+    _configure(signed_book, "  slips: same-page", "  slips: own-page")
+    apart = tmp_path / "apart"
+    result, rows = run_statements(signed_book, apart, "--customer", "C003", "--no-sign")
+    assert result.exit_code == 0, result.output
+    assert rows["C003"]["pages"] == 2
+    second = pdf_text(apart / rows["C003"]["file"]).split("\f")[1]
+    assert "Remittance slip" in second and "Balance confirmation" in second
+    _configure(signed_book, "  slips: own-page", "  slips: sideways")
+    bad = signed_book("statements", "--period", "2026-10", "--out", str(tmp_path / "bad"))
+    assert bad.exit_code == 2, bad.output
+    assert "statements.slips" in bad.output and "own-page" in bad.output
+    assert not (tmp_path / "bad").exists()

@@ -61,7 +61,12 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     from arcli.periods import parse_period
     from arcli.render.templating import normalize_language
     from arcli.sharding import parse_shard
-    from arcli.statements import StatementRequest, company_from_config, statement_customers
+    from arcli.statements import (
+        StatementRequest,
+        company_from_config,
+        slips_setting,
+        statement_customers,
+    )
     from arcli.store.locks import batch_lock
 
     cfg = app.config.section("statements")
@@ -78,9 +83,10 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     pattern = cfg.get_str("filename", "statement-{customer}-{period}.pdf")
     file_name(pattern, customer="C", period=chosen.label)  # a bad pattern is a usage error
     signing = signing_choice(app, sign)
+    looks = dataclasses.replace(render_options(app), slips=slips_setting(app.config))
     options = PipelineOptions(
         out_dir=Path(out_dir or cfg.get_str("out", "statements")), signing=signing,
-        render_options=render_options(app), force=force, jobs=batch_jobs(app, jobs))
+        render_options=looks, force=force, jobs=batch_jobs(app, jobs))
     owns = parse_shard(shard)
     store = app.store
     summary = BatchSummary()

@@ -32,6 +32,10 @@ class RenderOptions:
     #: the document will be signed: its signature block says so (the batch sets it when
     #: it signs, so the unsigned and the signed document differ in content, too)
     signed: bool = False
+    #: where a statement's remittance and reply slips go (config ``statements.slips``):
+    #: ``same-page`` under the statement when they fit there, else on the next page;
+    #: ``own-page`` always on a page of their own
+    slips: str = "same-page"
 
 
 def _texts(data: StatementData) -> list[str | None]:
@@ -67,6 +71,7 @@ def render_statement(data: StatementData, options: RenderOptions = DEFAULT_OPTIO
         **{f.name: getattr(data, f.name) for f in dataclasses.fields(data)},
         "document_number": data.document_number,
         "currency": data.sections[0].currency if data.sections else "EUR",
+        "slips": options.slips, "signed": options.signed,
     }
     name = f"statement/{language}.xml.j2"
     root = parse_story(render_template(name, context, language, options.template_dir), name)

@@ -7,9 +7,10 @@ and which tables appear are all editable without Python:
 ``<spacer h=mm>``, ``<hr>``, ``<cut>`` (dashed "cut here" line), ``<pagebreak>``,
 ``<keep>`` (keep children on one page), ``<table widths="30,20,*" align="l,l,r"
 header="1">`` with ``<tr class="total|disputed|muted">`` and ``<th>/<td>`` cells,
-``<bars>`` with ``<bar label= value= text=>`` (a small horizontal bar chart),
+``<bars>`` with ``<bar label= value= text= tone=>`` (a small horizontal bar chart),
 ``<boxes>`` with ``<box w=mm h=mm>caption</box>`` (signature and seal boxes for the
-customer), and ``<signature h=mm>`` (our signature block; its position becomes the
+customer), ``<columns widths=…>`` with ``<column>`` parts side by side, and
+``<signature h=mm>`` (our signature block; its position becomes the
 cryptographic signature field).
 
 Table cells are plain strings drawn verbatim (fast, and no second escaping); paragraphs
@@ -38,7 +39,7 @@ from reportlab.platypus import (
 )
 
 from arcli.render.grid import Grid, GridLook, GridRow, natural_widths, wrap_rows
-from arcli.render.palette import ACCENT, DUE_SOON, INK, MUTED, OVERDUE, RULE
+from arcli.render.palette import ACCENT, CREDIT, DUE_SOON, INK, MUTED, OVERDUE, RULE
 from arcli.render.paragraphs import ReusedParagraph
 from arcli.render.templating import TemplateError
 from arcli.render.textblock import TextBlock
@@ -113,7 +114,7 @@ class SignatureBlock(Flowable):
     def __init__(self, height: float, fonts: Fonts, text: tuple[str, str, str],
                  images: tuple[Path, ...], sink: list):
         super().__init__()
-        self.height, self.width = height, 80 * mm
+        self.height, self.width = height, 90 * mm
         self.fonts, self.images, self.sink = fonts, images, sink
         self.signer, self.caption, self.date_text = text
 
@@ -122,25 +123,29 @@ class SignatureBlock(Flowable):
 
     def draw(self):
         c = self.canv
-        size = self.height - 14
+        # Signature and seal images at the block's right, the full height of it, over
+        # the line as a stamp is; the text keeps to their left. All inside the block.
+        size = self.height
         for index, image in enumerate(self.images):
-            c.drawImage(str(image), index * size * 0.8, 13, width=size, height=size,
-                        mask="auto", preserveAspectRatio=True)
+            c.drawImage(str(image), self.width - size * (1 + 0.8 * index), 0, width=size,
+                        height=size, mask="auto", preserveAspectRatio=True)
+        room = self.width - (size * (0.2 + 0.8 * len(self.images)) if self.images else 0)
         c.setStrokeColor(RULE)
-        c.line(0, 11, self.width, 11)
+        c.line(0, 20, self.width, 20)
         block = TextBlock(c)
-        self._lines(block, self.signer, self.fonts.bold, 8.5, INK, 2)
+        self._lines(block, self.signer, self.fonts.bold, 8.5, INK, 11, room)
         caption = " · ".join(x for x in (self.caption, self.date_text) if x)
-        self._lines(block, caption, self.fonts.regular, 7, MUTED, -7)
+        self._lines(block, caption, self.fonts.regular, 7, MUTED, 2, room)
         block.draw()
         x1, y1 = c.absolutePosition(0, 0)
         x2, y2 = c.absolutePosition(self.width, self.height)
         self.sink.append((c.getPageNumber() - 1, x1, y1, x2, y2))
 
-    def _lines(self, block: TextBlock, text: str, font: str, size: float, color,
-               y: float) -> None:
+    @staticmethod
+    def _lines(block: TextBlock, text: str, font: str, size: float, color, y: float,
+               room: float) -> None:
         """``text`` from ``y`` down, smaller or on two lines when long (never cut)."""
-        size, lines = fit_lines(text, font, size, self.width, 6)
+        size, lines = fit_lines(text, font, size, room, 6)
         block.style(font, size, color)
         for line in lines:
             block.text(0, y, line)
@@ -150,7 +155,8 @@ class SignatureBlock(Flowable):
 class Bars(Flowable):
     """A small horizontal bar chart (aging buckets) drawn with the document's fonts."""
 
-    def __init__(self, bars: list[tuple[str, Decimal, str]], fonts: Fonts, width: float):
+    def __init__(self, bars: list[tuple[str, Decimal, str, str | None]], fonts: Fonts,
+                 width: float):
         super().__init__()
         self.bars, self.fonts, self.width = bars, fonts, width
         self.row = 11
@@ -161,20 +167,33 @@ class Bars(Flowable):
 
     def draw(self):
         c = self.canv
-        top = max((abs(v) for _, v, _ in self.bars), default=Decimal(0)) or Decimal(1)
+        top = max((abs(b[1]) for b in self.bars), default=Decimal(0)) or Decimal(1)
         label_w, text_w = 22 * mm, 30 * mm
         span = self.width - label_w - text_w
         labels = TextBlock(c)
-        for index, (label, value, text) in enumerate(self.bars):
+        for index, (label, value, text, tone) in enumerate(self.bars):
             y = self.height - (index + 1) * self.row
             labels.style(self.fonts.regular, 7.5, MUTED).text(0, y + 2, label)
             labels.style(self.fonts.regular, 7.5, INK).text(self.width, y + 2, text, "RIGHT")
             length = float(abs(value) / top) * span
-            c.setFillColor(ACCENT if index == 0 else OVERDUE
-                           if index >= len(self.bars) - 1 else DUE_SOON)
+            c.setFillColor(self._colour(index, value, tone))
             if length:
                 c.rect(label_w, y + 1, max(length, 0.8), self.row - 3, stroke=0, fill=1)
         labels.draw()
+
+
+    def _colour(self, index: int, value: Decimal, tone: str | None):
+        """The bar's colour: the template's ``tone`` (current, due, overdue, credit);
+        without one, by position (first current, last overdue). A credit -- a negative
+        amount -- is never drawn in the overdue red: nothing is owed there."""
+        if value < 0 or tone == "credit":
+            return CREDIT
+        if tone in _TONES:
+            return _TONES[tone]
+        return ACCENT if index == 0 else OVERDUE if index >= len(self.bars) - 1 else DUE_SOON
+
+
+_TONES = {"current": ACCENT, "due": DUE_SOON, "overdue": OVERDUE}
 
 
 class Boxes(Flowable):
@@ -304,8 +323,8 @@ def _table(el: ET.Element, ctx: StoryContext) -> Flowable:
 
 
 def _bars(el: ET.Element, ctx: StoryContext) -> Flowable:
-    bars = [(b.get("label", ""), Decimal(b.get("value", "0")), b.get("text", ""))
-            for b in el if b.tag == "bar"]
+    bars = [(b.get("label", ""), Decimal(b.get("value", "0")), b.get("text", ""),
+             b.get("tone")) for b in el if b.tag == "bar"]
     width = float(el.get("w", "110")) * mm
     return Bars(bars, ctx.styles.fonts, min(width, ctx.frame_width))
 
@@ -314,6 +333,29 @@ def _boxes(el: ET.Element, ctx: StoryContext) -> Flowable:
     boxes = [(float(b.get("w", "60")) * mm, float(b.get("h", "25")) * mm,
               (b.text or "").strip()) for b in el if b.tag == "box"]
     return Boxes(boxes, ctx.styles.fonts)
+
+
+def _columns(el: ET.Element, ctx: StoryContext) -> Flowable:
+    """``<columns widths="90,*"><column>…</column>…</columns>``: story parts side by side
+    (the statement's remittance slip beside its reply slip, so both fit under a short
+    statement on its first page). Each column is laid out at its own width."""
+    from dataclasses import replace
+
+    from reportlab.platypus import Table, TableStyle
+
+    parts = [c for c in el if c.tag == "column"]
+    widths = _widths(el.get("widths"), len(parts), ctx.frame_width) or \
+        [ctx.frame_width / max(len(parts), 1)] * len(parts)
+    gap = 4 * mm
+    cells = [build_flowables(list(part), replace(ctx, frame_width=width - gap))
+             for part, width in zip(parts, widths, strict=True)]
+    table = Table([cells], colWidths=widths, hAlign="LEFT")
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
+                               ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                               ("RIGHTPADDING", (0, 0), (-1, -1), gap),
+                               ("TOPPADDING", (0, 0), (-1, -1), 0),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 0)]))
+    return table
 
 
 def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
@@ -346,6 +388,8 @@ def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
             out.append(_bars(el, ctx))
         elif tag == "boxes":
             out.append(_boxes(el, ctx))
+        elif tag == "columns":
+            out.append(_columns(el, ctx))
         elif tag == "signature":
             sink = ctx.signature_sink if ctx.signature_sink is not None else []
             signer = ctx.signatory
