@@ -251,3 +251,25 @@ def test_a_short_statement_fits_one_page_with_its_slips_unless_configured(
     assert bad.exit_code == 2, bad.output
     assert "statements.slips" in bad.output and "own-page" in bad.output
     assert not (tmp_path / "bad").exists()
+
+
+def test_this_month_ends_today_not_at_the_end_of_the_month(signed_book, tmp_path):
+    """``--period this-month`` on 22 Nov dated the statement 30 Nov and counted days
+    overdue up to then."""
+    import datetime as dt
+
+    from tests.statements.test_statements import attachment
+
+    out = tmp_path / "st"
+    result = signed_book("statements", "--period", "this-month", "--out", str(out),
+                         "--customer", "C003", "--no-sign", "--json")
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)[0]
+    copy = attachment(out / row["file"])
+    assert copy["period"] == "2026-11" and copy["period_end"] == "2026-11-22"
+    for item in copy["sections"][0]["open_items"]:
+        due = item["due_date"]
+        assert item["days_overdue"] == max(0, (dt.date(2026, 11, 22)
+                                               - dt.date.fromisoformat(due)).days)
+    text = " ".join(pdf_text(out / row["file"]).split())
+    assert "Nov 30, 2026" not in text and "to Nov 22, 2026" in text
