@@ -284,7 +284,7 @@ def test_a_reference_taller_than_a_page_or_wider_than_its_column_still_prints(
     assert all(re.search(r"Date\s+Type\s+Number\s+Reference", page)
                for page in text.split("\f")[1:pages - 1])
     assert "…" not in text
-    pieces = re.findall(r"W?x{8,}", text)
+    pieces = re.findall(r"(?<![A-Za-z])W?x+(?![A-Za-z])", text)
     assert "".join(pieces) == wide and len(pieces) > 3  # whole, over several lines
     row = next(line for line in text.splitlines() if "WIDE-1" in line)
     assert re.search(r"Wx+\s+200\.00\s", row)  # the amount is not overwritten
@@ -576,8 +576,10 @@ def test_quick_page_compression_changes_bytes_not_content(example_book, tmp_path
         assert fast.attachments == slow.attachments
         fast_size, slow_size = (folder.joinpath(row["file"]).stat().st_size
                                 for folder in (quick, default))
-        # other bytes, still compressed (page content stored plain adds ~40% to the file)
-        assert fast_size != slow_size and fast_size < slow_size * 1.05
+        # other bytes, still compressed (page content stored plain adds ~40% to the file);
+        # a one-page statement (with its slips) is small, so the few hundred bytes the
+        # quick level costs weigh a little more than on the two pages statements had
+        assert fast_size != slow_size and fast_size < slow_size * 1.08
 
 
 def test_json_copy_writes_exactly_the_fields_of_every_dataclass():

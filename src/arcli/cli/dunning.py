@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -164,7 +165,7 @@ def preview_command(app: AppContext, customer, level, currency, as_of, output_di
         name = "preview-" + file_name(policy.filename, customer=p.customer_id,
                                       currency=p.currency, level=p.level,
                                       date=req.as_of.isoformat())
-        rendered = render_letter(p.letter, render_options(app))
+        rendered = render_letter(dataclasses.replace(p.letter, draft=True), render_options(app))
         atomic_write(Path(output_dir) / name, rendered.pdf)
         click.echo(str(Path(output_dir) / name))
 

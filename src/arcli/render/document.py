@@ -74,6 +74,7 @@ class DocumentSpec:
     recipient: Recipient
     fonts: Fonts
     labels: PageLabels = field(default_factory=PageLabels)
+    watermark: str = ""  # across every page (a preview's DRAFT), or nothing
 
 
 def _fixed_timestamp(day: dt.date) -> TimeStamp:
@@ -107,12 +108,27 @@ class _NumberedCanvas(Canvas):
         total = len(self._saved)
         for state in self._saved:
             self.__dict__.update(state)
+            if self._spec.watermark:
+                _draw_watermark(self, self._spec)
             _draw_page_number(self, self._spec, total)
             super().showPage()
         if self._attachment is not None:
             embed_attachment(self, self._attachment)
         compress_pages_quickly(self._doc)
         super().save()
+
+
+def _draw_watermark(c: Canvas, spec: DocumentSpec) -> None:
+    """Large, light, diagonal text over the page: nobody takes a preview for a letter."""
+    c.saveState()
+    c.setFillColor(MUTED)
+    c.setFillAlpha(0.18)
+    c.translate(PAGE_W / 2, PAGE_H / 2)
+    c.rotate(45)
+    size = min(110.0, 0.9 * PAGE_H / max(c.stringWidth(spec.watermark, spec.fonts.bold, 1), 1))
+    c.setFont(spec.fonts.bold, size)
+    c.drawCentredString(0, -size / 3, spec.watermark)
+    c.restoreState()
 
 
 def _draw_page_number(c: Canvas, spec: DocumentSpec, total: int) -> None:

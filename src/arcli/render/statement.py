@@ -67,6 +67,9 @@ def render_statement(data: StatementData, options: RenderOptions = DEFAULT_OPTIO
     """Render one customer's statement (all its currencies) as PDF bytes, with
     ``attachment`` (its JSON copy, see :func:`statement_attachment`) embedded if given."""
     language = normalize_language(data.language)
+    company = data.company.for_language(language)
+    if company is not data.company:
+        data = dataclasses.replace(data, company=company)
     context = {
         **{f.name: getattr(data, f.name) for f in dataclasses.fields(data)},
         "document_number": data.document_number,

@@ -3,7 +3,8 @@
 Templates (Jinja2, autoescaped) produce a small XML vocabulary, so wording, labels, order
 and which tables appear are all editable without Python:
 
-``<h1> <h2> <p align= size= color=>`` paragraphs (inner ``<b> <i> <br/> <font>`` allowed),
+``<h1> <h2> <p align= size= color= indent=ems>`` paragraphs (inner ``<b> <i> <br/>
+<font>`` allowed),
 ``<spacer h=mm>``, ``<hr>``, ``<cut>`` (dashed "cut here" line), ``<pagebreak>``,
 ``<keep>`` (keep children on one page), ``<table widths="30,20,*" align="l,l,r"
 header="1">`` with ``<tr class="total|disputed|muted">`` and ``<th>/<td>`` cells,
@@ -81,17 +82,20 @@ class Styles:
         align = el.get("align")
         size = el.get("size")
         color = el.get("color")
-        if not (align or size or color):
+        indent = el.get("indent")
+        if not (align or size or color or indent):
             return default
-        key = (default.name, align, size, color)
+        key = (default.name, align, size, color, indent)
         if key not in self._variants:
-            self._variants[key] = self._variant(default, align, size, color)
+            self._variants[key] = self._variant(default, align, size, color, indent)
         return self._variants[key]
 
     @staticmethod
     def _variant(default: ParagraphStyle, align: str | None, size: str | None,
-                 color: str | None) -> ParagraphStyle:
+                 color: str | None, indent: str | None = None) -> ParagraphStyle:
         extra = {}
+        if indent:  # first line indented by this many characters (ems), as 此致 is
+            extra["firstLineIndent"] = float(indent) * float(size or default.fontSize)
         if align:
             extra["alignment"] = _PARA_ALIGN.get(align, TA_LEFT)
         if size:
@@ -396,9 +400,12 @@ def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
             if ctx.signed:
                 signer = el.get("signed", "Digitally signed by {signer}").replace(
                     "{signer}", ctx.signatory)
-            out.append(SignatureBlock(float(el.get("h", "24")) * mm, s.fonts,
-                                      (signer, (el.text or "").strip(), ctx.date_text),
-                                      ctx.signature_images, sink))
+            block = SignatureBlock(float(el.get("h", "24")) * mm, s.fonts,
+                                   (signer, (el.text or "").strip(), ctx.date_text),
+                                   ctx.signature_images, sink)
+            block.hAlign = {"right": "RIGHT", "center": "CENTER"}.get(el.get("align", ""),
+                                                                     "LEFT")
+            out.append(block)
         else:
             raise TemplateError(f"unknown story element <{tag}>")
     return out
