@@ -9,7 +9,31 @@ def test_all_shipped_templates_render(arcli):
     result = arcli("templates", "check", "--json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert len(rows) == 15 and {r["status"] for r in rows} == {"ok"}
+    assert len(rows) == 21 and {r["status"] for r in rows} == {"ok"}
+    emails = {(r["template"], r["language"]) for r in rows if r["template"].startswith("email/")}
+    assert emails == {(f"email/{kind}", lang) for kind in ("statement", "letter")
+                      for lang in ("en", "zh_CN", "zh_TW")}
+
+
+def test_email_templates_are_checked_too(arcli, tmp_path):
+    """Email templates were not checked: a broken or subject-less one showed only when
+    ``arcli send`` mailed customers."""
+    override = tmp_path / "tpl" / "email"
+    override.mkdir(parents=True)
+    (override / "statement.zh_CN.txt.j2").write_text("Subject: 对账单\n{{ customer.nmae }}\n")
+    (override / "letter.en.txt.j2").write_text("Dear {{ customer.name }},\nplease pay.\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(f"templates:\n  path: {tmp_path / 'tpl'}\n")
+    arcli.config = config
+    result = arcli("templates", "check", "--json")
+    assert result.exit_code == 1
+    rows = {(r["template"], r["language"]): r for r in json.loads(result.stdout)}
+    broken = rows[("email/statement", "zh_CN")]
+    assert broken["status"] == "error" and "statement.zh_CN.txt.j2" in broken["message"]
+    assert "nmae" in broken["message"]
+    no_subject = rows[("email/letter", "en")]
+    assert no_subject["status"] == "error" and "Subject" in no_subject["message"]
+    assert rows[("email/statement", "en")]["status"] == "ok"
 
 
 def test_missing_translation_and_broken_template_are_reported(arcli, tmp_path):

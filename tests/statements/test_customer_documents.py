@@ -273,3 +273,22 @@ def test_this_month_ends_today_not_at_the_end_of_the_month(signed_book, tmp_path
                                                - dt.date.fromisoformat(due)).days)
     text = " ".join(pdf_text(out / row["file"]).split())
     assert "Nov 30, 2026" not in text and "to Nov 22, 2026" in text
+
+
+def test_statements_dry_run_lists_what_would_be_produced_and_writes_nothing(
+        signed_book, tmp_path):
+    out = tmp_path / "st"
+    result = signed_book("statements", "--period", "2026-10", "--out", str(out),
+                         "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    planned = {r["customer"] + r["currency"]: r for r in json.loads(result.stdout)}
+    assert not out.exists()  # no folder, no files, no manifest
+    real, _rows = run_statements(signed_book, out)
+    assert real.exit_code == 0
+    written = {r["customer"] + r["currency"]: r
+               for r in json.loads(real.stdout) if r["status"] == "written"}
+    assert {k for k, r in planned.items() if r["status"] == "would write"} == set(written)
+    for key, row in written.items():
+        assert planned[key]["file"] == row["file"]
+        assert planned[key]["closing_balance"] == row["closing_balance"]
+    assert "nothing written or recorded" in result.stderr

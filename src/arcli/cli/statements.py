@@ -39,11 +39,13 @@ from arcli.cli.common import (
 @click.option("--include-zero", is_flag=True,
               help="Also customers with nothing open and no activity.")
 @click.option("--force", is_flag=True, help="Rewrite files even when their content is unchanged.")
+@click.option("--dry-run", is_flag=True,
+              help="List the statements that would be produced; write and record nothing.")
 @shard_option
 @output_options
 @pass_app
 def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir, sign, jobs,
-               include_zero, force, shard, out) -> None:
+               include_zero, force, dry_run, shard, out) -> None:
     """Generate statements for a period: one PDF per customer (a section per currency),
     with aging, remittance slip and balance-confirmation reply slip, plus manifest.csv/json.
 
@@ -92,6 +94,9 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     owns = parse_shard(shard)
     store = app.store
     summary = BatchSummary()
+    if dry_run:
+        _dry_run(app, request, pattern, owns, out, options.out_dir)
+        return
     with batch_lock(store, "statements", owns):
         with store.connect() as conn:
             covered = [cid for cid in statement_customers(conn, request)
@@ -138,3 +143,23 @@ def _assembler(store, request, company, pattern: str):
                     yield failed(cid, None, "statement", error)
 
     return assemble
+
+
+def _dry_run(app: AppContext, request, pattern: str, owns, out, out_dir: Path) -> None:
+    """What the run would produce -- per customer the file, its currencies and closing
+    balances, or why there is none -- from the same assembly as the run, with nothing
+    rendered, written, locked or recorded."""
+    from arcli.batch import Job, JobResult, results_report
+    from arcli.statements import company_from_config, statement_customers
+
+    with app.store.connect() as conn:
+        covered = [cid for cid in statement_customers(conn, request)
+                   if not owns or owns.owns(cid)]
+    assemble = _assembler(app.store, request, company_from_config(app.config), pattern)
+    results = [JobResult(item.customer_id, item.currency, item.kind, "would write",
+                         item.file_name, amounts=item.amounts) if isinstance(item, Job)
+               else item for item in assemble(covered)]
+    planned = sum(1 for r in results if r.status == "would write")
+    app.info(f"dry run: {planned} statement(s) for {request.period_label} would be written "
+             f"to {out_dir}; nothing written or recorded")
+    emit(out, results_report(results))

@@ -54,3 +54,22 @@ def sample_letter(template: str, language: str, level: int = 2) -> LetterData:
                       (LetterCharge("fee", D("5.00")),), D("12.34"), D("1017.34"),
                       (PreviousLetter(DAY - dt.timedelta(days=14), level - 1),),
                       (DAY - dt.timedelta(days=3), D("500.00")), "Sales desk", level >= 3)
+
+
+def sample_email_context(kind: str) -> dict:
+    """What ``arcli send`` hands an email template (customer, company, file, period),
+    filled with sample values."""
+    return {"customer": {"id": RECIPIENT.customer_id, "name": RECIPIENT.name},
+            "company": COMPANY, "file": f"{kind}-S-1-2026-10.pdf",
+            "period": "2026-10" if kind == "statement" else None}
+
+
+def check_email(text: str) -> str:
+    """What is wrong with a rendered email template, or "": its first line must be the
+    subject (``Subject: …``, not empty) and a body must follow."""
+    subject, _, body = text.partition("\n")
+    if not subject.startswith("Subject:") or not subject.removeprefix("Subject:").strip():
+        return "the first line must be 'Subject: …' with a subject"
+    if not body.strip():
+        return "the message has no body"
+    return ""
