@@ -82,8 +82,10 @@ def _wrap_line(text: str, font: str, size: float, room: float) -> list[str]:
             lines.append(text[start:].strip(" "))
             break
         end = _longest_fit(text, start, measure, size, room)
-        cut = next((i + 1 for i in range(end - 1, start, -1) if _breaks_after(text[i])),
-                   end)  # the last break opportunity inside what fits, else mid-word
+        # The last break opportunity inside what fits -- unless it would leave the line
+        # less than half full (``INV-CN-2026-`` / ``10-`` / ``0000…``): then mid-word.
+        cut = next((i + 1 for i in range(end - 1, start + (end - start) // 2, -1)
+                    if _breaks_after(text[i])), end)
         lines.append(text[start:cut].strip(" "))
         start = cut
         while start < len(text) and text[start] == " ":
