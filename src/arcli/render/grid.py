@@ -229,23 +229,33 @@ def wrap_rows(rows: list[GridRow], widths: list[float], look: GridLook) -> list[
     taller), so no text is cut or runs over its neighbour. Figures are not broken: they
     are set smaller when drawn, as are texts only a little too wide. Only cells with more
     characters than their column can always hold are measured."""
-    em = {font: look.size * widest_glyph(font) for font in (look.regular, look.bold)}
-    out = []
-    for row in rows:
-        font = look.bold if row.header or "total" in row.klass else look.regular
-        cells = list(row.cells)
-        for column, value in enumerate(cells):
-            if column >= len(widths) or len(value) * em[font] <= widths[column] - 2 * PAD_X \
-                    or FIGURE.fullmatch(value):
-                continue
-            room = cell_room(row.cells, column, widths, look.aligns, font, look.size)
-            if max(stringWidth(line, font, look.size) for line in value.split("\n")) \
-                    <= room / _SMALLEST_TEXT:
-                continue
-            cells[column] = "\n".join(wrap_text(value, font, look.size, room))
-        out.append(row if cells == list(row.cells) else
-                   GridRow(tuple(cells), row.index, row.klass, row.header))
+    em = max(widest_glyph(look.regular), widest_glyph(look.bold)) * look.size
+    safe = [(width - 2 * PAD_X) / em for width in widths]  # characters that always fit
+    out = rows
+    for number, row in enumerate(rows):
+        if all(len(value) <= limit for value, limit in zip(row.cells, safe, strict=False)):
+            continue  # nearly every row: nothing in it can be too wide
+        wrapped = _wrapped(row, widths, look)
+        if wrapped is not row:
+            out = out if out is not rows else list(rows)
+            out[number] = wrapped
     return out
+
+
+def _wrapped(row: GridRow, widths: list[float], look: GridLook) -> GridRow:
+    """``row`` with its too-wide texts broken into lines (the same row if none is)."""
+    font = look.bold if row.header or "total" in row.klass else look.regular
+    cells = list(row.cells)
+    for column, value in enumerate(row.cells):
+        if column >= len(widths) or FIGURE.fullmatch(value):
+            continue
+        room = cell_room(row.cells, column, widths, look.aligns, font, look.size)
+        if max(stringWidth(line, font, look.size) for line in value.split("\n")) \
+                > room / _SMALLEST_TEXT:
+            cells[column] = "\n".join(wrap_text(value, font, look.size, room))
+    if cells == list(row.cells):
+        return row
+    return GridRow(tuple(cells), row.index, row.klass, row.header)
 
 
 _GAP = 2 * PAD_X  # the least space left between a long text and the next cell's text
