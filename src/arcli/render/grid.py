@@ -227,34 +227,51 @@ def shrunk_size(value: str, font: str, size: float, room: float,
 def wrap_rows(rows: list[GridRow], widths: list[float], look: GridLook) -> list[GridRow]:
     """``rows`` with every text too wide for its cell broken into lines (the row grows
     taller), so no text is cut or runs over its neighbour. Figures are not broken: they
-    are set smaller when drawn, as are texts only a little too wide. Only cells with more
-    characters than their column can always hold are measured."""
+    are set smaller when drawn, as are texts only a little too wide.
+
+    This runs over every cell of every table, so it measures as little as drawing does:
+    a cell with fewer characters than its column can always hold is not measured, and
+    the widths of texts that recur (dates, type names) are remembered."""
     em = max(widest_glyph(look.regular), widest_glyph(look.bold)) * look.size
     safe = [(width - 2 * PAD_X) / em for width in widths]  # characters that always fit
+    # a text up to this wide is set a little smaller in its own column, not wrapped
+    shrinkable = [(width - 2 * PAD_X) / _SMALLEST_TEXT for width in widths]
     out = rows
     for number, row in enumerate(rows):
-        if all(len(value) <= limit for value, limit in zip(row.cells, safe, strict=False)):
-            continue  # nearly every row: nothing in it can be too wide
-        wrapped = _wrapped(row, widths, look)
-        if wrapped is not row:
+        long = [column for column, (value, limit) in enumerate(zip(row.cells, safe,
+                                                                       strict=False))
+                if len(value) > limit]
+        if not long:
+            continue
+        font = look.bold if row.header or "total" in row.klass else look.regular
+        known = known_widths(font, look.size)
+        too_wide = [column for column in long
+                    if _widest_line(row.cells[column], font, look.size, known)
+                    > shrinkable[column] and not FIGURE.fullmatch(row.cells[column])]
+        if too_wide:
             out = out if out is not rows else list(rows)
-            out[number] = wrapped
+            out[number] = _wrapped(row, too_wide, widths, look, font)
     return out
 
 
-def _wrapped(row: GridRow, widths: list[float], look: GridLook) -> GridRow:
-    """``row`` with its too-wide texts broken into lines (the same row if none is)."""
-    font = look.bold if row.header or "total" in row.klass else look.regular
+def _widest_line(value: str, font: str, size: float, known: dict[str, float]) -> float:
+    width = known.get(value)
+    if width is None:
+        width = known[value] = max(stringWidth(line, font, size)
+                                   for line in value.split("\n"))
+    return width
+
+
+def _wrapped(row: GridRow, columns: list[int], widths: list[float], look: GridLook,
+             font: str) -> GridRow:
+    """``row`` with the texts of ``columns`` broken into lines where they are wider than
+    the room they may run on into (see :func:`cell_room`)."""
     cells = list(row.cells)
-    for column, value in enumerate(row.cells):
-        if column >= len(widths) or FIGURE.fullmatch(value):
-            continue
+    for column in columns:
+        value = row.cells[column]
         room = cell_room(row.cells, column, widths, look.aligns, font, look.size)
-        if max(stringWidth(line, font, look.size) for line in value.split("\n")) \
-                > room / _SMALLEST_TEXT:
+        if _widest_line(value, font, look.size, {}) > room / _SMALLEST_TEXT:
             cells[column] = "\n".join(wrap_text(value, font, look.size, room))
-    if cells == list(row.cells):
-        return row
     return GridRow(tuple(cells), row.index, row.klass, row.header)
 
 
