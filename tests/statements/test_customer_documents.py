@@ -202,8 +202,8 @@ def _red_pixels(pdf: Path, tmp_path: Path) -> int:
     prefix = tmp_path / "page"
     subprocess.run(["pdftoppm", "-r", "50", "-png", "-f", "1", "-l", "1", str(pdf),
                     str(prefix)], check=True)
-    image = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB")
-    return sum(1 for pixel in image.getdata()
+    data = Image.open(next(tmp_path.glob("page*.png"))).convert("RGB").tobytes()
+    return sum(1 for pixel in zip(data[0::3], data[1::3], data[2::3], strict=True)
                if all(abs(a - b) < 25 for a, b in zip(pixel, OVERDUE_RED, strict=True)))
 
 
