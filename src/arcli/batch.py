@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import functools
 import hashlib
 import io
@@ -124,9 +125,13 @@ def _init_worker(options: PipelineOptions) -> None:
     _WORKER["options"] = options
     _WORKER["renderers"] = _renderers()
     if options.signing is not None:
+        from arcli.render.statement import DEFAULT_OPTIONS
         from arcli.signing import PdfSigningKey
 
         _WORKER["key"] = PdfSigningKey(options.signing)
+        # a signed document's signature block says it is signed, by whom and when
+        _WORKER["options"] = dataclasses.replace(options, render_options=dataclasses.replace(
+            options.render_options or DEFAULT_OPTIONS, signed=True))
 
 
 def _produce(job: Job, previous: dict | None, files: StagedFiles) -> JobResult:
@@ -148,12 +153,12 @@ def _produce(job: Job, previous: dict | None, files: StagedFiles) -> JobResult:
         content = digest.hexdigest()
         result.pages, result.content_sha256 = rendered.pages, content
         target = options.out_dir / job.file_name
-        if not options.force and _unchanged(target, previous, content):
+        key = _WORKER.get("key")
+        if not options.force and _unchanged(target, previous, content, key is not None):
             result.status, result.sha256 = "unchanged", previous["sha256"]
-            result.signed = previous.get("signed") in (True, "yes")
+            result.signed = _was_signed(previous)
             return result
         pdf, sha256 = rendered.pdf, unsigned_sha256
-        key = _WORKER.get("key")
         if key is not None:
             pdf = key.sign(pdf, rendered.signature_box)
             result.signed, sha256 = True, hashlib.sha256(pdf).hexdigest()
@@ -165,8 +170,17 @@ def _produce(job: Job, previous: dict | None, files: StagedFiles) -> JobResult:
     return result
 
 
-def _unchanged(target: Path, previous: dict | None, content: str) -> bool:
+def _was_signed(previous: dict) -> bool:
+    return previous.get("signed") in (True, "yes")
+
+
+def _unchanged(target: Path, previous: dict | None, content: str, signing: bool) -> bool:
+    """Whether the file on disk is this document as it should be: same content, and
+    signed when this run signs (an unsigned file from a run without signing is signed
+    now, not left as it was)."""
     if not previous or previous.get("content_sha256") != content or not target.is_file():
+        return False
+    if signing and not _was_signed(previous):
         return False
     return hashlib.sha256(target.read_bytes()).hexdigest() == previous.get("sha256")
 

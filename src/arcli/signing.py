@@ -253,11 +253,21 @@ class PdfSigningKey:
 
 
 def _invisible_stamp():
-    """A stamp that draws nothing: the visible block is already on the page."""
-    from pyhanko.stamp import TextStampStyle
+    """A stamp style that leaves the field's appearance as created: empty. The visible
+    block is already on the page, drawn by reportlab.
 
-    return TextStampStyle(stamp_text="", border_width=0, background=None,
-                          background_opacity=0)
+    pyHanko's text stamp, even with no text, gives the appearance stream a font
+    dictionary written in place (not as an object of its own). poppler names such a
+    font by a hash, then looks that hash up as an object number: every viewer and tool
+    on poppler (pdftotext, pdffonts, evince) printed "Internal Error: xref num … not
+    found" on every signed file and rebuilt the file's cross-reference table."""
+    from pyhanko.stamp import BaseStampStyle
+
+    class _KeepAppearance(BaseStampStyle):
+        def create_stamp(self, writer, box, text_params):
+            return None  # pyHanko then keeps the empty appearance of the new field
+
+    return _KeepAppearance()
 
 
 def create_test_certificate(out_path: Path, *, password: bytes, common_name: str,

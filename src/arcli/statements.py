@@ -36,6 +36,19 @@ from arcli.store.schema import confirmations, customers, disputes, documents
 KINDS = ("activity", "open-item")
 
 
+#: Where a statement's slips go (config ``statements.slips``), see RenderOptions.slips.
+SLIPS = ("same-page", "own-page")
+
+
+def slips_setting(config: ConfigView) -> str:
+    """``statements.slips``, checked: ``same-page`` (default) or ``own-page``."""
+    view = config.section("statements")
+    value = view.get_str("slips", SLIPS[0]) or SLIPS[0]
+    if value not in SLIPS:
+        raise view.error("slips", f"must be one of {', '.join(SLIPS)}, got {value!r}")
+    return value
+
+
 def company_from_config(config: ConfigView) -> Company:
     """Letterhead, bank details and signatory from ``company:`` (every key optional)."""
     view = config.section("company")
@@ -49,6 +62,7 @@ def company_from_config(config: ConfigView) -> Company:
         return tuple(line for line in str(value).splitlines() if line.strip())
 
     return Company(
+        by_language=_company_wording(view),
         name=view.get_str("name", "Your Company Ltd") or "Your Company Ltd",
         address=lines("address"), registration_no=view.get_str("registration_no"),
         tax_id=view.get_str("tax_id"), phone=view.get_str("phone"),
@@ -58,6 +72,37 @@ def company_from_config(config: ConfigView) -> Company:
         signature_image=view.get_path("signature_image"),
         seal_image=view.get_path("seal_image"), signatory=view.get_str("signatory"),
     )
+
+
+#: What ``company.by_language.<language>`` may word differently, as list or text.
+_WORDING = {"name": False, "address": True, "bank_details": True,
+            "payment_instructions": False, "signatory": False}
+
+
+def _company_wording(view: ConfigView) -> dict[str, dict]:
+    """``company.by_language``: per language (en, zh_CN, zh_TW) the company's name,
+    address, bank details, payment instructions and signatory as documents in that
+    language print them; what is not given there stays as given above it."""
+    from arcli.render.templating import LANGUAGES
+
+    section = view.section("by_language")
+    found: dict[str, dict] = {}
+    for language in section:
+        if language not in LANGUAGES:
+            raise section.error(language, f"must be one of {', '.join(LANGUAGES)}")
+        wording = section.section(language)
+        values: dict = {}
+        for key in wording:
+            if key not in _WORDING:
+                raise wording.error(key, f"unknown key (known: {', '.join(_WORDING)})")
+            raw = wording.raw(key)
+            if _WORDING[key]:
+                items = raw if isinstance(raw, list) else str(raw or "").splitlines()
+                values[key] = tuple(str(v) for v in items if str(v).strip())
+            else:
+                values[key] = wording.get_str(key)
+        found[language] = values
+    return found
 
 
 @dataclass(frozen=True)

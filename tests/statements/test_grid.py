@@ -1,5 +1,5 @@
-"""Text that does not fit: cutting it to a width, and the table flowable's long cells
-and tall rows."""
+"""Text that does not fit: breaking it into lines of a width (never cutting it), and the
+table flowable's long cells and tall rows."""
 
 from __future__ import annotations
 
@@ -12,28 +12,21 @@ from hypothesis import strategies as st
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Frame
 
-from arcli.render.grid import PAD_X, Grid, GridLook, GridRow, cell_room
-from arcli.render.textfit import ELLIPSIS, fit_text, widest_glyph
+from arcli.render.grid import PAD_X, Grid, GridLook, GridRow, cell_room, wrap_rows
+from arcli.render.textfit import widest_glyph, wrap_text
 
 FONT, SIZE = "Helvetica", 8.5
 
 
 @given(st.text(st.characters(min_codepoint=32, max_codepoint=0x24F), max_size=80),
        st.floats(min_value=0, max_value=300))
-def test_fit_text_keeps_what_fits_and_cuts_the_rest_at_the_longest_prefix(value, room):
-    fitted = fit_text(value, FONT, SIZE, room)
+def test_wrap_text_keeps_every_character_in_lines_that_fit(value, room):
+    lines = wrap_text(value, FONT, SIZE, room)
+    assert "".join(lines).replace(" ", "") == value.replace(" ", "")  # nothing left out
+    for line in lines:  # each fits, unless it is one character wider than the room
+        assert stringWidth(line, FONT, SIZE) <= room or len(line.strip()) <= 1
     if stringWidth(value, FONT, SIZE) <= room:
-        assert fitted == value
-        return
-    assert stringWidth(fitted, FONT, SIZE) <= room
-    if fitted:
-        assert fitted.endswith(ELLIPSIS)
-        kept = fitted[:-1]
-        assert value.startswith(kept)
-        # One more character would not have fitted.
-        longer = value[:len(kept) + 1].rstrip() + ELLIPSIS
-        assert len(value[:len(kept) + 1].rstrip()) == len(kept) or \
-            stringWidth(longer, FONT, SIZE) > room
+        assert lines == [value.strip()] or lines == [value]
 
 
 def test_widest_glyph_bounds_every_character_of_the_font():
@@ -121,15 +114,18 @@ def _drawn_alone(grid: Grid, pdf: Path) -> str:
                           text=True, check=True).stdout
 
 
-def test_a_figure_too_wide_for_its_cell_is_shrunk_whole_and_free_text_is_cut(tmp_path):
-    """Cutting an amount would print another figure: figures are set smaller instead."""
+def test_a_figure_too_wide_for_its_cell_is_shrunk_whole_and_free_text_is_wrapped(tmp_path):
+    """Cutting an amount would print another figure: figures are set smaller instead. A
+    text was cut with an ellipsis; it is now broken into lines, the row grows taller."""
     figure, reference = "123,456,789,012.34 CNY", "A reference far too long for its cell"
     look = GridLook(FONT, "Helvetica-Bold", SIZE, ("LEFT", "RIGHT"))
-    grid = Grid([GridRow((reference, figure), 1)], [60.0, 60.0], look)
+    rows = wrap_rows([GridRow((reference, figure), 1)], [60.0, 60.0], look)
+    grid = Grid(rows, [60.0, 60.0], look)
+    assert grid.heights[0] > Grid([GridRow(("x", figure), 1)], [60.0, 60.0], look).heights[0]
     pdf = tmp_path / "grid.pdf"
     text = _drawn_alone(grid, pdf)
-    assert figure in text
-    assert reference not in text and re.search(r"A reference\S* ?\S*…", text)
+    assert figure in text and "…" not in text
+    assert " ".join(text.replace(figure, "").split()) == reference
     from pypdf import PdfReader
 
     stream = PdfReader(str(pdf)).pages[0].get_contents().get_data().decode("latin-1")

@@ -113,8 +113,10 @@ def test_rerun_is_byte_identical_and_jobs_give_same_content(signed_book, tmp_pat
 
 
 def test_manifest_hashes_are_the_files_and_their_content(signed_book, tmp_path):
-    """``sha256`` is the file on disk, signed or not; ``content_sha256`` is the unsigned
-    PDF and its JSON copy, which the unsigned file shows directly."""
+    """``sha256`` is the file on disk, signed or not; ``content_sha256`` is the PDF as
+    rendered (before a signature is added to it) and its JSON copy, which the unsigned
+    file shows directly and the signed file holds up to its first end of file. A document
+    to be signed says so in its signature block, so the two contents differ."""
     import hashlib
 
     from pypdf import PdfReader
@@ -135,7 +137,10 @@ def test_manifest_hashes_are_the_files_and_their_content(signed_book, tmp_path):
         assert other["sha256"] == hashlib.sha256((signed / other["file"]).read_bytes()
                                                  ).hexdigest()
         assert other["signed"] == "yes" and other["sha256"] != row["sha256"]
-        assert other["content_sha256"] == row["content_sha256"]
+        signed_pdf = (signed / other["file"]).read_bytes()
+        rendered = signed_pdf[:signed_pdf.index(b"%%EOF") + len(b"%%EOF\n")]
+        assert other["content_sha256"] == hashlib.sha256(rendered + b"\0" + copy).hexdigest()
+        assert other["content_sha256"] != row["content_sha256"]
 
 
 @pytest.mark.parametrize("selection", [(), ("--customer", "C003", "--customer", "C001",
@@ -251,8 +256,9 @@ def test_a_reference_taller_than_a_page_or_wider_than_its_column_still_prints(
         signed_book, tmp_path):
     """A ledger reference with 120 line breaks made reportlab fail the whole statement
     (a row taller than a page); a 300-character one ran over the amounts beside it. The
-    tall row now continues over the pages, header repeated; the wide one is cut with an
-    ellipsis; both stay whole in the JSON copy."""
+    tall row now continues over the pages, header repeated; the wide one is broken into
+    lines within its column (it was cut with an ellipsis); both stay whole in the JSON
+    copy."""
     tall = "\n".join(f"ref {n}" for n in range(120))
     wide = "W" + "x" * 299
     path = tmp_path / "odd.csv"
@@ -275,18 +281,20 @@ def test_a_reference_taller_than_a_page_or_wider_than_its_column_still_prints(
     assert [int(n) for n in found] == list(range(120))  # every line once, in order
     assert all(re.search(r"Date\s+Type\s+Number\s+Reference", page)
                for page in text.split("\f")[1:pages - 1])
-    cut = re.search(r"Wx+…", text)
-    assert cut and 8 < len(cut.group()) < 60 and wide not in text
+    assert "…" not in text
+    pieces = re.findall(r"(?<![A-Za-z])W?x+(?![A-Za-z])", text)
+    assert "".join(pieces) == wide and len(pieces) > 3  # whole, over several lines
     row = next(line for line in text.splitlines() if "WIDE-1" in line)
-    assert re.search(r"…\s+200\.00\s", row)  # the amount is not overwritten
+    assert re.search(r"Wx+\s+200\.00\s", row)  # the amount is not overwritten
     activity = attachment(out / rows["C003"]["file"])["sections"][0]["activity"]
     assert {a["reference"] for a in activity} >= {tall, wide}
 
 
 def test_a_long_name_and_address_stay_inside_the_envelope_window(signed_book, tmp_path):
     """Names and address lines were cut at 60 characters, which for Chinese text is far
-    wider than the window: they ran over the title block beside it. They are now cut to
-    the window's width (85 mm) with an ellipsis."""
+    wider than the window: they ran over the title block beside it. Then they were cut to
+    the window's width with an ellipsis; now they are broken into lines inside the window
+    (85 mm), whole."""
     name = "华东超长名称国际贸易与制造集团股份有限公司上海浦东新区分公司第二营业部财务结算中心"
     street = "上海市浦东新区张江高科技园区碧波路690号张江微电子港三号楼五层五零一室至五零八室"
     customers, ledger = tmp_path / "c.csv", tmp_path / "l.csv"
@@ -302,15 +310,17 @@ def test_a_long_name_and_address_stay_inside_the_envelope_window(signed_book, tm
     words = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1",
                             str(out / rows["X002"]["file"]), "-"],
                            capture_output=True, text=True, check=True).stdout
-    boxes = {m.group(3): float(m.group(2)) for m in re.finditer(
-        r'<word xMin="([\d.]+)" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">([^<]+)</word>',
-        words)}
+    found = sorted((float(m.group(2)), float(m.group(1)), float(m.group(3)), m.group(4))
+                   for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" '
+                                        r'xMax="([\d.]+)" yMax="[\d.]+">([^<]+)</word>', words))
+    boxes = {word: right for _top, _left, right, word in found}
     window_right = (20 + 85) / 25.4 * 72  # MARGIN_X + 85 mm, in points
-    cut = [word for word in boxes if word.endswith("…")]
-    assert any(name.startswith(word[:-1]) for word in cut)
-    assert any(street.startswith(word[:-1]) for word in cut)
-    for word in cut:
-        assert boxes[word] <= window_right + 0.5, word
+    window = "".join(w for _top, left, _right, w in found if abs(left - 20 / 25.4 * 72) < 1)
+    assert name in window and street in window  # whole, in reading order
+    assert "…" not in words
+    for _top, left, right, word in found:
+        if abs(left - 20 / 25.4 * 72) < 1 and (word in name or word in street):
+            assert right <= window_right + 0.5, word
     assert "对账单" in boxes  # the title block beside it is still there, untouched
 
 
@@ -564,8 +574,10 @@ def test_quick_page_compression_changes_bytes_not_content(example_book, tmp_path
         assert fast.attachments == slow.attachments
         fast_size, slow_size = (folder.joinpath(row["file"]).stat().st_size
                                 for folder in (quick, default))
-        # other bytes, still compressed (page content stored plain adds ~40% to the file)
-        assert fast_size != slow_size and fast_size < slow_size * 1.05
+        # other bytes, still compressed (page content stored plain adds ~40% to the file);
+        # a one-page statement (with its slips) is small, so the few hundred bytes the
+        # quick level costs weigh a little more than on the two pages statements had
+        assert fast_size != slow_size and fast_size < slow_size * 1.08
 
 
 def test_json_copy_writes_exactly_the_fields_of_every_dataclass():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import click
@@ -175,7 +176,7 @@ def preview_command(app: AppContext, customer, level, currency, as_of, output_di
             app.info(f"{p.customer_id} {p.currency}: no letter: {p.reason}")
             continue
         name = "preview-" + _letter_name(policy, p, req.as_of, hashed)
-        rendered = render_letter(p.letter, render_options(app))
+        rendered = render_letter(dataclasses.replace(p.letter, draft=True), render_options(app))
         atomic_write(Path(output_dir) / name, rendered.pdf)
         click.echo(str(Path(output_dir) / name))
 

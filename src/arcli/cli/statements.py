@@ -42,11 +42,13 @@ from arcli.cli.common import (
 @click.option("--include-zero", is_flag=True,
               help="Also customers with nothing open and no activity.")
 @click.option("--force", is_flag=True, help="Rewrite files even when their content is unchanged.")
+@click.option("--dry-run", is_flag=True,
+              help="List the statements that would be produced; write and record nothing.")
 @shard_option
 @output_options
 @pass_app
 def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir, sign, jobs,
-               include_zero, force, shard, out) -> None:
+               include_zero, force, dry_run, shard, out) -> None:
     """Generate statements for a period: one PDF per customer (a section per currency),
     with aging, remittance slip and balance-confirmation reply slip, plus manifest.csv/json.
 
@@ -64,12 +66,19 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     from arcli.naming import STATEMENT_FIELDS, book_clashing_ids, pattern_problem
     from arcli.periods import parse_period
     from arcli.sharding import parse_shard
-    from arcli.statements import StatementRequest, company_from_config, statement_customers
+    from arcli.statements import (
+        StatementRequest,
+        company_from_config,
+        slips_setting,
+        statement_customers,
+    )
     from arcli.store.locks import batch_lock
 
     cfg = app.config.section("statements")
     chosen = parse_period(period, app.today)
-    end = as_of or chosen.end
+    # The month still running ends today: a statement is never dated, nor its items aged,
+    # past the day it is made (``this-month`` used to run to the month's last day).
+    end = as_of or min(chosen.end, app.today)
     request = StatementRequest(
         period_label=chosen.label, start=chosen.start, end=end, issue_date=app.today,
         kind=kind or cfg.get_str("type", "activity"),
@@ -83,12 +92,16 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
     if problem:
         raise cfg.error("filename", problem)
     signing = signing_choice(app, sign)
+    looks = dataclasses.replace(render_options(app), slips=slips_setting(app.config))
     options = PipelineOptions(
         out_dir=Path(out_dir or cfg.get_str("out", "statements")), signing=signing,
-        render_options=render_options(app), force=force, jobs=batch_jobs(app, jobs))
+        render_options=looks, force=force, jobs=batch_jobs(app, jobs))
     owns = parse_shard(shard)
     store = app.store
     summary = BatchSummary()
+    if dry_run:
+        _dry_run(app, request, pattern, owns, out, options.out_dir)
+        return
     with batch_lock(store, "statements", owns):
         with store.connect() as conn:
             covered = [cid for cid in statement_customers(conn, request)
@@ -138,3 +151,23 @@ def _assembler(store, request, company, pattern: str, hashed: frozenset[str]):
                     yield failed(cid, None, "statement", error)
 
     return assemble
+
+
+def _dry_run(app: AppContext, request, pattern: str, owns, out, out_dir: Path) -> None:
+    """What the run would produce -- per customer the file, its currencies and closing
+    balances, or why there is none -- from the same assembly as the run, with nothing
+    rendered, written, locked or recorded."""
+    from arcli.batch import Job, JobResult, results_report
+    from arcli.statements import company_from_config, statement_customers
+
+    with app.store.connect() as conn:
+        covered = [cid for cid in statement_customers(conn, request)
+                   if not owns or owns.owns(cid)]
+    assemble = _assembler(app.store, request, company_from_config(app.config), pattern)
+    results = [JobResult(item.customer_id, item.currency, item.kind, "would write",
+                         item.file_name, amounts=item.amounts) if isinstance(item, Job)
+               else item for item in assemble(covered)]
+    planned = sum(1 for r in results if r.status == "would write")
+    app.info(f"dry run: {planned} statement(s) for {request.period_label} would be written "
+             f"to {out_dir}; nothing written or recorded")
+    emit(out, results_report(results))

@@ -34,7 +34,7 @@ from arcli.delivery.smtp import (
 )
 from arcli.errors import ArcliError, UsageError
 from arcli.render.model import Company
-from arcli.render.templating import normalize_language, render_text
+from arcli.render.templating import TemplateError, normalize_language, render_text
 from arcli.store import Store
 from arcli.store.schema import customers
 
@@ -307,4 +307,10 @@ def email_wording(kind: str, customer: Customer, greeting: str, company: Company
                        locale=language)
     first, _, body = text.partition("\n")
     subject = " ".join(first.removeprefix("Subject:").split())
+    # A template without its subject line would mail its greeting as the subject.
+    if not first.startswith("Subject:") or not subject:
+        raise TemplateError(f"email/{kind}.{language}.txt.j2: the first line must be "
+                            "'Subject: …' with a subject")
+    if not body.strip():
+        raise TemplateError(f"email/{kind}.{language}.txt.j2: the message has no body")
     return subject, body.lstrip("\n")

@@ -58,6 +58,10 @@ class Policy:
     pay_within_days: int = 10
     filename: str = "letter-{customer}-{currency}-L{level}-{date}.pdf"
     out: str = "letters"
+    #: a customer's first letter: ``level-1`` starts at the first level whatever the
+    #: debt's age (one step at a time, as every later letter); ``by-age`` at the level
+    #: the oldest item's age calls for (a debt found late is not reminded of gently)
+    first_letter: str = "level-1"
 
     def levels_for(self, credit_class: str | None) -> tuple[Level, ...]:
         """The level ladder for a credit class: a separate policy, or shifted thresholds."""
@@ -144,6 +148,7 @@ def dunning_policy(config: ConfigView) -> Policy:
         pay_within_days=view.get_int("pay_within_days", 10, minimum=0),
         filename=_filename(view),
         out=view.get_str("out", "letters") or "letters",
+        first_letter=_first_letter(view),
     )
 
 
@@ -156,6 +161,17 @@ def _filename(view: ConfigView) -> str:
     return pattern
 
 
+FIRST_LETTER = ("level-1", "by-age")
+
+
+def _first_letter(view: ConfigView) -> str:
+    value = view.get_str("first_letter", FIRST_LETTER[0]) or FIRST_LETTER[0]
+    if value not in FIRST_LETTER:
+        raise view.error("first_letter", f"must be one of {', '.join(FIRST_LETTER)}, "
+                                         f"got {value!r}")
+    return value
+
+
 def item_level(levels: tuple[Level, ...], days_past_grace: int) -> int:
     """The highest level an item has reached (0 = not yet)."""
     reached = 0
@@ -165,8 +181,34 @@ def item_level(levels: tuple[Level, ...], days_past_grace: int) -> int:
     return reached
 
 
-def next_level(target: int, previous: int, allow_skip: bool, max_level: int) -> int:
-    """The level to send: never more than one step above the previous letter."""
-    if allow_skip:
+def next_level(target: int, previous: int, allow_skip: bool, max_level: int,
+               first_by_age: bool = False) -> int:
+    """The level to send: never more than one step above the previous letter (a first
+    letter, with ``first_by_age``, at the level its items' age reached)."""
+    if allow_skip or (first_by_age and previous == 0):
         return target
     return min(target, previous + 1, max_level)
+
+
+def level_reason(level: int, target: int, previous: tuple[int, str] | None,
+                 policy: Policy, broken: bool) -> str:
+    """Why a letter is at its level, in words for the run's reason column.
+
+    ``target`` is the level the oldest item's age reached; ``previous`` the level and
+    date of the customer's last letter in this currency, if any."""
+    if broken:
+        return f"promise broken: one level up, to {level}"
+    if previous is None:
+        if policy.first_letter == "by-age" or policy.allow_skip:
+            return f"first letter: at level {level}, as its oldest item's age calls for"
+        if target > level:
+            return (f"first letter: starts at level {level} (the oldest item's age calls "
+                    f"for level {target})")
+        return f"first letter: starts at level {level}"
+    last_level, last_date = previous
+    if level > last_level and target > level and not policy.allow_skip:
+        return (f"level {last_level} sent {last_date}: one level up, to {level} (the oldest "
+                f"item's age calls for level {target})")
+    if level > last_level:
+        return f"level {last_level} sent {last_date}: the oldest item's age reaches {level}"
+    return f"level {last_level} sent {last_date}: still at level {level}"

@@ -27,7 +27,7 @@ from arcli import money
 from arcli.cash_application import last_document_id, reapply
 from arcli.dunning.holds import active_blocks, open_disputes, promise_effects
 from arcli.dunning.interest import compensation, item_interest
-from arcli.dunning.policy import Level, Policy, item_level, next_level
+from arcli.dunning.policy import Level, Policy, item_level, level_reason, next_level
 from arcli.ledger import OpenItem, iter_open_items
 from arcli.progress import Progress, unreported
 from arcli.render.model import (
@@ -224,11 +224,13 @@ class _Planner:
         broken = self.broken.get(key)
         if self.req.preview_level:
             level = min(self.req.preview_level, self.policy.max_level)
+            why = f"preview at level {level}"
         else:
             if target == 0:
                 proposal.reason = "not overdue enough for a letter"
                 return proposal
-            level = next_level(target, previous, self.policy.allow_skip, self.policy.max_level)
+            level = next_level(target, previous, self.policy.allow_skip, self.policy.max_level,
+                               self.policy.first_letter == "by-age")
             if broken:  # press one level harder, at once
                 level = min(max(level, previous) + 1, self.policy.max_level)
             reason = self._hold_reason(key, cust, last, level, levels[level - 1],
@@ -236,6 +238,9 @@ class _Planner:
             if reason:
                 proposal.reason = reason
                 return proposal
+            why = level_reason(level, target, (last.level, last.as_of.isoformat())
+                               if last else None, self.policy, bool(broken))
+        proposal.reason = why
         listed = [(i, d) for i, d in graced if reached[i.document_id] > 0] or graced
         return self._letter(proposal, cust, levels[level - 1], listed, reached, last, broken)
 

@@ -29,7 +29,7 @@ from arcli.render.palette import ACCENT, INK, MUTED, RULE
 from arcli.render.story import Fonts, StoryContext, Styles
 from arcli.render.story import build_flowables as story_flowables
 from arcli.render.textblock import TextBlock
-from arcli.render.textfit import fit_text
+from arcli.render.textfit import TextDoesNotFit, fit_lines, fitting_size, wrap_text
 
 rl_config.invariant = 1
 pdf_encoding.install()
@@ -74,6 +74,7 @@ class DocumentSpec:
     recipient: Recipient
     fonts: Fonts
     labels: PageLabels = field(default_factory=PageLabels)
+    watermark: str = ""  # across every page (a preview's DRAFT), or nothing
 
 
 def _fixed_timestamp(day: dt.date) -> TimeStamp:
@@ -107,6 +108,8 @@ class _NumberedCanvas(Canvas):
         total = len(self._saved)
         for state in self._saved:
             self.__dict__.update(state)
+            if self._spec.watermark:
+                _draw_watermark(self, self._spec)
             _draw_page_number(self, self._spec, total)
             super().showPage()
         if self._attachment is not None:
@@ -115,11 +118,35 @@ class _NumberedCanvas(Canvas):
         super().save()
 
 
+def _draw_watermark(c: Canvas, spec: DocumentSpec) -> None:
+    """Large, light, diagonal text over the page: nobody takes a preview for a letter."""
+    c.saveState()
+    c.setFillColor(MUTED)
+    c.setFillAlpha(0.18)
+    c.translate(PAGE_W / 2, PAGE_H / 2)
+    c.rotate(45)
+    size = min(110.0, 0.9 * PAGE_H / max(c.stringWidth(spec.watermark, spec.fonts.bold, 1), 1))
+    c.setFont(spec.fonts.bold, size)
+    c.drawCentredString(0, -size / 3, spec.watermark)
+    c.restoreState()
+
+
 def _draw_page_number(c: Canvas, spec: DocumentSpec, total: int) -> None:
     text = spec.labels.page_of.format(page=c.getPageNumber(), pages=total)
     block = TextBlock(c).style(spec.fonts.regular, 7.5, MUTED)
     block.text(PAGE_W - MARGIN_X, 12 * mm, text, "RIGHT")
     block.draw()
+
+
+def _one_line(value: str, font: str, size: float, room: float, smallest: float,
+              what: str) -> float:
+    """The size at which ``value`` fits its one line of ``room``: ``size`` or a little
+    smaller; a text that needs more is a config or data error, named by ``what``."""
+    fitted, lines = fit_lines(value, font, size, room, smallest)
+    if len(lines) > 1:
+        raise TextDoesNotFit(f"{what} is too long for its line on the page "
+                             f"({value[:80]!r}): shorten it in the config or the data")
+    return fitted
 
 
 def _letterhead(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
@@ -131,12 +158,13 @@ def _letterhead(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
                     preserveAspectRatio=True, mask="auto", anchor="sw")
         x_text = MARGIN_X + 28 * mm
     room = PAGE_W - MARGIN_X - x_text
-    block.style(f.bold, 14, ACCENT).text(x_text, top - 5 * mm, fit_text(co.name, f.bold, 14, room))
+    size = _one_line(co.name, f.bold, 14, room, 9, "company.name")
+    block.style(f.bold, size, ACCENT).text(x_text, top - 5 * mm, co.name)
     contact = " · ".join(x for x in (", ".join(co.address), co.phone and
                                      f"{spec.labels.tel} {co.phone}", co.email, co.website)
                          if x)
-    block.style(f.regular, 7.5, MUTED).text(x_text, top - 10 * mm,
-                                            fit_text(contact, f.regular, 7.5, room))
+    size = _one_line(contact, f.regular, 7.5, room, 5.5, "company address and contact")
+    block.style(f.regular, size, MUTED).text(x_text, top - 10 * mm, contact)
     c.setStrokeColor(ACCENT)
     c.setLineWidth(1.2)
     c.line(MARGIN_X, top - 13 * mm, PAGE_W - MARGIN_X, top - 13 * mm)
@@ -147,53 +175,107 @@ def _footer(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
     co, f = spec.company, spec.fonts
     c.setStrokeColor(RULE)
     c.line(MARGIN_X, 17 * mm, PAGE_W - MARGIN_X, 17 * mm)
-    block.style(f.regular, 7, MUTED)
     ids = " · ".join(x for x in (co.registration_no and f"{spec.labels.reg} {co.registration_no}",
                                  co.tax_id and f"{spec.labels.tax} {co.tax_id}") if x)
     line = f"{co.name}{' · ' + ids if ids else ''}"
-    block.text(MARGIN_X, 12 * mm, fit_text(line, f.regular, 7, CONTENT_W - PAGE_NUMBER_W))
+    size = _one_line(line, f.regular, 7, CONTENT_W - PAGE_NUMBER_W, 5, "company name and ids")
+    block.style(f.regular, size, MUTED).text(MARGIN_X, 12 * mm, line)
     bank = " · ".join(co.bank_details)
     if bank:
-        block.text(MARGIN_X, 8.5 * mm, fit_text(bank, f.regular, 7, CONTENT_W))
+        size = _one_line(bank, f.regular, 7, CONTENT_W, 5, "company.bank_details")
+        block.style(f.regular, size, MUTED).text(MARGIN_X, 8.5 * mm, bank)
+
+
+#: The address lines' size and spacing: as printed when they fit, and the smallest the
+#: window may use for a long address before the document fails (DIN 5008 asks for 8 pt
+#: and more; 7.5 pt still reads and scans).
+_ADDRESS_LOOK = ((10, 9.5, 4.6 * mm), (9, 8.5, 4.0 * mm), (8, 7.5, 3.5 * mm))
+#: From the first address line's baseline to the lowest baseline the window shows.
+_ADDRESS_SPAN = ADDRESS_HEIGHT - 12 * mm
 
 
 def _address_window(c: Canvas, spec: DocumentSpec, block: TextBlock) -> None:
-    """Return line and recipient in the envelope window; title block on the right."""
+    """Return line and recipient in the envelope window; title block on the right.
+
+    Every line of the address is printed: long lines are broken at the window's width,
+    and an address with many lines is set smaller; one that does not fit the window even
+    then fails the document (a letter must not leave the post office's line out)."""
     f, r = spec.fonts, spec.recipient
     top = PAGE_H - ADDRESS_TOP
-    sender = " · ".join([spec.company.name, *spec.company.address[:2]])
-    block.style(f.regular, 6.5, MUTED).text(MARGIN_X, top - 4 * mm,
-                                            fit_text(sender, f.regular, 6.5, WINDOW_W))
+    size, sender = _return_address(spec.company, f.regular)
+    block.style(f.regular, size, MUTED).text(MARGIN_X, top - 4 * mm, sender)
     c.setStrokeColor(RULE)
     c.line(MARGIN_X, top - 5 * mm, MARGIN_X + WINDOW_W, top - 5 * mm)
-    lines = [r.name, *([r.contact] if r.contact else []), *r.address]
     y = top - 11 * mm
-    for index, line in enumerate(lines[:7]):
-        font, size = (f.bold, 10) if index == 0 else (f.regular, 9.5)
+    lines, pitch = _address_lines(spec, r)
+    for font, size, line in lines:
         block.style(font, size, INK)
-        block.text(MARGIN_X, y, fit_text(line, font, size, WINDOW_W))
-        y -= 4.6 * mm
+        block.text(MARGIN_X, y, line)
+        y -= pitch
     _title_block(spec, top, block)
 
 
+def _return_address(co: Company, font: str) -> tuple[float, str]:
+    """The return address above the window: the company's name and as many of its first
+    two address lines as fit one line (the whole address is in the letterhead)."""
+    for parts in (2, 1, 0):
+        sender = " · ".join([co.name, *co.address[:parts]])
+        size = fitting_size(sender, font, 6.5, WINDOW_W, 5)
+        if size is not None:
+            return size, sender
+    return _one_line(co.name, font, 6.5, WINDOW_W, 5, "company.name"), co.name
+
+
+def _address_lines(spec: DocumentSpec, r: Recipient
+                   ) -> tuple[list[tuple[str, float, str]], float]:
+    """(font, size, text) of every line in the window, at the largest look that fits,
+    and the distance between lines."""
+    f = spec.fonts
+    given = [r.name, *([r.contact] if r.contact else []), *r.address]
+    for name_size, size, pitch in _ADDRESS_LOOK:
+        lines = []
+        for index, text in enumerate(given):
+            font, at = (f.bold, name_size) if index == 0 else (f.regular, size)
+            lines += [(font, at, part) for part in wrap_text(text, font, at, WINDOW_W)]
+        if (len(lines) - 1) * pitch <= _ADDRESS_SPAN:
+            return lines, pitch
+    raise TextDoesNotFit(
+        f"customer {r.customer_id}: name and address need {len(lines)} lines in the envelope "
+        f"window, which holds {int(_ADDRESS_SPAN // _ADDRESS_LOOK[-1][2]) + 1}: shorten the "
+        "address in the customer data")
+
+
 def _title_block(spec: DocumentSpec, top: float, block: TextBlock) -> None:
+    """Title, number, date and customer id beside the window; a long value is set a
+    little smaller, or continues on a second line."""
     f, lab = spec.fonts, spec.labels
     x = PAGE_W - MARGIN_X - 62 * mm
-    block.style(f.bold, 15, ACCENT).text(x, top - 8 * mm, spec.title)
+    size = _one_line(spec.title, f.bold, 15, 62 * mm, 10, "the document title")
+    block.style(f.bold, size, ACCENT).text(x, top - 8 * mm, spec.title)
     rows = [(lab.number, spec.number), (lab.date, spec.date_text),
             (lab.customer, spec.recipient.customer_id)]
     y = top - 16 * mm
     for label, value in rows:
         block.style(f.regular, 8, MUTED).text(x, y, label)
-        block.style(f.bold, 8.5, INK).text(x + 18 * mm, y, fit_text(value, f.bold, 8.5, 44 * mm))
-        y -= 5 * mm
+        size, lines = fit_lines(value, f.bold, 8.5, 44 * mm, 6.5)
+        block.style(f.bold, size, INK)
+        for line in lines:
+            block.text(x + 18 * mm, y, line)
+            y -= 3.2 * mm
+        y -= 5 * mm - 3.2 * mm
+    if y < top - ADDRESS_HEIGHT:
+        raise TextDoesNotFit(f"document number {spec.number!r} or customer id is too long "
+                             "for the title block")
 
 
 def _later_header(spec: DocumentSpec, block: TextBlock) -> None:
-    block.style(spec.fonts.regular, 8, MUTED)
     line = f"{spec.title} · {spec.number} · {spec.recipient.name}"
-    block.text(PAGE_W - MARGIN_X, PAGE_H - 30 * mm,
-               fit_text(line, spec.fonts.regular, 8, CONTENT_W), "RIGHT")
+    size, lines = fit_lines(line, spec.fonts.regular, 8, CONTENT_W, 6.5)
+    block.style(spec.fonts.regular, size, MUTED)
+    y = PAGE_H - 30 * mm + (len(lines) - 1) * 3 * mm
+    for part in lines:
+        block.text(PAGE_W - MARGIN_X, y, part, "RIGHT")
+        y -= 3 * mm
 
 
 def _first_page(c: Canvas, spec: DocumentSpec) -> None:
@@ -214,7 +296,8 @@ def _later_page(c: Canvas, spec: DocumentSpec) -> None:
 
 
 def build_pdf(spec: DocumentSpec, story_root, *, signature_images=(), signatory: str = "",
-              subject: str = "", attachment: Attachment | None = None) -> RenderedPdf:
+              subject: str = "", attachment: Attachment | None = None,
+              signed: bool = False) -> RenderedPdf:
     """Lay out the story on letterhead pages and return the PDF bytes (with ``attachment``
     embedded as an associated file when given)."""
     buffer = io.BytesIO()
@@ -238,9 +321,12 @@ def build_pdf(spec: DocumentSpec, story_root, *, signature_images=(), signatory:
                           PageTemplate("later", [later], onPage=on_later)])
     sink: list = []
     ctx = StoryContext(Styles.for_fonts(spec.fonts), width, signatory,
-                       tuple(signature_images), sink)
+                       tuple(signature_images), sink, spec.date_text, signed)
     flowables = story_flowables(list(story_root), ctx)
-    doc.build(flowables, canvasmaker=lambda *a, **k: _NumberedCanvas(
-        *a, spec=spec, attachment=attachment, **k))
+    try:
+        doc.build(flowables, canvasmaker=lambda *a, **k: _NumberedCanvas(
+            *a, spec=spec, attachment=attachment, **k))
+    except TextDoesNotFit as exc:  # reportlab prefixes what fails on a page with its hook
+        raise TextDoesNotFit(exc.message) from None
     box = SignatureBox(*sink[-1]) if sink else None
     return RenderedPdf(buffer.getvalue(), doc.page, box)

@@ -28,7 +28,7 @@ from reportlab.platypus import Flowable
 
 from arcli.render.palette import ACCENT, DISPUTED, INK, MUTED, RULE, ZEBRA
 from arcli.render.textblock import TextBlock, pdf_number, pdf_rgb
-from arcli.render.textfit import fit_text, known_widths, widest_glyph
+from arcli.render.textfit import known_widths, widest_glyph, wrap_text
 
 PAD_X = 3.0  # left and right cell padding, points
 PAD_Y = 2.2  # top and bottom cell padding, points
@@ -180,19 +180,20 @@ class Grid(Flowable):
 
     def _draw_long(self, block: TextBlock, cells: tuple[str, ...], column: int, font: str,
                    color, place: tuple[float, float, str]) -> None:
-        """A cell too wide for its column (or on several lines): a figure set smaller,
-        never cut; text cut with an ellipsis to the room it has (see :func:`cell_room`)."""
+        """A cell too wide for its column (or on several lines): a figure, or a text a
+        little too wide, set smaller; longer texts were broken into lines by
+        :func:`wrap_rows`. Nothing is cut (see :func:`cell_room`)."""
         look, value = self.look, cells[column]
         x, y, align = place
         room = cell_room(cells, column, self.widths, look.aligns, font, look.size)
-        if FIGURE.fullmatch(value):
-            block.style(font, shrunk_size(value, font, look.size, room), color,
+        if "\n" not in value:
+            smallest = _SMALLEST if FIGURE.fullmatch(value) else _SMALLEST_TEXT
+            block.style(font, shrunk_size(value, font, look.size, room, smallest), color,
                         look.leading).text(x, y, value, align)
             block.style(font, look.size, color, look.leading)
             return
         for number, line in enumerate(value.split("\n")):
-            block.text(x, y - number * look.leading, fit_text(line, font, look.size, room),
-                       align)
+            block.text(x, y - number * look.leading, line, align)
 
     def _width_checks(self, font: str):
         """For ``font``: per column, how many characters can never be too wide for it;
@@ -208,14 +209,70 @@ class Grid(Flowable):
 FIGURE = re.compile(r"[-+(]?[¥$€£₩₹]?[\d.,'\u00a0\u202f ]*\d[)]?(\s?(?:[A-Z]{3}|[¥$€£₩₹]))?")
 #: How far a figure is shrunk at most to fit (beyond that it runs over, but whole).
 _SMALLEST = 0.6
+#: How far a text is shrunk at most to stay on one line (a date a little wider than its
+#: column); a text wider than that is broken into lines instead.
+_SMALLEST_TEXT = 0.85
 
 
-def shrunk_size(value: str, font: str, size: float, room: float) -> float:
-    """The font size at which ``value`` fits ``room``: ``size`` or smaller."""
+def shrunk_size(value: str, font: str, size: float, room: float,
+                smallest: float = _SMALLEST) -> float:
+    """The font size at which ``value`` fits ``room``: ``size`` or smaller, down to
+    ``smallest`` times ``size``."""
     width = stringWidth(value, font, size)
     if width <= room:
         return size
-    return max(size * _SMALLEST, size * room / width)
+    return max(size * smallest, size * room / width)
+
+
+def wrap_rows(rows: list[GridRow], widths: list[float], look: GridLook) -> list[GridRow]:
+    """``rows`` with every text too wide for its cell broken into lines (the row grows
+    taller), so no text is cut or runs over its neighbour. Figures are not broken: they
+    are set smaller when drawn, as are texts only a little too wide.
+
+    This runs over every cell of every table, so it measures as little as drawing does:
+    a cell with fewer characters than its column can always hold is not measured, and
+    the widths of texts that recur (dates, type names) are remembered."""
+    em = max(widest_glyph(look.regular), widest_glyph(look.bold)) * look.size
+    safe = [(width - 2 * PAD_X) / em for width in widths]  # characters that always fit
+    # a text up to this wide is set a little smaller in its own column, not wrapped
+    shrinkable = [(width - 2 * PAD_X) / _SMALLEST_TEXT for width in widths]
+    out = rows
+    for number, row in enumerate(rows):
+        long = [column for column, (value, limit) in enumerate(zip(row.cells, safe,
+                                                                       strict=False))
+                if len(value) > limit]
+        if not long:
+            continue
+        font = look.bold if row.header or "total" in row.klass else look.regular
+        known = known_widths(font, look.size)
+        too_wide = [column for column in long
+                    if _widest_line(row.cells[column], font, look.size, known)
+                    > shrinkable[column] and not FIGURE.fullmatch(row.cells[column])]
+        if too_wide:
+            out = out if out is not rows else list(rows)
+            out[number] = _wrapped(row, too_wide, widths, look, font)
+    return out
+
+
+def _widest_line(value: str, font: str, size: float, known: dict[str, float]) -> float:
+    width = known.get(value)
+    if width is None:
+        width = known[value] = max(stringWidth(line, font, size)
+                                   for line in value.split("\n"))
+    return width
+
+
+def _wrapped(row: GridRow, columns: list[int], widths: list[float], look: GridLook,
+             font: str) -> GridRow:
+    """``row`` with the texts of ``columns`` broken into lines where they are wider than
+    the room they may run on into (see :func:`cell_room`)."""
+    cells = list(row.cells)
+    for column in columns:
+        value = row.cells[column]
+        room = cell_room(row.cells, column, widths, look.aligns, font, look.size)
+        if _widest_line(value, font, look.size, {}) > room / _SMALLEST_TEXT:
+            cells[column] = "\n".join(wrap_text(value, font, look.size, room))
+    return GridRow(tuple(cells), row.index, row.klass, row.header)
 
 
 _GAP = 2 * PAD_X  # the least space left between a long text and the next cell's text

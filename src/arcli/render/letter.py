@@ -33,6 +33,7 @@ def render_letter(data: LetterData, options: RenderOptions = DEFAULT_OPTIONS,
                   attachment: Attachment | None = None) -> RenderedPdf:
     """Render one dunning letter, with ``attachment`` (its JSON copy) embedded if given."""
     language = normalize_language(data.language)
+    data = dataclasses.replace(data, company=data.company.for_language(language))
     name = f"letters/{data.template}.{language}.xml.j2"
     root = parse_story(render_template(name, letter_context(data), language,
                                        options.template_dir), name)
@@ -43,14 +44,14 @@ def render_letter(data: LetterData, options: RenderOptions = DEFAULT_OPTIONS,
         title=root.get("title", data.level_name), number=data.document_number,
         date_text=_date(data.as_of, language), doc_date=data.as_of, company=data.company,
         recipient=data.recipient, fonts=document_fonts(language, texts, options),
-        labels=page_labels(root),
+        labels=page_labels(root), watermark=root.get("draft", "DRAFT") if data.draft else "",
     )
     images = tuple(p for p in (data.company.signature_image, data.company.seal_image)
                    if p and p.is_file())
     return build_pdf(spec, root, signature_images=images,
                      signatory=data.company.signatory or data.company.name,
                      subject=f"{data.recipient.customer_id} L{data.level}",
-                     attachment=attachment)
+                     attachment=attachment, signed=options.signed)
 
 
 def letter_attachment(data: LetterData) -> bytes:

@@ -7,7 +7,7 @@ worker processes (they pickle) and be tested without a store. All money is Decim
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -59,6 +59,17 @@ class Company:
     signature_image: Path | None = None
     seal_image: Path | None = None
     signatory: str | None = None
+    #: per document language, the wording that differs (config ``company.by_language``):
+    #: name, address, bank_details, payment_instructions, signatory -- so an English
+    #: letter names the company and its bank in English, a Chinese one in Chinese
+    by_language: dict[str, dict] = field(default_factory=dict, compare=False)
+
+    def for_language(self, language: str) -> Company:
+        """This company as a document in ``language`` shows it."""
+        wording = self.by_language.get(language)
+        if not wording:
+            return self
+        return replace(self, **wording)
 
 
 @dataclass(frozen=True)
@@ -184,8 +195,12 @@ class LetterData:
     contact: str | None = None
     stop_supply: bool = False
     extra: dict = field(default_factory=dict)
+    #: a preview: marked DRAFT on every page and without the number a sent letter gets
+    draft: bool = False
 
     @property
     def document_number(self) -> str:
+        if self.draft:  # a preview must not be mistaken for, or quoted as, a sent letter
+            return f"DRAFT-{self.recipient.customer_id}-{self.currency}-L{self.level}"
         return f"DL-{self.as_of.isoformat()}-{self.recipient.customer_id}-{self.currency}" \
                f"-L{self.level}"

@@ -10,3 +10,4 @@ ZEBRA = colors.HexColor("#f3f5f8")
 DISPUTED = colors.HexColor("#fff4e0")
 DUE_SOON = colors.HexColor("#e0a030")
 OVERDUE = colors.HexColor("#c0392b")
+CREDIT = colors.HexColor("#2e7d4f")  # a balance in the customer's favour

@@ -29,6 +29,13 @@ class RenderOptions:
 
     template_dir: Path | None = None
     cjk_font: Path | None = None
+    #: the document will be signed: its signature block says so (the batch sets it when
+    #: it signs, so the unsigned and the signed document differ in content, too)
+    signed: bool = False
+    #: where a statement's remittance and reply slips go (config ``statements.slips``):
+    #: ``same-page`` under the statement when they fit there, else on the next page;
+    #: ``own-page`` always on a page of their own
+    slips: str = "same-page"
 
 
 def _texts(data: StatementData) -> list[str | None]:
@@ -60,10 +67,14 @@ def render_statement(data: StatementData, options: RenderOptions = DEFAULT_OPTIO
     """Render one customer's statement (all its currencies) as PDF bytes, with
     ``attachment`` (its JSON copy, see :func:`statement_attachment`) embedded if given."""
     language = normalize_language(data.language)
+    company = data.company.for_language(language)
+    if company is not data.company:
+        data = dataclasses.replace(data, company=company)
     context = {
         **{f.name: getattr(data, f.name) for f in dataclasses.fields(data)},
         "document_number": data.document_number,
         "currency": data.sections[0].currency if data.sections else "EUR",
+        "slips": options.slips, "signed": options.signed,
     }
     name = f"statement/{language}.xml.j2"
     root = parse_story(render_template(name, context, language, options.template_dir), name)
@@ -78,7 +89,7 @@ def render_statement(data: StatementData, options: RenderOptions = DEFAULT_OPTIO
     return build_pdf(spec, root, signature_images=images,
                      signatory=data.company.signatory or data.company.name,
                      subject=f"{data.recipient.customer_id} {data.period_label}",
-                     attachment=attachment)
+                     attachment=attachment, signed=options.signed)
 
 
 def _json_default(value):

@@ -3,13 +3,15 @@
 Templates (Jinja2, autoescaped) produce a small XML vocabulary, so wording, labels, order
 and which tables appear are all editable without Python:
 
-``<h1> <h2> <p align= size= color=>`` paragraphs (inner ``<b> <i> <br/> <font>`` allowed),
+``<h1> <h2> <p align= size= color= indent=ems>`` paragraphs (inner ``<b> <i> <br/>
+<font>`` allowed),
 ``<spacer h=mm>``, ``<hr>``, ``<cut>`` (dashed "cut here" line), ``<pagebreak>``,
 ``<keep>`` (keep children on one page), ``<table widths="30,20,*" align="l,l,r"
 header="1">`` with ``<tr class="total|disputed|muted">`` and ``<th>/<td>`` cells,
-``<bars>`` with ``<bar label= value= text=>`` (a small horizontal bar chart),
+``<bars>`` with ``<bar label= value= text= tone=>`` (a small horizontal bar chart),
 ``<boxes>`` with ``<box w=mm h=mm>caption</box>`` (signature and seal boxes for the
-customer), and ``<signature h=mm>`` (our signature block; its position becomes the
+customer), ``<columns widths=…>`` with ``<column>`` parts side by side, and
+``<signature h=mm>`` (our signature block; its position becomes the
 cryptographic signature field).
 
 Table cells are plain strings drawn verbatim (fast, and no second escaping); paragraphs
@@ -37,12 +39,12 @@ from reportlab.platypus import (
     Spacer,
 )
 
-from arcli.render.grid import Grid, GridLook, GridRow, natural_widths
-from arcli.render.palette import ACCENT, DUE_SOON, INK, MUTED, OVERDUE, RULE
+from arcli.render.grid import Grid, GridLook, GridRow, natural_widths, wrap_rows
+from arcli.render.palette import ACCENT, CREDIT, DUE_SOON, INK, MUTED, OVERDUE, RULE
 from arcli.render.paragraphs import ReusedParagraph
 from arcli.render.templating import TemplateError
 from arcli.render.textblock import TextBlock
-from arcli.render.textfit import fit_text
+from arcli.render.textfit import fit_lines
 
 _ALIGN = {"l": "LEFT", "r": "RIGHT", "c": "CENTER"}
 _PARA_ALIGN = {"left": TA_LEFT, "right": TA_RIGHT, "center": TA_CENTER}
@@ -80,17 +82,20 @@ class Styles:
         align = el.get("align")
         size = el.get("size")
         color = el.get("color")
-        if not (align or size or color):
+        indent = el.get("indent")
+        if not (align or size or color or indent):
             return default
-        key = (default.name, align, size, color)
+        key = (default.name, align, size, color, indent)
         if key not in self._variants:
-            self._variants[key] = self._variant(default, align, size, color)
+            self._variants[key] = self._variant(default, align, size, color, indent)
         return self._variants[key]
 
     @staticmethod
     def _variant(default: ParagraphStyle, align: str | None, size: str | None,
-                 color: str | None) -> ParagraphStyle:
+                 color: str | None, indent: str | None = None) -> ParagraphStyle:
         extra = {}
+        if indent:  # first line indented by this many characters (ems), as 此致 is
+            extra["firstLineIndent"] = float(indent) * float(size or default.fontSize)
         if align:
             extra["alignment"] = _PARA_ALIGN.get(align, TA_LEFT)
         if size:
@@ -102,44 +107,60 @@ class Styles:
 
 
 class SignatureBlock(Flowable):
-    """Our signature block: optional signature/seal images, a line, the signatory.
+    """Our signature block: optional signature and seal images, a line, the signatory
+    (on a signed document: "Digitally signed by …"), the caption and the date.
 
-    Records where it was drawn so the PAdES signature field can be placed over it.
+    Records where it was drawn so the PAdES signature field can be placed over it: the
+    block is what a reader sees of the signature, drawn here with the document's fonts
+    (pyHanko's own stamp cannot show Chinese).
     """
 
-    def __init__(self, height: float, fonts: Fonts, caption: str, signatory: str,
+    def __init__(self, height: float, fonts: Fonts, text: tuple[str, str, str],
                  images: tuple[Path, ...], sink: list):
         super().__init__()
-        self.height, self.width = height, 80 * mm
-        self.fonts, self.caption, self.signatory = fonts, caption, signatory
-        self.images, self.sink = images, sink
+        self.height, self.width = height, 90 * mm
+        self.fonts, self.images, self.sink = fonts, images, sink
+        self.signer, self.caption, self.date_text = text
 
     def wrap(self, avail_width, avail_height):
         return self.width, self.height
 
     def draw(self):
         c = self.canv
-        size = self.height - 14
+        # Signature and seal images at the block's right, the full height of it, over
+        # the line as a stamp is; the text keeps to their left. All inside the block.
+        size = self.height
         for index, image in enumerate(self.images):
-            c.drawImage(str(image), index * size * 0.8, 13, width=size, height=size,
-                        mask="auto", preserveAspectRatio=True)
+            c.drawImage(str(image), self.width - size * (1 + 0.8 * index), 0, width=size,
+                        height=size, mask="auto", preserveAspectRatio=True)
+        room = self.width - (size * (0.2 + 0.8 * len(self.images)) if self.images else 0)
         c.setStrokeColor(RULE)
-        c.line(0, 11, self.width, 11)
-        c.setFillColor(INK)
-        c.setFont(self.fonts.bold, 8.5)
-        c.drawString(0, 2, fit_text(self.signatory, self.fonts.bold, 8.5, self.width))
-        c.setFont(self.fonts.regular, 7)
-        c.setFillColor(MUTED)
-        c.drawString(0, -7, fit_text(self.caption, self.fonts.regular, 7, self.width))
+        c.line(0, 20, self.width, 20)
+        block = TextBlock(c)
+        self._lines(block, self.signer, self.fonts.bold, 8.5, INK, 11, room)
+        caption = " · ".join(x for x in (self.caption, self.date_text) if x)
+        self._lines(block, caption, self.fonts.regular, 7, MUTED, 2, room)
+        block.draw()
         x1, y1 = c.absolutePosition(0, 0)
         x2, y2 = c.absolutePosition(self.width, self.height)
         self.sink.append((c.getPageNumber() - 1, x1, y1, x2, y2))
+
+    @staticmethod
+    def _lines(block: TextBlock, text: str, font: str, size: float, color, y: float,
+               room: float) -> None:
+        """``text`` from ``y`` down, smaller or on two lines when long (never cut)."""
+        size, lines = fit_lines(text, font, size, room, 6)
+        block.style(font, size, color)
+        for line in lines:
+            block.text(0, y, line)
+            y -= size * 1.15
 
 
 class Bars(Flowable):
     """A small horizontal bar chart (aging buckets) drawn with the document's fonts."""
 
-    def __init__(self, bars: list[tuple[str, Decimal, str]], fonts: Fonts, width: float):
+    def __init__(self, bars: list[tuple[str, Decimal, str, str | None]], fonts: Fonts,
+                 width: float):
         super().__init__()
         self.bars, self.fonts, self.width = bars, fonts, width
         self.row = 11
@@ -150,20 +171,33 @@ class Bars(Flowable):
 
     def draw(self):
         c = self.canv
-        top = max((abs(v) for _, v, _ in self.bars), default=Decimal(0)) or Decimal(1)
+        top = max((abs(b[1]) for b in self.bars), default=Decimal(0)) or Decimal(1)
         label_w, text_w = 22 * mm, 30 * mm
         span = self.width - label_w - text_w
         labels = TextBlock(c)
-        for index, (label, value, text) in enumerate(self.bars):
+        for index, (label, value, text, tone) in enumerate(self.bars):
             y = self.height - (index + 1) * self.row
             labels.style(self.fonts.regular, 7.5, MUTED).text(0, y + 2, label)
             labels.style(self.fonts.regular, 7.5, INK).text(self.width, y + 2, text, "RIGHT")
             length = float(abs(value) / top) * span
-            c.setFillColor(ACCENT if index == 0 else OVERDUE
-                           if index >= len(self.bars) - 1 else DUE_SOON)
+            c.setFillColor(self._colour(index, value, tone))
             if length:
                 c.rect(label_w, y + 1, max(length, 0.8), self.row - 3, stroke=0, fill=1)
         labels.draw()
+
+
+    def _colour(self, index: int, value: Decimal, tone: str | None):
+        """The bar's colour: the template's ``tone`` (current, due, overdue, credit);
+        without one, by position (first current, last overdue). A credit -- a negative
+        amount -- is never drawn in the overdue red: nothing is owed there."""
+        if value < 0 or tone == "credit":
+            return CREDIT
+        if tone in _TONES:
+            return _TONES[tone]
+        return ACCENT if index == 0 else OVERDUE if index >= len(self.bars) - 1 else DUE_SOON
+
+
+_TONES = {"current": ACCENT, "due": DUE_SOON, "overdue": OVERDUE}
 
 
 class Boxes(Flowable):
@@ -190,6 +224,40 @@ class Boxes(Flowable):
             c.setFillColor(MUTED)
             c.drawString(x, 1.5 * mm, caption)
             x += w + 6 * mm
+
+
+class Columns(Flowable):
+    """Story parts side by side, each laid out at its own width and drawn top-aligned (the
+    statement's remittance slip beside its reply slip). Kept whole: it moves to the next
+    page rather than split. Lighter than a reportlab ``Table`` of flowables, which is what
+    the Grid replaced for speed (see :mod:`.grid`)."""
+
+    def __init__(self, columns: list[list[Flowable]], widths: list[float], gap: float):
+        super().__init__()
+        self.columns, self.widths, self.gap = columns, widths, gap
+        self.placed: list[list[tuple[Flowable, float]]] = []
+
+    def wrap(self, avail_width, avail_height):
+        self.placed, tallest = [], 0.0
+        for flowables, width in zip(self.columns, self.widths, strict=True):
+            placed, y = [], 0.0
+            for index, flowable in enumerate(flowables):
+                if index:
+                    y += flowable.getSpaceBefore()
+                _w, h = flowable.wrap(width - self.gap, avail_height)
+                placed.append((flowable, y + h))
+                y += h + flowable.getSpaceAfter()
+            self.placed.append(placed)
+            tallest = max(tallest, y)
+        self.width, self.height = sum(self.widths), tallest
+        return self.width, self.height
+
+    def draw(self):
+        x = 0.0
+        for placed, width in zip(self.placed, self.widths, strict=True):
+            for flowable, bottom in placed:
+                flowable.drawOn(self.canv, x, self.height - bottom)
+            x += width
 
 
 class CutLine(Flowable):
@@ -248,6 +316,8 @@ class StoryContext:
     signatory: str = ""
     signature_images: tuple[Path, ...] = ()
     signature_sink: list | None = None
+    date_text: str = ""  # the document's date, printed in the signature block
+    signed: bool = False  # the document will carry a digital signature
 
 
 def _inner_markup(el: ET.Element) -> str:
@@ -287,12 +357,12 @@ def _table(el: ET.Element, ctx: StoryContext) -> Flowable:
                     tuple((aligns + ["LEFT"] * cols)[:cols]), el.get("zebra", "1") == "1")
     widths = _widths(el.get("widths"), cols, ctx.frame_width) or natural_widths(grid_rows,
                                                                                look)
-    return Grid(grid_rows, widths, look, repeat=1 if header else 0)
+    return Grid(wrap_rows(grid_rows, widths, look), widths, look, repeat=1 if header else 0)
 
 
 def _bars(el: ET.Element, ctx: StoryContext) -> Flowable:
-    bars = [(b.get("label", ""), Decimal(b.get("value", "0")), b.get("text", ""))
-            for b in el if b.tag == "bar"]
+    bars = [(b.get("label", ""), Decimal(b.get("value", "0")), b.get("text", ""),
+             b.get("tone")) for b in el if b.tag == "bar"]
     width = float(el.get("w", "110")) * mm
     return Bars(bars, ctx.styles.fonts, min(width, ctx.frame_width))
 
@@ -301,6 +371,21 @@ def _boxes(el: ET.Element, ctx: StoryContext) -> Flowable:
     boxes = [(float(b.get("w", "60")) * mm, float(b.get("h", "25")) * mm,
               (b.text or "").strip()) for b in el if b.tag == "box"]
     return Boxes(boxes, ctx.styles.fonts)
+
+
+def _columns(el: ET.Element, ctx: StoryContext) -> Flowable:
+    """``<columns widths="90,*"><column>…</column>…</columns>``: story parts side by side
+    (the statement's remittance slip beside its reply slip, so both fit under a short
+    statement on its first page). Each column is laid out at its own width."""
+    from dataclasses import replace
+
+    parts = [c for c in el if c.tag == "column"]
+    widths = _widths(el.get("widths"), len(parts), ctx.frame_width) or \
+        [ctx.frame_width / max(len(parts), 1)] * len(parts)
+    gap = 4 * mm
+    cells = [build_flowables(list(part), replace(ctx, frame_width=width - gap))
+             for part, width in zip(parts, widths, strict=True)]
+    return Columns(cells, widths, gap)
 
 
 def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
@@ -333,11 +418,20 @@ def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
             out.append(_bars(el, ctx))
         elif tag == "boxes":
             out.append(_boxes(el, ctx))
+        elif tag == "columns":
+            out.append(_columns(el, ctx))
         elif tag == "signature":
             sink = ctx.signature_sink if ctx.signature_sink is not None else []
-            out.append(SignatureBlock(float(el.get("h", "24")) * mm, s.fonts,
-                                      (el.text or "").strip(), ctx.signatory,
-                                      ctx.signature_images, sink))
+            signer = ctx.signatory
+            if ctx.signed:
+                signer = el.get("signed", "Digitally signed by {signer}").replace(
+                    "{signer}", ctx.signatory)
+            block = SignatureBlock(float(el.get("h", "24")) * mm, s.fonts,
+                                   (signer, (el.text or "").strip(), ctx.date_text),
+                                   ctx.signature_images, sink)
+            block.hAlign = {"right": "RIGHT", "center": "CENTER"}.get(el.get("align", ""),
+                                                                     "LEFT")
+            out.append(block)
         else:
             raise TemplateError(f"unknown story element <{tag}>")
     return out

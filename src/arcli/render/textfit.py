@@ -1,18 +1,28 @@
-"""Fitting text into a given width: how wide a font's widest glyph is, widths measured
-so far, and cutting a text with an ellipsis.
+"""Fitting text into a given width without losing any of it: how wide a font's widest
+glyph is, widths measured so far, setting a text a little smaller, and breaking it into
+lines.
 
-Ledger data has no length limit a layout could rely on (a customer name, a reference,
-a bank line), and text that runs past its box overprints what is beside it: every text
-drawn from data into a bounded place goes through :func:`fit_text`.
+Ledger data has no length limit a layout could rely on (a customer name, a document
+number, a reference, a bank line), and text that runs past its box overprints what is
+beside it. Cutting it short is no answer either: a statement that prints
+``INV-2026-016…`` or an address without its last line is a wrong document. So every text
+drawn from data into a bounded place is set smaller within limits or broken into lines
+here; where even that cannot fit the place, the document fails with a reason
+(:class:`TextDoesNotFit`) instead of being sent incomplete.
 """
 
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
 
-ELLIPSIS = "\u2026"
+from arcli.errors import ArcliError
+
+
+class TextDoesNotFit(ArcliError):
+    """A text from the data or the config cannot be printed whole in its place."""
 
 
 @functools.cache
@@ -37,17 +47,71 @@ def known_widths(font: str, size: float) -> dict[str, float]:
     return known
 
 
-def fit_text(value: str, font: str, size: float, room: float) -> str:
-    """``value``, or the longest start of it that fits ``room`` points followed by an
-    ellipsis (found by bisection: a long text costs a few measurements, not one per
-    character). The whole value stays in the document's JSON copy."""
-    if stringWidth(value, font, size) <= room:
-        return value
-    low, high = 0, len(value)  # the longest prefix that fits with the ellipsis
+def fitting_size(value: str, font: str, size: float, room: float,
+                 smallest: float) -> float | None:
+    """The size (``size`` or smaller, down to ``smallest``) at which ``value`` fits
+    ``room`` points on one line, or None when it does not fit even at ``smallest``."""
+    width = stringWidth(value, font, size)
+    if width <= room:
+        return size
+    needed = size * room / width
+    return needed if needed >= smallest else None
+
+
+def _breaks_after(char: str) -> bool:
+    """Whether a line may end after ``char``: spaces, separators inside document numbers
+    and references, and any CJK character (Chinese has no spaces between words)."""
+    return char in " -/_,;:.|·、，。；：" or unicodedata.east_asian_width(char) in "WF"
+
+
+def wrap_text(value: str, font: str, size: float, room: float) -> list[str]:
+    """``value`` broken into lines no wider than ``room`` points, at spaces and separators
+    where it can, between any two characters where a single word is wider than the room.
+    Line breaks already in the value are kept. Nothing is left out."""
+    lines: list[str] = []
+    for paragraph in value.split("\n"):
+        lines += _wrap_line(paragraph, font, size, room)
+    return lines
+
+
+def _wrap_line(text: str, font: str, size: float, room: float) -> list[str]:
+    measure = getFont(font).stringWidth
+    lines, start = [], 0
+    while start < len(text):
+        if measure(text[start:], size) <= room:
+            lines.append(text[start:].strip(" "))
+            break
+        end = _longest_fit(text, start, measure, size, room)
+        # The last break opportunity inside what fits -- unless it would leave the line
+        # less than half full (``INV-CN-2026-`` / ``10-`` / ``0000…``): then mid-word.
+        cut = next((i + 1 for i in range(end - 1, start + (end - start) // 2, -1)
+                    if _breaks_after(text[i])), end)
+        lines.append(text[start:cut].strip(" "))
+        start = cut
+        while start < len(text) and text[start] == " ":
+            start += 1
+    return lines or [""]
+
+
+def _longest_fit(text: str, start: int, measure, size: float, room: float) -> int:
+    """The end of the longest piece of ``text`` from ``start`` that fits ``room``
+    (found by bisection; at least one character, so a line always moves on)."""
+    low, high = start + 1, len(text)
     while low < high:
         middle = (low + high + 1) // 2
-        if stringWidth(value[:middle].rstrip() + ELLIPSIS, font, size) <= room:
+        if measure(text[start:middle], size) <= room:
             low = middle
         else:
             high = middle - 1
-    return value[:low].rstrip() + ELLIPSIS if low else ""
+    return low
+
+
+def fit_lines(value: str, font: str, size: float, room: float, smallest: float,
+              ) -> tuple[float, list[str]]:
+    """One line at ``size`` or a little smaller (down to ``smallest``), else the value
+    broken into lines at ``smallest``: for the places with one line of room (letterhead,
+    footer, title block), where a slightly smaller text reads better than two lines."""
+    fitting = fitting_size(value, font, size, room, smallest)
+    if fitting is not None and "\n" not in value:
+        return fitting, [value]
+    return smallest, wrap_text(value, font, smallest, room)
