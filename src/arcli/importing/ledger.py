@@ -395,7 +395,7 @@ def _check_columns(mapping: Mapping, header: list[str], problems: _ProblemList, 
     if not mapping.sign:
         required.append("type")
     for column in mapping.missing_columns(header, tuple(required)):
-        problems.add(max(line - 1, 1), column, None, "required column missing from header")
+        problems.add(line, column, None, "required column missing from header")
 
 
 
