@@ -100,9 +100,10 @@ def _parse(source: SourceFile, mapping: Mapping) -> tuple[list[dict], int]:
     for line, raw in read_records(source, fmt, encoding=mapping.encoding,
                                   delimiter=mapping.delimiter, skip_rows=mapping.skip_rows):
         if read == 0:
-            for column in mapping.missing_columns(list(raw), ("id", "name")):
+            for column, message in mapping.column_problems(list(raw), CUSTOMER_FIELDS,
+                                                           ("id", "name")):
                 problems.append(InputProblem(source.name, max(line - 1, 1), column, None,
-                                             "required column missing from header"))
+                                             message))
             if problems:
                 raise InputError(problems)
         read += 1
