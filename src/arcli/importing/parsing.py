@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from arcli import forkpool
 from arcli.allocation import DOCUMENT_TYPES, sign_of
 from arcli.errors import InputError, InputProblem
-from arcli.importing.encodings import decode_failure
+from arcli.importing.encodings import decode_failure, file_encoding
 from arcli.importing.mapping import LEDGER_FIELDS, Mapping
 from arcli.importing.readers import (
     SLICE_SIZE,
@@ -144,7 +144,7 @@ def parse_ledger(source: SourceFile, maker: RowMaker,
     processes: what a file imports as cannot depend on its size."""
     mapping = maker.mapping
     fmt = detect_format(source, mapping.format)
-    if fmt in ("csv", "tsv") and _cuttable(mapping.encoding):
+    if fmt in ("csv", "tsv") and _cuttable(file_encoding(source.path, mapping.encoding)):
         yield from _sliced(source, fmt, maker, check)
     else:
         yield from _sequential(source, fmt, maker, check)

@@ -19,6 +19,7 @@ import re
 import shutil
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import AnyStr
 
 from arcli.errors import InputError, InputProblem
-from arcli.importing.encodings import DEFAULT_ENCODING, decode_failure
+from arcli.importing.encodings import DEFAULT_ENCODING, decode_failure, file_encoding
 
 FORMATS = ("csv", "tsv", "xlsx", "jsonl")
 _BY_SUFFIX = {".csv": "csv", ".txt": "csv", ".tsv": "tsv", ".tab": "tsv", ".xlsx": "xlsx",
@@ -93,6 +94,7 @@ def read_records(
     skip_rows: int = 0,
 ) -> Iterator[tuple[int, Record]]:
     """Yield (line number, {header: text}) for each data record of the file."""
+    encoding = file_encoding(source.path, encoding)
     if fmt in ("csv", "tsv"):
         sep = delimiter or ("\t" if fmt == "tsv" else ",")
         yield from _read_delimited(source, sep, encoding, skip_rows)
@@ -290,9 +292,19 @@ def _cell_text(value: object) -> str:
     return str(value).strip()
 
 
+#: Excel's own limit on a cell's text: a longer one was not typed into a spreadsheet.
+MAX_CELL_CHARS = 32_767
+#: A workbook part that unpacks to more than this many bytes at more than
+#: :data:`_BOMB_RATIO` times its packed size is refused before it is parsed: spreadsheet
+#: XML packs about ten times, a cell or comment of one repeated character a thousand
+#: times -- and parsing its hundreds of megabytes took minutes.
+_BOMB_BYTES, _BOMB_RATIO = 10 << 20, 100
+
+
 def _read_xlsx(source: SourceFile, skip_rows: int):
     from openpyxl import load_workbook
 
+    _check_xlsx_parts(source)
     try:
         book = load_workbook(source.path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a corrupt file
@@ -304,13 +316,46 @@ def _read_xlsx(source: SourceFile, skip_rows: int):
         header = next(rows, None)
         if header is None:
             raise _problem(source, skip_rows + 1, "sheet is empty (no header row)")
-        columns = check_header(source, skip_rows + 1, [_cell_text(v) for v in header])
+        columns = check_header(source, skip_rows + 1,
+                               _cell_texts(source, skip_rows + 1, header, None))
         for offset, values in enumerate(rows, start=skip_rows + 2):
-            texts = [_cell_text(v) for v in values]
+            texts = _cell_texts(source, offset, values, columns)
             if any(texts):
-                yield offset, dict(zip(columns, texts, strict=False))
+                yield offset, record_of(source, offset, texts, columns)
     finally:
         book.close()
+
+
+def _check_xlsx_parts(source: SourceFile) -> None:
+    try:
+        with zipfile.ZipFile(source.path) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _problem(source, None, f"not a readable XLSX workbook: {exc}") from None
+    for part in parts:
+        if part.file_size > _BOMB_BYTES and part.file_size > _BOMB_RATIO * part.compress_size:
+            raise _problem(source, None, f"{part.filename} unpacks to {part.file_size >> 20} MB "
+                           f"from {part.compress_size >> 10} KB: a cell or comment far larger "
+                           "than a spreadsheet holds; not read")
+
+
+def _cell_texts(source: SourceFile, line: int, values, columns: list[str] | None) -> list[str]:
+    """A row's cells as text; a TRUE/FALSE cell or one longer than Excel allows is an
+    error (a boolean is no document number, amount or date)."""
+    texts = []
+    for index, value in enumerate(values):
+        column = columns[index] if columns and index < len(columns) else None
+        if isinstance(value, bool):
+            raise InputError([InputProblem(source.name, line, column, str(value).upper(),
+                                           "a TRUE/FALSE cell, where text, a number or a "
+                                           "date is expected")])
+        text = _cell_text(value)
+        if len(text) > MAX_CELL_CHARS:
+            raise InputError([InputProblem(source.name, line, column, text[:20] + "...",
+                                           f"a cell of {len(text)} characters (Excel "
+                                           f"holds at most {MAX_CELL_CHARS})")])
+        texts.append(text)
+    return texts
 
 
 def _read_jsonl(source: SourceFile, encoding: str):
@@ -320,26 +365,52 @@ def _read_jsonl(source: SourceFile, encoding: str):
         raise _problem(source, *decode_failure(source.path, encoding)) from None
 
 
+class _JsonValueError(ValueError):
+    """A JSON line that parses but that arcli does not read (told as it is)."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object, refused if a key repeats (which value was meant?)."""
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        repeated = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _JsonValueError(f"key {repeated!r} appears twice in one object")
+    return result
+
+
+def _no_constant(name: str):
+    raise _JsonValueError(f"{name} is not a number arcli reads")
+
+
 def _jsonl_records(source: SourceFile, encoding: str):
+    """Records of a JSON lines file. Numbers are kept as written (``1e3`` stays ``1e3``,
+    refused as an amount like the same text in a CSV file; a 5,000-digit number is no
+    error of Python's integer conversion)."""
     with source.path.open("r", encoding=encoding) as stream:
         for number, line in enumerate(stream, start=1):
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line, parse_float=Decimal)
+                obj = json.loads(line, object_pairs_hook=_unique_keys, parse_float=str,
+                                 parse_int=str, parse_constant=_no_constant)
             except json.JSONDecodeError as exc:
                 raise _problem(source, number, f"invalid JSON: {exc.msg}") from None
+            except _JsonValueError as exc:
+                raise _problem(source, number, f"invalid JSON: {exc}") from None
+            except RecursionError:
+                raise _problem(source, number, "invalid JSON: nested too deeply") from None
             if not isinstance(obj, dict):
                 raise _problem(source, number, "each line must be a JSON object")
-            yield number, {str(k): _json_text(v) for k, v in obj.items()}
+            yield number, {str(k): _json_text(source, number, str(k), v) for k, v in obj.items()}
 
 
-def _json_text(value: object) -> str:
+def _json_text(source: SourceFile, line: int, key: str, value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value).strip()
-
+    if isinstance(value, str):
+        return value.strip()
+    kind = {True: "true", False: "false"}.get(value) if isinstance(value, bool) else \
+        "a nested object or list"
+    raise InputError([InputProblem(source.name, line, key, None,
+                                   f"{kind}, where a string or number is expected")])
