@@ -152,3 +152,58 @@ def test_random_spreadsheets(template, tmp_path, header, rows):
 
 def teardown_module(module) -> None:
     print(f"\nfuzz figures: {dict(FIGURES)}; internal errors: 0")
+
+
+#: One defect put into one row of a valid ledger: how, and the field the error names.
+DEFECTS = {
+    "unclosed quote": (lambda row: row.replace(",goods", ',"goods'), None),
+    "inch mark": (lambda row: row.replace(",goods", ',5" goods'), None),
+    "exponent amount": (lambda row: row.replace(".25,CNY", "e3,CNY"), "amount"),
+    "full-width digit": (lambda row: row.replace(".25,CNY", ".2５,CNY"), "amount"),
+    "too many decimals": (lambda row: row.replace(".25,CNY", ".250,CNY"), "amount"),
+    "signed amount": (lambda row: row.replace(",CNY", ",CNY").replace(",,", ",,+", 1),
+                      "amount"),
+    "year 9999": (lambda row: row.replace(",2026-", ",9999-"), "date"),
+    "year 1": (lambda row: row.replace(",2026-", ",0001-"), "date"),
+    "zero-width number": (lambda row: row.replace("HX-", "HX-\u200b"), "number"),
+    "NUL in number": (lambda row: row.replace("HX-", "HX-\x00"), "number"),
+    "bidi override": (lambda row: row.replace("HX-", "HX-\u202e"), "number"),
+}
+
+
+@SETTINGS
+@given(count=st.integers(1, 40), where=st.integers(0, 39),
+       defect=st.sampled_from(sorted(DEFECTS)), workers=st.booleans())
+def test_one_defect_anywhere_is_refused_at_its_line(template, tmp_path, count, where, defect,
+                                                    workers):
+    """A valid ledger with one defect in one row, read in this process or cut into
+    slices parsed by workers: refused, naming that row's line, the book unchanged --
+    never imported with the rest of the file swallowed or misread."""
+    import arcli.importing.parsing as parsing
+    from arcli import forkpool
+
+    rows = invoices(count)
+    index = where % count
+    damage, field = DEFECTS[defect]
+    rows[index] = damage(rows[index])
+    data = (HEADER + "".join(rows)).encode("utf-8")
+    saved = parsing.PARALLEL_MIN_BYTES, parsing.SLICE_BYTES, forkpool.worker_count
+    if workers:
+        parsing.PARALLEL_MIN_BYTES, parsing.SLICE_BYTES = 0, 200
+        forkpool.worker_count = lambda: 2
+    try:
+        folder = tmp_path / f"defect{FIGURES['defects']}"
+        folder.mkdir()
+        shutil.copy(template, folder / "book.db")
+        book = Arcli(str(folder / "book.db"), folder)
+        (folder / "ledger.csv").write_bytes(data)
+        before = dump(book)
+        result = book("import", "ledger", str(folder / "ledger.csv"))
+    finally:
+        parsing.PARALLEL_MIN_BYTES, parsing.SLICE_BYTES, forkpool.worker_count = saved
+    FIGURES["defects"] += 1
+    assert result.exit_code == 1, (defect, result.output)
+    named = f"ledger.csv: line {index + 2}: " + (f"{field}:" if field else "")
+    assert named in result.stderr, (defect, result.stderr)
+    assert dump(book) == before
+    shutil.rmtree(folder)
