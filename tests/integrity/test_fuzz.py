@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -93,8 +94,7 @@ def _content(name: str):
 def _run(template: Path, tmp_path: Path, kind: str, name: str, data: bytes) -> None:
     """Import ``data`` as file ``name`` into a copy of the template book and check the
     outcome: imported (exit 0), or refused by arcli (exit 1) with the book unchanged."""
-    folder = tmp_path / f"ex{FIGURES['examples']}"
-    folder.mkdir()
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
     shutil.copy(template, folder / "book.db")
     book = Arcli(str(folder / "book.db"), folder)
     path = folder / name
@@ -192,8 +192,7 @@ def test_one_defect_anywhere_is_refused_at_its_line(template, tmp_path, count, w
         parsing.PARALLEL_MIN_BYTES, parsing.SLICE_BYTES = 0, 200
         forkpool.worker_count = lambda: 2
     try:
-        folder = tmp_path / f"defect{FIGURES['defects']}"
-        folder.mkdir()
+        folder = Path(tempfile.mkdtemp(dir=tmp_path))
         shutil.copy(template, folder / "book.db")
         book = Arcli(str(folder / "book.db"), folder)
         (folder / "ledger.csv").write_bytes(data)

@@ -122,3 +122,10 @@ def test_tsv_stray_quote(tmp_path):
     stderr = refused(fresh_book(tmp_path), "import", "ledger",
                      str(write(tmp_path, "ledger.tsv", text)))
     assert "line 4:" in stderr and "stray quote" in stderr
+
+
+def test_carriage_return_inside_the_header_is_an_error(tmp_path):
+    """Found by the fuzz test: csv's own error escaped as an internal error."""
+    path = write(tmp_path, "ledger.csv", HEADER.replace("date,", "da\rte,", 1)
+                 + "".join(invoices(2)))
+    assert "line 1:" in refused(fresh_book(tmp_path), "import", "ledger", str(path))

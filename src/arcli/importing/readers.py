@@ -149,7 +149,10 @@ def read_header(source: SourceFile, stream, sep: str, skip_rows: int,
     line = skip_rows + 1
     text = decode(stream.readline()).rstrip("\r\n")
     _check_quotes(source, text, sep, line)
-    header = next(csv.reader([text], delimiter=sep, strict=True), None)
+    try:
+        header = next(csv.reader([text], delimiter=sep, strict=True), None)
+    except csv.Error as exc:  # a lone carriage return inside the line
+        raise _problem(source, line, f"malformed header line: {exc}") from None
     if not header:
         raise _problem(source, line, "file is empty (no header line)")
     return line, check_header(source, line, header)

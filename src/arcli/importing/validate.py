@@ -117,7 +117,7 @@ class LedgerValidator:
         amount = self._amount(amount_text, currency)
         reference = rec.get("reference", "")
         if reference and not plain_key(reference):
-            reference = checked_text("reference", reference)
+            reference = checked_text("reference", reference, lines=True)
         description = rec.get("description", "")
         digest = hash_values(doc_type, number, customer, self._iso_text(date),
                              self._iso_text(due) if due_given else "", str(amount), currency,
