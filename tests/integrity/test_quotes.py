@@ -129,3 +129,12 @@ def test_carriage_return_inside_the_header_is_an_error(tmp_path):
     path = write(tmp_path, "ledger.csv", HEADER.replace("date,", "da\rte,", 1)
                  + "".join(invoices(2)))
     assert "line 1:" in refused(fresh_book(tmp_path), "import", "ledger", str(path))
+
+
+def test_a_byte_order_mark_at_a_slice_start_is_data_like_anywhere_else(tmp_path, workers):
+    """Slices were decoded as utf-8-sig, which drops U+FEFF at the start of a slice only:
+    a record starting with it was refused or accepted depending on where a cut fell."""
+    lines = ["\ufeff" + line for line in invoices(40)]
+    path = write(tmp_path, "ledger.csv", HEADER + "".join(lines))
+    stderr = refused(fresh_book(tmp_path), "import", "ledger", str(path))
+    assert [n for n in range(2, 42) if f"line {n}: type:" in stderr] == list(range(2, 42))

@@ -204,7 +204,11 @@ def _sliced(source: SourceFile, fmt: str, maker: RowMaker,
                                            functools.partial(_decoded, source,
                                                              mapping.encoding))
         check(columns, header_line)
-        job = _Job(source, maker, columns, mapping.encoding, delimiter)
+        # The byte order mark went with the header: a slice that starts with U+FEFF holds
+        # it as data (utf-8-sig would drop it there, and only where a slice happens to start)
+        encoding = "utf-8" if codecs.lookup(mapping.encoding).name == "utf-8-sig" \
+            else mapping.encoding
+        job = _Job(source, maker, columns, encoding, delimiter)
         slices = cut_slices(stream, SLICE_BYTES, header_line + 1)
         if _parallel(source):
             yield from forkpool.ordered_map(_parse_slice, slices, job)
