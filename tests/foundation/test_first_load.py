@@ -471,5 +471,12 @@ def test_an_import_tells_how_far_it_has_got(arcli, tmp_path, monkeypatch):
                   for doc_type, number, *rest in (row.split(",") for row in rows[:40]))
     more = tmp_path / "more.csv"
     more.write_text(header + "".join(renumbered), encoding="utf-8")
-    assert run(more) == [("reading", 40, 0), ("loading", 0, 0)]
+    small = more.stat().st_size  # read in slices here too: bytes, the header last
+    assert run(more) == [("reading", small - len(header), small), ("reading", small, small),
+                         ("loading", 0, 0)]
+    jsonl = tmp_path / "more.jsonl"  # a format read record by record: records, total 0
+    jsonl.write_text("".join(json.dumps(dict(zip(header.strip().split(","),
+                                                 row.strip().split(","), strict=True))) + "\n"
+                             for row in rows[40:43]), encoding="utf-8")
+    assert run(jsonl) == [("reading", 3, 0), ("loading", 0, 0)]
     store.dispose()

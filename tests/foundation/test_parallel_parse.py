@@ -53,8 +53,9 @@ def test_parallel_parse_gives_the_same_book(tmp_path, monkeypatch):
     monkeypatch.setattr(parsing, "SLICE_BYTES", 300)
     monkeypatch.setattr(forkpool, "worker_count", lambda: 2)
     slices = []
-    cut = parsing._slices
-    monkeypatch.setattr(parsing, "_slices", lambda *a: (slices.append(s) or s for s in cut(*a)))
+    cut = parsing.cut_slices
+    monkeypatch.setattr(parsing, "cut_slices",
+                        lambda *a: (slices.append(s) or s for s in cut(*a)))
     sliced = fresh_book(tmp_path, "sliced")
     result = sliced("import", "ledger", str(path), "--json")
     assert result.exit_code == 0, result.output

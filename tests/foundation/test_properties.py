@@ -170,15 +170,18 @@ def _mostly(usual: list, odd: list):
 _field_values = {
     "type": _mostly(["invoice", "payment", "credit_note"],
                     [" Invoice ", "FEE", "inv", "", "bogus"]),
-    "number": _mostly(["N1", "N2"], [" N3 ", "", "X" * 64, "X" * 65]),
-    "customer": _mostly(["C001", "C002"], [" C001", "C003", "", "NOBODY"]),
+    "number": _mostly(["N1", "N2"], [" N3 ", "", "X" * 64, "X" * 65, "N\u200b1", "Ne\u0301",
+                                     "N\x001", "N\u00e9"]),
+    "customer": _mostly(["C001", "C002"], [" C001", "C003", "", "NOBODY", "C00\u200b1"]),
     "date": _mostly(["2026-01-31", "2026-02-01"],
-                    [" 2026-02-01", "20260201", "2026/02/01", "01.02.2026", "", "2026-01-01"]),
+                    [" 2026-02-01", "20260201", "2026/02/01", "01.02.2026", "", "2026-01-01",
+                     "9999-12-31", "0001-01-01", "２０２６-01-31"]),
     "due_date": _mostly(["", "2026-03-01"], ["2026-01-01", "2026-02-01", "bad"]),
     "amount": _mostly(["12.34", "7"], [" 12.3 ", "0", "0.00", "-5", "1.234", "1E3",
-                                       "99999999999999999", "1,000.00", ""]),
+                                       "99999999999999999", "1,000.00", "", "１２", "+5",
+                                       "1_000", "12.340"]),
     "currency": _mostly(["EUR", ""], ["eur", " EUR", "JPY", "EURO"]),
-    "reference": _mostly(["", "N1"], [" PO 7 "]),
+    "reference": _mostly(["", "N1"], [" PO 7 ", "N\u200b1", "Ne\u0301", "P\x07"]),
     "description": _mostly(["", "goods"], [" spaced "]),
     "extra": _mostly([None], ["", "x"]),  # a field past the header's last column, or none
 }

@@ -16,12 +16,23 @@ from arcli.errors import InputError, InputProblem
 from arcli.importing.batches import record_batch
 from arcli.importing.mapping import CUSTOMER_FIELDS, Mapping
 from arcli.importing.readers import SourceFile, detect_format, open_source, read_records
-from arcli.importing.validate import FieldProblem, content_hash
+from arcli.importing.validate import (
+    MAX_KEY_LENGTH,
+    FieldProblem,
+    checked_key,
+    checked_text,
+    content_hash,
+    plain_decimal,
+    plain_key,
+)
 from arcli.store import Store
 from arcli.store.engine import begin_writing
 from arcli.store.schema import customers
 
 CREDIT_CLASSES = ("A", "B", "C")
+MAX_TERMS_DAYS = 3650  # ten years: more is a typo, and a due date past the calendar
+#: Free text of a customer: NFC, without control characters (an address may have lines).
+_TEXT_FIELDS = ("name", "address", "salesperson", "contact", "email", "language")
 MAX_PROBLEMS = 50
 
 
@@ -42,26 +53,30 @@ def _clean(line: int, rec: dict[str, str]) -> dict:
     out: dict = {k: (rec.get(k) or "").strip() or None for k in CUSTOMER_FIELDS}
     if not out["id"]:
         raise FieldProblem("id", "", "missing")
-    if len(out["id"]) > 64:
-        raise FieldProblem("id", out["id"], "longer than 64 characters")
+    if not plain_key(out["id"]) or len(out["id"]) > MAX_KEY_LENGTH:
+        out["id"] = checked_key("id", out["id"])  # the ledger's customer ids are read so too
     if not out["name"]:
         raise FieldProblem("name", "", "missing")
+    for name in _TEXT_FIELDS:
+        if out[name] and not plain_key(out[name]):
+            out[name] = checked_text(name, out[name], lines=name == "address")
     if out["currency"]:
         try:
             out["currency"] = money.check_currency(out["currency"])
         except money.MoneyError:
             raise FieldProblem("currency", out["currency"], "not an ISO 4217 code") from None
     if out["terms_days"]:
-        if not out["terms_days"].isdigit():
-            raise FieldProblem("terms_days", out["terms_days"], "must be a whole number of days")
-        out["terms_days"] = int(out["terms_days"])
+        days = out["terms_days"]
+        if not (days.isascii() and days.isdigit()) or len(days) > 6 \
+                or int(days) > MAX_TERMS_DAYS:
+            raise FieldProblem("terms_days", days, f"must be a whole number of days "
+                                                   f"(0 to {MAX_TERMS_DAYS})")
+        out["terms_days"] = int(days)
     if out["credit_limit"]:
         try:
-            limit = money.parse_decimal(out["credit_limit"], ".", ",")
+            limit = plain_decimal(out["credit_limit"], ".", ",")
         except money.MoneyError as exc:
             raise FieldProblem("credit_limit", out["credit_limit"], str(exc)) from None
-        if limit < 0:
-            raise FieldProblem("credit_limit", out["credit_limit"], "must not be negative")
         out["credit_limit"] = money.plain(limit)
     if out["credit_class"]:
         out["credit_class"] = out["credit_class"].upper()
@@ -100,9 +115,10 @@ def _parse(source: SourceFile, mapping: Mapping) -> tuple[list[dict], int]:
     for line, raw in read_records(source, fmt, encoding=mapping.encoding,
                                   delimiter=mapping.delimiter, skip_rows=mapping.skip_rows):
         if read == 0:
-            for column in mapping.missing_columns(list(raw), ("id", "name")):
+            for column, message in mapping.column_problems(list(raw), CUSTOMER_FIELDS,
+                                                           ("id", "name")):
                 problems.append(InputProblem(source.name, max(line - 1, 1), column, None,
-                                             "required column missing from header"))
+                                             message))
             if problems:
                 raise InputError(problems)
         read += 1

@@ -28,8 +28,28 @@ def known_encoding(name: str) -> bool:
     return True
 
 
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def file_encoding(path: Path, encoding: str) -> str:
+    """The encoding to read ``path`` in: ``encoding``, or UTF-16 for a file read with the
+    default that starts with a UTF-16 byte order mark (Excel's "Unicode text" export):
+    the mark says what the file is, and read as UTF-8 it is no text at all."""
+    if encoding == DEFAULT_ENCODING and _starts_utf16(path):
+        return "utf-16"
+    return encoding
+
+
+def _starts_utf16(path: Path) -> bool:
+    with path.open("rb") as stream:
+        return stream.read(2) in _UTF16_BOMS
+
+
 def decode_failure(path: Path, encoding: str) -> tuple[int | None, str]:
     """(line number, message) for a file that does not decode in ``encoding``."""
+    if codecs.lookup(encoding).name not in ("utf-16", "utf-32") and _starts_utf16(path):
+        return 1, (f"not valid {_label(encoding)} text: the file starts with a UTF-16 byte "
+                   "order mark; read it with --encoding utf-16 (or the mapping's encoding)")
     bad = _first_bad_line(path, encoding)
     if bad is None:
         return None, f"not valid {_label(encoding)} text; give its encoding with --encoding NAME"
@@ -65,6 +85,10 @@ def _likely_encoding(raw: bytes, tried: str) -> tuple[str, str] | None:
     runs = _HIGH_RUNS.findall(raw)
     if runs and all(len(run) % 2 == 0 and min(run) >= 0xA1 for run in runs):
         candidates.append(("gb18030", "Chinese"))
+    elif any(len(run) > 1 for run in runs):
+        # Big5 (Taiwan, Hong Kong): a second byte may be ASCII, so its runs of high bytes
+        # are not pairs; runs of several high bytes are rare in Western European text
+        candidates.append(("big5", "Traditional Chinese"))
     candidates.append(("cp1252", "Western European text"))
     for name, reads_as in candidates:
         try:
@@ -77,5 +101,5 @@ def _likely_encoding(raw: bytes, tried: str) -> tuple[str, str] | None:
 
 def _label(encoding: str) -> str:
     names = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gb18030": "GB18030",
-             "cp1252": "Windows-1252"}
+             "cp1252": "Windows-1252", "big5": "Big5", "utf-16": "UTF-16"}
     return names.get(codecs.lookup(encoding).name, encoding)

@@ -43,7 +43,7 @@ from arcli.importing.first_load import (
     load_first_spilled,
     repeated_numbers,
 )
-from arcli.importing.mapping import Mapping
+from arcli.importing.mapping import LEDGER_FIELDS, Mapping
 from arcli.importing.parsing import (
     PARALLEL_MIN_BYTES,
     STAGE_COLUMNS,
@@ -243,7 +243,7 @@ def _parse(source: SourceFile, maker: RowMaker, result: ImportResult, problems: 
     total)`` after each chunk: bytes of the file where chunks know theirs, else records
     read with total 0."""
     def check(columns: list[str], line: int) -> None:
-        _check_columns(maker.mapping, columns, problems, line)
+        _check_columns(maker.validator, columns, problems, line)
         problems.raise_if_any()
 
     total, done = source.path.stat().st_size, 0
@@ -390,14 +390,21 @@ def _customer_terms(conn: Connection) -> dict[str, CustomerTerms]:
     return {r.id: CustomerTerms(r.terms_days, r.currency) for r in rows}
 
 
-def _check_columns(mapping: Mapping, header: list[str], problems: _ProblemList, line: int):
+def _check_columns(validator: LedgerValidator, header: list[str], problems: _ProblemList,
+                   line: int) -> None:
+    """The header names the columns a ledger needs, and only columns arcli reads.
+
+    The currency column is required unless a default is given explicitly (the mapping
+    maps an empty currency, or the config's ``defaults: currency:``): a customer's own
+    currency is no default for a file whose currency column went missing."""
+    mapping = validator.mapping
     required = ["number", "customer", "date", "amount"]
     if not mapping.sign:
         required.append("type")
-    for column in mapping.missing_columns(header, tuple(required)):
-        problems.add(max(line - 1, 1), column, None, "required column missing from header")
-
-
+    if not (mapping.currencies.get("") or validator.default_currency):
+        required.append("currency")
+    for column, message in mapping.column_problems(header, LEDGER_FIELDS, tuple(required)):
+        problems.add(line, column, None, message)
 
 
 def _check_duplicates_in_file(conn: Connection, stage: Table, problems: _ProblemList) -> bool:

@@ -10,6 +10,7 @@ which sign means which document type.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from dataclasses import dataclass, field, replace
 
 from arcli.config import ConfigView
@@ -56,6 +57,31 @@ class Mapping:
 
     def missing_columns(self, header: list[str], required: tuple[str, ...]) -> list[str]:
         return [self.source_column(f) for f in required if self.source_column(f) not in header]
+
+    def column_problems(self, header: list[str], fields: tuple[str, ...],
+                        required: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(column, message) for each required column missing from ``header`` and, in a
+        native file, each column arcli does not know.
+
+        Why: a misspelt column (``curency``) was dropped, and its values replaced by a
+        default without a word -- a USD invoice booked in the customer's CNY. A mapped
+        export has columns of its own that the mapping leaves out on purpose, so only a
+        missing column is an error there; either way the message names the header name
+        that looks like the one expected.
+        """
+        wanted = [self.source_column(f) for f in fields]
+        unknown = [name for name in header if name and name not in wanted]
+        problems = []
+        for column in self.missing_columns(header, required):
+            near = difflib.get_close_matches(column, unknown, n=1, cutoff=0.6)
+            hint = f" (is {near[0]!r} meant to be it?)" if near else ""
+            problems.append((column, f"required column missing from header{hint}"))
+        if not self.columns:
+            for name in unknown:
+                near = difflib.get_close_matches(name.lower(), wanted, n=1, cutoff=0.6)
+                hint = f"did you mean {near[0]!r}? " if near else ""
+                problems.append((name, f"unknown column ({hint}columns: {', '.join(wanted)})"))
+        return problems
 
     def parse_date(self, text: str) -> dt.date:
         """Parse a date as the mapping says; ISO dates are always accepted too."""

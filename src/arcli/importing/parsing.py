@@ -7,41 +7,45 @@ parse and validate slices while this process writes the previous results into th
 table. Results come back in file order, so problems are reported in line order and the
 outcome does not depend on the number of workers.
 
-A slice never ends inside a quoted field: it is extended line by line until its count of
-``"`` characters is even, which is exact for RFC 4180 files (quotes inside quoted fields
-are doubled). Files in encodings where a newline or a quote byte can occur inside a
-multi-byte character (UTF-16, UTF-32) are read in this process, as are small files,
-spreadsheets and JSON lines.
+A slice never ends inside a quoted field (see :func:`~arcli.importing.readers.cut_slices`;
+a misplaced quote is an error). A smaller file is cut and parsed the same way, in this
+process, so the two give the same rows and the same errors. Files in encodings where a
+newline or a quote byte can occur inside a multi-byte character (UTF-16, UTF-32) are read
+as text in this process, as are spreadsheets and JSON lines.
 """
 
 from __future__ import annotations
 
 import codecs
-import csv
 import datetime as dt
-import io
-from collections.abc import Callable, Iterable, Iterator
+import functools
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from arcli import forkpool
 from arcli.allocation import DOCUMENT_TYPES, sign_of
 from arcli.errors import InputError, InputProblem
-from arcli.importing.encodings import decode_failure
+from arcli.importing.encodings import decode_failure, file_encoding
 from arcli.importing.mapping import LEDGER_FIELDS, Mapping
 from arcli.importing.readers import (
+    SLICE_SIZE,
     SourceFile,
-    check_header,
+    cut_slices,
     detect_format,
-    numbered_rows,
+    read_header,
     read_records,
     record_of,
+    slice_rows,
 )
 from arcli.importing.reimport import ContentDigest
 from arcli.importing.spill import Spill, SpilledSlice
 from arcli.importing.validate import FieldProblem, LedgerRow, LedgerValidator
 
-SLICE_BYTES = 2 << 20
-PARALLEL_MIN_BYTES = 16 << 20  # below this, starting workers costs more than it saves
+SLICE_BYTES = SLICE_SIZE
+#: Below this, starting workers costs more than it saves. ARCLI_PARALLEL_MIN_BYTES (for
+#: tests and trials only) lowers it, so small files take the worker path.
+PARALLEL_MIN_BYTES = int(os.environ.get("ARCLI_PARALLEL_MIN_BYTES") or 16 << 20)
 _ROWS_PER_CHUNK = 5000
 _PROBE = '\n",\t'
 
@@ -133,24 +137,30 @@ _HASH = STAGE_COLUMNS.index("content_hash")
 
 def parse_ledger(source: SourceFile, maker: RowMaker,
                  check: HeaderCheck) -> Iterator[ParsedChunk]:
-    """Staging rows of the whole file in file order, chunk by chunk."""
+    """Staging rows of the whole file in file order, chunk by chunk.
+
+    A CSV/TSV file in an encoding that can be cut at line ends is read slice by slice
+    with the same code whether the slices are parsed here or, for a big file, in worker
+    processes: what a file imports as cannot depend on its size."""
     mapping = maker.mapping
     fmt = detect_format(source, mapping.format)
-    if _splittable(source, fmt, mapping.encoding):
-        yield from _parallel(source, fmt, maker, check)
+    if fmt in ("csv", "tsv") and _cuttable(file_encoding(source.path, mapping.encoding)):
+        yield from _sliced(source, fmt, maker, check)
     else:
         yield from _sequential(source, fmt, maker, check)
 
 
-def _splittable(source: SourceFile, fmt: str, encoding: str) -> bool:
-    if fmt not in ("csv", "tsv") or source.path.stat().st_size < PARALLEL_MIN_BYTES \
-            or forkpool.worker_count() < 2:
-        return False
+def _cuttable(encoding: str) -> bool:
+    """Whether line ends and quotes are single bytes of their own in ``encoding``."""
     try:
         probe = _PROBE.encode(encoding)
     except (LookupError, UnicodeError):
         return False
     return probe.removeprefix(codecs.BOM_UTF8) == _PROBE.encode("ascii")
+
+
+def _parallel(source: SourceFile) -> bool:
+    return source.path.stat().st_size >= PARALLEL_MIN_BYTES and forkpool.worker_count() >= 2
 
 
 def _sequential(source: SourceFile, fmt: str, maker: RowMaker,
@@ -159,11 +169,12 @@ def _sequential(source: SourceFile, fmt: str, maker: RowMaker,
     records = read_records(source, fmt, encoding=mapping.encoding,
                            delimiter=mapping.delimiter, skip_rows=mapping.skip_rows)
     chunk = ParsedChunk()
-    first = True
+    checked: list[str] | None = None
     for line, raw in records:
-        if first:
-            check(list(raw), line)
-            first = False
+        columns = list(raw)
+        if columns != checked:  # once for a file with a header; each new key set of JSON
+            check(columns, line if fmt == "jsonl" else max(line - 1, 1))
+            checked = columns
         maker.add(chunk, line, raw)
         if chunk.read >= _ROWS_PER_CHUNK:
             yield maker.finish(chunk)
@@ -171,11 +182,11 @@ def _sequential(source: SourceFile, fmt: str, maker: RowMaker,
     yield maker.finish(chunk)
 
 
-# -- the parallel path -------------------------------------------------------------------
+# -- slices of a delimited file ----------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Job:
-    """What every worker needs; inherited through fork, never pickled."""
+    """What every slice needs; inherited by workers through fork, never pickled."""
 
     source: SourceFile
     maker: RowMaker
@@ -184,55 +195,42 @@ class _Job:
     delimiter: str
 
 
-def _parallel(source: SourceFile, fmt: str, maker: RowMaker,
-              check: HeaderCheck) -> Iterator[ParsedChunk]:
+def _sliced(source: SourceFile, fmt: str, maker: RowMaker,
+            check: HeaderCheck) -> Iterator[ParsedChunk]:
     mapping = maker.mapping
     delimiter = mapping.delimiter or ("\t" if fmt == "tsv" else ",")
     with source.path.open("rb") as stream:
-        header_line, columns = _read_header(source, stream, mapping, delimiter)
-        check(columns, header_line + 1)
-        shared = _Job(source, maker, columns, mapping.encoding, delimiter)
-        yield from forkpool.ordered_map(_parse_slice, _slices(stream, header_line + 1), shared)
+        header_line, columns = read_header(source, stream, delimiter, mapping.skip_rows,
+                                           functools.partial(_decoded, source,
+                                                             mapping.encoding))
+        check(columns, header_line)
+        # The byte order mark went with the header: a slice that starts with U+FEFF holds
+        # it as data (utf-8-sig would drop it there, and only where a slice happens to start)
+        encoding = "utf-8" if codecs.lookup(mapping.encoding).name == "utf-8-sig" \
+            else mapping.encoding
+        job = _Job(source, maker, columns, encoding, delimiter)
+        slices = cut_slices(stream, SLICE_BYTES, header_line + 1)
+        if _parallel(source):
+            yield from forkpool.ordered_map(_parse_slice, slices, job)
+        else:
+            for block, first_line in slices:
+                yield _parse_block(job, block, first_line)
 
 
-def _read_header(source: SourceFile, stream, mapping: Mapping,
-                 delimiter: str) -> tuple[int, list[str]]:
-    """Skip the rows above the header and read it; returns (header line number, columns)."""
-    for _ in range(mapping.skip_rows):
-        stream.readline()
-    line = mapping.skip_rows + 1
-    raw = stream.readline()
+def _decoded(source: SourceFile, encoding: str, raw: bytes) -> str:
     try:
-        text = raw.decode(mapping.encoding)
+        return raw.decode(encoding)
     except UnicodeDecodeError:
-        raise _problem(source, *decode_failure(source.path, mapping.encoding)) from None
-    header = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter), None)
-    if not header:
-        raise _problem(source, line, "file is empty (no header line)")
-    return line, check_header(source, line, header)
-
-
-def _slices(stream, first_line: int) -> Iterable[tuple[bytes, int]]:
-    """(bytes, first line number) of consecutive slices ending at line ends."""
-    line = first_line
-    while True:
-        block = stream.read(SLICE_BYTES)
-        if not block:
-            return
-        block += stream.readline()
-        while block.count(b'"') % 2:  # inside a quoted field: read on until it closes
-            more = stream.readline()
-            if not more:
-                break
-            block += more
-        yield block, line
-        line += block.count(b"\n")
+        raise _problem(source, *decode_failure(source.path, encoding)) from None
 
 
 def _parse_slice(task: tuple[bytes, int]) -> ParsedChunk:
     """In a worker: one slice's records, validated."""
-    block, first_line = task
-    job: _Job = forkpool.job()
+    return _parse_block(forkpool.job(), *task)
+
+
+def _parse_block(job: _Job, block: bytes, first_line: int) -> ParsedChunk:
+    """One slice's records, validated (in a worker, or here for a smaller file)."""
     chunk = ParsedChunk(size=len(block))
     try:
         text = block.decode(job.encoding)
@@ -240,22 +238,19 @@ def _parse_slice(task: tuple[bytes, int]) -> ParsedChunk:
         chunk.fatal = _problem(job.source, *decode_failure(job.source.path, job.encoding)
                                ).problems
         return chunk
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=job.delimiter, strict=False)
     try:
-        _read_slice(job, reader, first_line - 1, chunk)
+        _read_slice(job, slice_rows(job.source, text, job.delimiter, first_line), chunk)
     except InputError as exc:
         chunk.fatal = exc.problems
-    except csv.Error as exc:
-        chunk.fatal = _problem(job.source, None, f"malformed CSV: {exc}").problems
     return job.maker.finish(chunk)
 
 
-def _read_slice(job: _Job, reader, line_offset: int, chunk: ParsedChunk) -> None:
+def _read_slice(job: _Job, rows: Iterator[tuple[int, list[str]]], chunk: ParsedChunk) -> None:
     """A slice's records into ``chunk``: the validator's quick check first, by position,
     and the full path (records by column name, blank lines skipped) for what it leaves."""
     maker, source, columns = job.maker, job.source, job.columns
     quick = maker.validator.quick(columns)
-    for line, fields in numbered_rows(reader, line_offset):
+    for line, fields in rows:
         row = quick(line, fields) if quick is not None else None
         if row is not None:
             maker.add_checked(chunk, row)

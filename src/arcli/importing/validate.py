@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -94,7 +95,8 @@ class LedgerValidator:
         self._currencies: dict[str, str] = {}
         # One string object per customer id: rows then share it, and marshalled rows (a big
         # first load's spill and results) hold it once per file instead of once per row.
-        self._customer_ids: dict[str, str] = {}
+        self._customer_ids: dict[str, str] = {}  # as written -> checked, normalised id
+        self._shared_ids: dict[str, str] = {}
         self._plain_amounts = mapping.decimal == "." and not mapping.thousands
         self._types: dict[str, str] = {}  # type as written -> arcli type, once it was valid
         self._checked_codes: dict[str, str] = {}  # code -> the valid code it stands for
@@ -103,8 +105,7 @@ class LedgerValidator:
         """Validate; raises :class:`FieldProblem` for the first bad field found."""
         doc_type, amount_text = self._type_and_amount(rec)
         number = _required(rec, "number")
-        customer = _required(rec, "customer")
-        customer = self._customer_ids.setdefault(customer, customer)
+        customer = self._customer(rec)
         terms = self.customers.get(customer)
         if terms is None and not self.create_customers:
             raise FieldProblem("customer", customer,
@@ -115,12 +116,25 @@ class LedgerValidator:
         due = self._due_date(rec, doc_type, date, terms, due_given)
         amount = self._amount(amount_text, currency)
         reference = rec.get("reference", "")
+        if reference and not plain_key(reference):
+            reference = checked_text("reference", reference, lines=True)
         description = rec.get("description", "")
         digest = hash_values(doc_type, number, customer, self._iso_text(date),
                              self._iso_text(due) if due_given else "", str(amount), currency,
                              reference, description)
         return LedgerRow(line, doc_type, number, customer, date, due, amount, currency,
                          reference, description, digest)
+
+    def _customer(self, rec: dict[str, str]) -> str:
+        """The record's customer id, checked and normalised, as the one string object
+        every row of that customer shares (marshalled rows -- a big first load's spill
+        and results -- then hold it once per file instead of once per row)."""
+        given = rec.get("customer", "").strip()
+        known = self._customer_ids.get(given)
+        if known is None:
+            known = _required(rec, "customer")
+            known = self._customer_ids[given] = self._shared_ids.setdefault(known, known)
+        return known
 
     def _type_and_amount(self, rec: dict[str, str]) -> tuple[str, str]:
         amount_text = rec.get("amount", "").strip()
@@ -169,11 +183,17 @@ class LedgerValidator:
         if not text:
             raise FieldProblem(name, "", "missing")
         try:
-            self._dates[text] = self.mapping.parse_date(text)
-            return self._dates[text]
+            if not text.isascii():  # strptime and fromisoformat read other digits too
+                raise ValueError(text)
+            day = self.mapping.parse_date(text)
         except ValueError:
             expected = self.mapping.date_format or "YYYY-MM-DD"
             raise FieldProblem(name, text, f"not a valid date (expected {expected})") from None
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise FieldProblem(name, text, f"out of range (a date from {FIRST_DAY.year} "
+                                           f"to {LAST_DAY.year} is expected)")
+        self._dates[text] = day
+        return day
 
     def _iso_text(self, day: dt.date) -> str:
         text = self._iso.get(day)
@@ -193,7 +213,13 @@ class LedgerValidator:
         days = terms.terms_days if terms and terms.terms_days is not None else self.default_terms
         due = self._due_dates.get((date, days))
         if due is None:
-            due = self._due_dates[date, days] = date + dt.timedelta(days=days)
+            try:
+                due = date + dt.timedelta(days=days)
+            except OverflowError:  # terms of millions of days, stored before they were checked
+                raise FieldProblem("date", self._iso_text(date),
+                                   f"with the customer's {days} days' terms the due date "
+                                   "is beyond the calendar") from None
+            self._due_dates[date, days] = due
         return due
 
     def _amount(self, text: str, currency: str) -> int:
@@ -203,21 +229,16 @@ class LedgerValidator:
         return self._checked_amount(text, currency)
 
     def _checked_amount(self, text: str, currency: str) -> int:
-        value = None
-        if self._plain_amounts:  # fast path for plain "1234.56"
-            try:
-                value = Decimal(text)
-            except ArithmeticError:
-                value = None
-            if value is not None and not value.is_finite():
-                value = None
-        if value is None:
-            try:
-                value = money.parse_decimal(text, self.mapping.decimal, self.mapping.thousands)
-            except money.MoneyError as exc:
-                raise FieldProblem("amount", text, str(exc)) from None
+        try:
+            value = plain_decimal(text, self.mapping.decimal, self.mapping.thousands)
+        except money.MoneyError as exc:
+            raise FieldProblem("amount", text, str(exc)) from None
         if value <= 0:
             raise FieldProblem("amount", text, "must be positive (the type gives the side)")
+        places = money.exponent(currency)
+        if -value.as_tuple().exponent > places:  # 12.340 EUR too: the export is not in EUR
+            raise FieldProblem("amount", text, f"more than {places} decimal place(s), the "
+                                               f"most {currency} has")
         try:
             return money.to_minor(value, currency)
         except money.MoneyError as exc:
@@ -279,7 +300,7 @@ def _quick_check(v: LedgerValidator, width: int, position: dict[str, int | None]
         customer = customer_ids.get(fields[i_customer].strip())
         date = dates.get(fields[i_date].strip())
         if doc_type is None or customer is None or date is None or not number \
-                or len(number) > MAX_KEY_LENGTH:
+                or len(number) > MAX_KEY_LENGTH or not plain_key(number):
             return None
         terms = customers.get(customer)
         if terms is None and not create:
@@ -310,6 +331,8 @@ def _quick_check(v: LedgerValidator, width: int, position: dict[str, int | None]
                 or date_iso is None:
             return None
         reference = fields[i_reference].strip() if i_reference is not None else ""
+        if reference and not plain_key(reference):
+            return None
         description = fields[i_description].strip() if i_description is not None else ""
         digest = hash_values(doc_type, number, customer, date_iso, due_iso, str(amount),
                              currency, reference, description)
@@ -344,6 +367,92 @@ def _required(rec: dict[str, str], name: str) -> str:
     value = rec.get(name, "").strip()
     if not value:
         raise FieldProblem(name, "", "missing")
+    return value if plain_key(value) and len(value) <= MAX_KEY_LENGTH \
+        else checked_key(name, value)
+
+
+#: Dates a document may carry: what aging, statements and interest can count with (and
+#: far from the ends of Python's calendar, where a due date 30 days on does not exist).
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2199, 12, 31)
+
+#: Characters no identifier may hold: controls, line breaks, format characters (zero-width
+#: spaces and joiners, bidi overrides, the BOM), surrogates, private-use and unassigned
+#: code points -- and any space but the plain one. Two ids that differ only in these
+#: look the same to a person and are different documents or customers to the book.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs"})
+
+
+def plain_key(text: str) -> bool:
+    """Whether an id is plain printable ASCII (most are): nothing to normalise or refuse.
+    The full check and the quick positional check both start here."""
+    return text.isascii() and text.isprintable()
+
+
+def checked_key(name: str, text: str) -> str:
+    """A document number or customer id in Unicode's composed form (NFC: the two
+    spellings of ``é`` are one id), refused if it holds a character a person cannot see
+    or tell apart (:data:`_HIDDEN`), or is longer than the store keeps."""
+    value = unicodedata.normalize("NFC", text.strip())
+    hidden = [ch for ch in value if ch != " " and unicodedata.category(ch) in _HIDDEN]
+    if hidden:
+        raise FieldProblem(name, value, f"holds an invisible or control character "
+                           f"({_char_name(hidden[0])}); ids must be plain visible text")
     if len(value) > MAX_KEY_LENGTH:
         raise FieldProblem(name, value, f"longer than {MAX_KEY_LENGTH} characters")
     return value
+
+
+def checked_text(name: str, text: str, lines: bool = False) -> str:
+    """A name or address in NFC, refused if it holds control characters (line breaks
+    only where ``lines``: an address may have several)."""
+    value = unicodedata.normalize("NFC", text)
+    allowed = "\n" if lines else ""
+    bad = [ch for ch in value if ch not in allowed and unicodedata.category(ch) in ("Cc",
+                                                                                 "Zl", "Zp")]
+    if bad:
+        raise FieldProblem(name, value, f"holds a control character "
+                           f"({_char_name(bad[0])})")
+    return value
+
+
+def _char_name(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X} {name}" if name else f"U+{ord(ch):04X}"
+
+
+def plain_decimal(text: str, decimal: str = ".", thousands: str = "") -> Decimal:
+    """An amount written as a plain decimal: ASCII digits, at most one ``decimal``
+    separator, ``thousands`` separators (only if given) between groups of three digits.
+
+    Why not ``Decimal(text)``: it reads ``1e3``, ``1_000``, ``+5``, full-width and
+    Arabic-Indic digits -- none of which an export means as an amount, and each a way
+    for a typo to be booked as money. Raises :class:`money.MoneyError`.
+    """
+    raw = text.strip()
+    if not raw:
+        raise money.MoneyError("missing")
+    if raw[0] in "-(" or raw[-1] == "-":
+        raise money.MoneyError("must be positive, without a sign (a document's type gives "
+                               "its side)")
+    whole, point, fraction = raw.partition(decimal)
+    if thousands and thousands in whole:
+        groups = whole.split(thousands)
+        if not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:]):
+            raise money.MoneyError(f"not a plain decimal number ({thousands!r} must "
+                                   "separate groups of three digits)")
+        whole = "".join(groups)
+    if not _digits(whole) or (point and not _digits(fraction)):
+        rule = f"ASCII digits with at most one {decimal!r}"
+        if thousands:
+            rule += f" and {thousands!r} between thousands"
+        raise money.MoneyError(f"not a plain decimal number ({rule}, like 1234{decimal}56)")
+    if len(whole) > _MAX_DIGITS:
+        raise money.MoneyError(f"too large ({len(whole)} digits before the decimal separator)")
+    return Decimal(f"{whole}.{fraction}" if point else whole)
+
+
+_MAX_DIGITS = len(str(money.MAX_MINOR))
+
+
+def _digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
