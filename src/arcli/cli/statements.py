@@ -158,12 +158,15 @@ def _dry_run(app: AppContext, request, pattern: str, owns, out, out_dir: Path) -
     balances, or why there is none -- from the same assembly as the run, with nothing
     rendered, written, locked or recorded."""
     from arcli.batch import Job, JobResult, results_report
+    from arcli.naming import book_clashing_ids
     from arcli.statements import company_from_config, statement_customers
 
     with app.store.connect() as conn:
         covered = [cid for cid in statement_customers(conn, request)
                    if not owns or owns.owns(cid)]
-    assemble = _assembler(app.store, request, company_from_config(app.config), pattern)
+        hashed = book_clashing_ids(conn)
+    assemble = _assembler(app.store, request, company_from_config(app.config), pattern,
+                          hashed)
     results = [JobResult(item.customer_id, item.currency, item.kind, "would write",
                          item.file_name, amounts=item.amounts) if isinstance(item, Job)
                else item for item in assemble(covered)]
