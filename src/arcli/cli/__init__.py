@@ -34,6 +34,7 @@ COMMANDS = {
     "init": "arcli.cli.init:init_command",
     "import": "arcli.cli.importing:import_group",
     "aging": "arcli.cli.aging:aging_command",
+    "provision": "arcli.cli.provision:provision_command",
     "credit": "arcli.cli.credit:credit_command",
     "collections": "arcli.cli.credit:collections_command",
     "reconcile": "arcli.cli.reconcile:reconcile",

@@ -2,12 +2,15 @@
 
 ``aging.expected_curve``: a list of ``[days overdue, share]`` pairs (shares as quoted
 decimals or percentages, e.g. ``[100, '80%']``), linear between points.
+``provision.method|basis|bands|roll_buckets|months``: see ``arcli provision --help``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+
 from arcli.config import ConfigError, ConfigView
-from arcli.insight.shares import Curve, ShareError, curve_from_points
+from arcli.insight.shares import Bands, Curve, ShareError, bands_from_pairs, curve_from_points
 
 
 def share_error(view: ConfigView, key: str, exc: ShareError) -> ConfigError:
@@ -32,3 +35,43 @@ def recovery_curve(aging: ConfigView) -> Curve:
         return curve_from_points(raw)
     except ShareError as exc:
         raise share_error(aging, "expected_curve", exc) from None
+
+
+def provision_bands(section: ConfigView) -> Bands:
+    """``provision.bands``: ``- {up_to: 365, rate: '5%'}`` ... the last with ``up_to: null``
+    (or without ``up_to``); the default is the common Chinese 账龄分析法 table."""
+    from arcli.insight.provision import DEFAULT_BANDS
+
+    if section.raw("bands") is None:
+        return DEFAULT_BANDS
+    pairs = []
+    for band in section.sections("bands"):
+        unknown = sorted(set(band.keys()) - {"up_to", "rate"})
+        if unknown:
+            raise band.error(unknown[0], "unknown key (a band has up_to and rate)")
+        if "rate" not in band:
+            raise band.error("rate", "is required, e.g. rate: '5%'")
+        pairs.append((band.raw("up_to"), band.raw("rate")))
+    try:
+        return bands_from_pairs(pairs)
+    except ShareError as exc:
+        if exc.index is None:
+            raise section.error("bands", str(exc)) from None
+        band = list(section.sections("bands"))[exc.index]
+        raise band.error(exc.field, str(exc)) from None
+
+
+def roll_buckets(section: ConfigView) -> tuple[int, ...]:
+    """``provision.roll_buckets``: monthly bucket bounds for roll rates."""
+    from arcli.aging import AgingSpec
+    from arcli.errors import UsageError
+    from arcli.insight.provision import DEFAULT_ROLL_BUCKETS
+
+    raw = section.get_list("roll_buckets", list(DEFAULT_ROLL_BUCKETS))
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+        raise section.error("roll_buckets", "must be a list of day counts, e.g. [30, 60, 90]")
+    try:
+        AgingSpec(dt.date.min, "due", tuple(raw))
+    except UsageError as exc:
+        raise section.error("roll_buckets", str(exc)) from None
+    return tuple(raw)

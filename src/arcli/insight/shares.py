@@ -9,6 +9,7 @@ a sum of products is rounded half up to the currency's minor unit once, at the e
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -16,11 +17,12 @@ from fractions import Fraction
 
 
 class ShareError(ValueError):
-    """A bad point or band, with the index of the entry it is about."""
+    """A bad point or band, with the index of the entry (and the field) it is about."""
 
-    def __init__(self, index: int | None, message: str):
+    def __init__(self, index: int | None, message: str, field: str = "up_to"):
         super().__init__(message)
         self.index = index
+        self.field = field
 
 
 def parse_share(value: object) -> Fraction:
@@ -89,7 +91,7 @@ class Curve:
             return first[1]
         if days >= last[0]:
             return last[1]
-        for (d0, s0), (d1, s1) in zip(self.points, self.points[1:], strict=False):
+        for (d0, s0), (d1, s1) in itertools.pairwise(self.points):
             if d0 <= days <= d1:
                 return s0 + (s1 - s0) * Fraction(days - d0, d1 - d0)
         raise AssertionError("unreachable: days lies between the first and last point")
@@ -97,14 +99,19 @@ class Curve:
 
 @dataclass(frozen=True)
 class Bands:
-    """A rate per age band: ``limits[i]`` is the last day of band i (``None``: no limit)."""
+    """A rate per age band: ``limits[i]`` is the last day of band i (``None``: no limit).
+
+    The bands become the buckets of an aging (document or due basis), so a provision's
+    balances are the aging's own figures."""
 
     limits: tuple[int | None, ...]
     rates: tuple[Fraction, ...]
 
     def __post_init__(self):
-        if not self.limits:
-            raise ShareError(None, "needs at least one band")
+        if len(self.limits) < 2:
+            raise ShareError(None, "needs at least two bands (the last without up_to)")
+        if self.limits[0] is not None and self.limits[0] < 1:
+            raise ShareError(0, "the first band must end at day 1 or later")
         for index, limit in enumerate(self.limits[:-1]):
             if limit is None:
                 raise ShareError(index, "only the last band may have no upper limit")
@@ -114,21 +121,6 @@ class Bands:
         if self.limits[-1] is not None:
             raise ShareError(len(self.limits) - 1,
                              "the last band must have no upper limit (up_to: null)")
-
-    @property
-    def labels(self) -> list[str]:
-        """``0-365``, ``366-730``, ..., ``1826+``."""
-        labels, low = [], 0
-        for limit in self.limits:
-            labels.append(f"{low}-{limit}" if limit is not None else f"{low}+")
-            low = (limit or 0) + 1
-        return labels
-
-    def band(self, days: int) -> int:
-        for index, limit in enumerate(self.limits):
-            if limit is None or days <= limit:
-                return index
-        raise AssertionError("unreachable: the last band has no limit")
 
 
 def curve_from_points(raw: Sequence[object]) -> Curve:
@@ -150,7 +142,10 @@ def bands_from_pairs(raw: Iterable[tuple[object, object]]) -> Bands:
     for index, (up_to, rate) in enumerate(raw):
         try:
             limits.append(None if up_to is None else parse_days(up_to))
+        except ValueError as exc:
+            raise ShareError(index, str(exc), "up_to") from None
+        try:
             rates.append(parse_share(rate))
         except ValueError as exc:
-            raise ShareError(index, str(exc)) from None
+            raise ShareError(index, str(exc), "rate") from None
     return Bands(tuple(limits), tuple(rates))
