@@ -35,6 +35,7 @@ COMMANDS = {
     "import": "arcli.cli.importing:import_group",
     "aging": "arcli.cli.aging:aging_command",
     "provision": "arcli.cli.provision:provision_command",
+    "kpi": "arcli.cli.kpi:kpi_command",
     "credit": "arcli.cli.credit:credit_command",
     "collections": "arcli.cli.credit:collections_command",
     "reconcile": "arcli.cli.reconcile:reconcile",
