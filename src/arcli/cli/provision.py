@@ -31,6 +31,18 @@ def provision_command(app: AppContext, as_of, method, basis, months, show_matrix
     band; change = provision - previous_provision is the entry to book. Totals per
     currency (band TOTAL) are sums of the rows.
     """
+    if show_matrix and (method or app.config.section("provision").get_str(
+            "method", "aging-rates")) != "roll-rate":
+        raise click.UsageError("--show-matrix needs --method roll-rate")
+    with app.reader() as reader:
+        report, matrix = provision_figures(app, reader, as_of or app.today, method, basis,
+                                           months)
+    emit(out, matrix if show_matrix else report)
+
+
+def provision_figures(app: AppContext, conn, as_of, method=None, basis=None, months=None):
+    """The provision report (and, for roll rates, the matrix report, else None) as the
+    config and the options ask; shared with ``report pack``."""
     from arcli.cli.insight_config import provision_bands, roll_buckets
     from arcli.insight import provision as prov
 
@@ -38,26 +50,21 @@ def provision_command(app: AppContext, as_of, method, basis, months, show_matrix
     method = method or section.get_str("method", "aging-rates")
     if method not in prov.METHODS:
         raise section.error("method", f"must be one of {', '.join(prov.METHODS)}")
-    if show_matrix and method != "roll-rate":
-        raise click.UsageError("--show-matrix needs --method roll-rate")
-    as_of = as_of or app.today
     previous = prov.month_end_before(as_of)
-    with app.reader() as reader:
-        if method == "aging-rates":
-            basis = basis or section.get_str("basis", "document")
-            if basis not in ("document", "due"):
-                raise section.error("basis", "must be document or due")
-            bands = provision_bands(section)
-            labels = prov.band_spec(as_of, bands, basis).labels
-            lines = prov.aging_rate_lines(reader, as_of, bands, basis)
-            before = prov.aging_rate_lines(reader, previous, bands, basis)
-        else:
-            buckets = roll_buckets(section)
-            months = months or section.get_int("months", prov.DEFAULT_MONTHS, minimum=1)
-            lines, matrix = prov.roll_rate_lines(reader, as_of, buckets, months)
-            if show_matrix:
-                emit(out, prov.matrix_report(as_of, matrix))
-                return
-            before, _ = prov.roll_rate_lines(reader, previous, buckets, months)
-            labels = prov.AgingSpec(as_of, "due", buckets).labels
-    emit(out, prov.provision_report(as_of, previous, labels, lines, before))
+    matrix = None
+    if method == "aging-rates":
+        basis = basis or section.get_str("basis", "document")
+        if basis not in ("document", "due"):
+            raise section.error("basis", "must be document or due")
+        bands = provision_bands(section)
+        labels = prov.band_spec(as_of, bands, basis).labels
+        lines = prov.aging_rate_lines(conn, as_of, bands, basis)
+        before = prov.aging_rate_lines(conn, previous, bands, basis)
+    else:
+        buckets = roll_buckets(section)
+        months = months or section.get_int("months", prov.DEFAULT_MONTHS, minimum=1)
+        lines, rolls = prov.roll_rate_lines(conn, as_of, buckets, months)
+        matrix = prov.matrix_report(as_of, rolls)
+        before, _ = prov.roll_rate_lines(conn, previous, buckets, months)
+        labels = prov.AgingSpec(as_of, "due", buckets).labels
+    return prov.provision_report(as_of, previous, labels, lines, before), matrix
