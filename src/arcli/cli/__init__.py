@@ -36,6 +36,7 @@ COMMANDS = {
     "aging": "arcli.cli.aging:aging_command",
     "provision": "arcli.cli.provision:provision_command",
     "kpi": "arcli.cli.kpi:kpi_command",
+    "report": "arcli.cli.report:report",
     "credit": "arcli.cli.credit:credit_command",
     "collections": "arcli.cli.credit:collections_command",
     "reconcile": "arcli.cli.reconcile:reconcile",
