@@ -83,14 +83,23 @@ def _sales(conn, period: Period, group_of: Callable[[str], str]) -> dict[Key, in
     return sales
 
 
-def month_figures(conn, period: Period, group_of: Callable[[str], str]) -> dict[Key, Figures]:
-    """The month's figures per group and currency, with the 12 months of sales before it."""
+def month_figures(conn, period: Period, group_of: Callable[[str], str],
+                  sales_memo: dict[str, dict[Key, int]] | None = None) -> dict[Key, Figures]:
+    """The month's figures per group and currency, with the 12 months of sales before it
+    (``sales_memo``: months' sales already read, by label, shared along a trend)."""
+    memo = {} if sales_memo is None else sales_memo
+
+    def sales_of(month: Period) -> dict[Key, int]:
+        if month.label not in memo:
+            memo[month.label] = _sales(conn, month, group_of)
+        return memo[month.label]
+
     figures: dict[Key, Figures] = defaultdict(Figures)
     for at, name in ((period.start - dt.timedelta(days=1), "opening"), (period.end, "closing")):
         for (customer, currency), amount in balances(conn, at).items():
             fig = figures[group_of(customer), currency]
             setattr(fig, name, getattr(fig, name) + money.to_minor(amount, currency))
-    for key, amount in _sales(conn, period, group_of).items():
+    for key, amount in sales_of(period).items():
         figures[key].sales += amount
     spec = AgingSpec(period.end)
     for row in aging_rows(conn, spec):
@@ -103,7 +112,7 @@ def month_figures(conn, period: Period, group_of: Callable[[str], str]) -> dict[
     month = period
     for _ in range(COUNT_BACK_MONTHS):
         month = previous_month(month)
-        earlier = _sales(conn, month, group_of)
+        earlier = sales_of(month)
         for key, fig in figures.items():
             fig.earlier_sales.append(earlier.get(key, 0))
     return dict(figures)
@@ -172,10 +181,11 @@ def kpi_report(conn, last: Period, months: int, by: str | None) -> Report:
     periods = [last]
     while len(periods) < months:
         periods.append(previous_month(periods[-1]))
-    rows = []
+    rows, memo = [], {}
     for period in reversed(periods):
         days = month_days(period)
-        for (group, currency), fig in sorted(month_figures(conn, period, group_of).items()):
+        for (group, currency), fig in sorted(
+                month_figures(conn, period, group_of, memo).items()):
             if not (fig.opening or fig.closing or fig.sales or fig.open_debits):
                 continue
             amounts = {"opening": fig.opening, "credit_sales": fig.sales,
