@@ -179,3 +179,32 @@ def test_every_format(band_book, fmt, method):
         total = next(r for r in rows if r["band"] == "TOTAL")
         for column in ("balance", "provision", "previous_provision", "change"):
             assert sum(Decimal(r[column]) for r in body) == Decimal(total[column])
+
+
+def test_the_example_configs_documented_defaults_are_the_defaults(band_book, tmp_path):
+    """Uncommenting the provision and expected_curve lines of config.example.yaml changes
+    nothing: what it documents is what runs without it."""
+    from tests.conftest import ROOT
+
+    lines = (ROOT / "config.example.yaml").read_text(encoding="utf-8").splitlines()
+    start = lines.index("# provision:")
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#"):
+            break
+        block.append(line[2:].split("  #")[0].rstrip())
+    curve = [line for line in lines if "expected_curve:" in line or "[366, '20%']" in line]
+    config = tmp_path / "documented.yaml"
+    config.write_text("aging:\n" + "\n".join(c.replace("  # ", "  ", 1) for c in curve)
+                      + "\n" + "\n".join(block) + "\n", encoding="utf-8")
+    plain = {m: band_book("provision", "--as-of", AS_OF, "--method", m, "--json").stdout
+             for m in ("aging-rates", "roll-rate")}
+    expected = band_book("aging", "--as-of", AS_OF, "--expected", "--json").stdout
+    band_book.config = config
+    for method, text in plain.items():
+        result = band_book("provision", "--as-of", AS_OF, "--method", method, "--json")
+        assert result.exit_code == 0, result.output
+        assert result.stdout == text
+    result = band_book("aging", "--as-of", AS_OF, "--expected", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == expected
