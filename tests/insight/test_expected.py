@@ -132,3 +132,14 @@ def test_share_parsing():
         parse_share("nan")
     with pytest.raises(ValueError):
         Curve(()).share(1)
+
+
+def test_minor_units_of_each_currency(arcli, tmp_path):
+    """JPY has no minor unit, BHD three: each bucket sum is rounded to its own."""
+    load(arcli, tmp_path, "id,name\nJ,Nihon\n", [
+        invoice("J1", "J", 80, "1001", "JPY"),      # x 90% = 900.9 -> 901
+        invoice("B1", "J", 80, "1.001", "BHD"),     # x 90% = 0.9009 -> 0.901
+    ])
+    rows = json.loads(arcli("aging", "--as-of", str(AS_OF), "--expected", "--json").stdout)
+    figures = {r["currency"]: r["expected_61-90"] for r in rows}
+    assert figures == {"JPY": "901", "BHD": "0.901"}

@@ -131,3 +131,12 @@ def test_bad_out_suffix_is_a_usage_error(book, tmp_path):
     assert result.exit_code == 2
     assert "--out must end in .pdf or .html" in result.stderr
     assert not (tmp_path / "p.txt").exists()
+
+
+@pytest.mark.parametrize("suffix", ["pdf", "html"])
+def test_an_empty_book_gives_a_pack_that_says_so(arcli, tmp_path, suffix):
+    out = tmp_path / f"empty.{suffix}"
+    result = arcli("report", "pack", "--period", "2026-10", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    text = _pdftotext(out) if suffix == "pdf" else out.read_text(encoding="utf-8")
+    assert text.count("None.") == 7       # every section, the trend included

@@ -115,6 +115,8 @@ def render_html(pack: Pack, lang: str) -> str:
         out.append(stacked_bars(f"{w['aging']} {total.currency}", pack.labels,
                                 [(total.currency, minor)]))
     out.append(f"<h2>{escape(w['trend'])}</h2>")
+    if not pack.trend:
+        out.append(f"<p>{escape(w['none'])}</p>")
     for currency, points in sorted(pack.trend.items()):
         months = [p.label[2:] for p in points]
         series = [(label, [p.buckets.get(label, 0) for p in points]) for label in pack.labels]

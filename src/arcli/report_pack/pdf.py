@@ -140,6 +140,8 @@ def render_pdf(pack: Pack, lang: str, cjk_font: Path | None = None) -> bytes:
                                for b in pack.labels])],
             _amount_label(total.currency))]))
     story.append(Paragraph(escape(w["trend"]), h2))
+    if not pack.trend:
+        story.append(Paragraph(escape(w["none"]), body))
     for currency, points in sorted(pack.trend.items()):
         story.append(KeepTogether([Paragraph(escape(currency), h3), _bar_chart(
             font, [p.label[2:] for p in points],
