@@ -5,6 +5,7 @@ show it on their own."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from decimal import Decimal
@@ -140,3 +141,27 @@ def test_an_empty_book_gives_a_pack_that_says_so(arcli, tmp_path, suffix):
     assert result.exit_code == 0, result.output
     text = _pdftotext(out) if suffix == "pdf" else out.read_text(encoding="utf-8")
     assert text.count("None.") == 7       # every section, the trend included
+
+
+def test_long_names_and_amounts_stay_on_the_page(arcli, tmp_path):
+    """A 70-character Chinese name and a 100-character Latin one, amounts of a trillion:
+    every word of the PDF lies inside the page."""
+    long_zh = "深圳市南山区超长名称国际贸易与高端精密机械设备制造及进出口股份有限公司" * 2
+    long_en = "Extraordinarily Long Company Name International Holdings Trading Group " * 2
+    (tmp_path / "c.csv").write_text(
+        f'id,name,credit_limit,currency\nL0,"{long_zh}",10.00,CNY\n'
+        f'L1,"{long_en}",10.00,CNY\n', encoding="utf-8")
+    (tmp_path / "l.csv").write_text(HEADER + (
+        "invoice,N0,L0,2026-03-01,2026-04-01,987654321012.34,CNY,,\n"
+        "invoice,N1,L1,2026-03-01,2026-04-01,987654321012.34,CNY,,\n"), encoding="utf-8")
+    for kind, name in (("customers", "c.csv"), ("ledger", "l.csv")):
+        assert arcli("import", kind, str(tmp_path / name), "--csv").exit_code == 0
+    out = tmp_path / "long.pdf"
+    assert arcli("report", "pack", "--period", "2026-10", "--out", str(out),
+                 "--lang", "zh").exit_code == 0
+    boxes = subprocess.run(["pdftotext", "-bbox", str(out), "-"], check=True,
+                           capture_output=True, text=True).stdout
+    page_width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
+    right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes)]
+    assert right_edges and max(right_edges) <= page_width - 30
+    assert "…" in boxes                    # the names were cut, visibly

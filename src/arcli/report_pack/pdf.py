@@ -19,7 +19,9 @@ from arcli.report_pack.data import Pack
 from arcli.report_pack.text import words
 
 COLOURS = ("#4e79a7", "#59a14f", "#edc948", "#f28e2b", "#e15759", "#b07aa1", "#76b7b2")
-CHART_W, CHART_H = 460, 110
+CHART_W, CHART_H = 430, 110
+FONT_SIZE, PADDING = 7.5, 12          # table text, and a cell's left + right padding
+PAGE_ROOM = 523                       # A4 width less the margins, in points
 
 
 def _texts(pack: Pack) -> list[str]:
@@ -41,9 +43,9 @@ def _bar_chart(font: str, categories: list[str], series: list[tuple[str, list[in
     from reportlab.graphics.shapes import Drawing
     from reportlab.lib import colors
 
-    drawing = Drawing(CHART_W + 60, CHART_H + (45 if len(series) > 1 else 25))
+    drawing = Drawing(CHART_W + 85, CHART_H + (45 if len(series) > 1 else 25))
     chart = VerticalBarChart()
-    chart.x, chart.y = 55, 35 if len(series) > 1 else 15
+    chart.x, chart.y = 80, 35 if len(series) > 1 else 15
     chart.width, chart.height = CHART_W, CHART_H
     chart.data = [tuple(values) for _, values in series]
     chart.categoryAxis.categoryNames = categories
@@ -63,7 +65,7 @@ def _bar_chart(font: str, categories: list[str], series: list[tuple[str, list[in
     if len(series) > 1:
         legend = Legend()
         legend.fontName, legend.fontSize = font, 7
-        legend.x, legend.y, legend.dx, legend.dy = 55, 10, 7, 7
+        legend.x, legend.y, legend.dx, legend.dy = 80, 10, 7, 7
         legend.alignment, legend.columnMaximum, legend.deltax = "right", 1, 60
         legend.colorNamePairs = [(colors.HexColor(COLOURS[i % len(COLOURS)]), name)
                                  for i, (name, _) in enumerate(series)]
@@ -77,9 +79,9 @@ def _line_chart(font: str, categories: list[str], values: list[Decimal | None]) 
     from reportlab.lib import colors
 
     tenths = [None if v is None else int(v * 10) for v in values]
-    drawing = Drawing(CHART_W + 60, CHART_H + 25)
+    drawing = Drawing(CHART_W + 85, CHART_H + 25)
     chart = HorizontalLineChart()
-    chart.x, chart.y, chart.width, chart.height = 55, 15, CHART_W, CHART_H
+    chart.x, chart.y, chart.width, chart.height = 80, 15, CHART_W, CHART_H
     chart.data = [tuple(tenths)]
     chart.categoryAxis.categoryNames = categories
     steps = _steps(max((t for t in tenths if t is not None), default=0))
@@ -101,9 +103,9 @@ def _grid(table: tables.Table, font: str, bold: str, none: str, styles) -> objec
 
     if not table.rows:
         return Paragraph(escape(none), styles)
-    grid = Table([table.header, *table.rows], repeatRows=1, hAlign="LEFT")
+    grid = Table(_fitted(table, font, bold), repeatRows=1, hAlign="LEFT")
     style = [("FONTNAME", (0, 0), (-1, -1), font), ("FONTNAME", (0, 0), (-1, 0), bold),
-             ("FONTSIZE", (0, 0), (-1, -1), 7.5),
+             ("FONTSIZE", (0, 0), (-1, -1), FONT_SIZE),
              ("LINEBELOW", (0, 0), (-1, 0), 0.6, colors.grey),
              ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey),
              ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]
@@ -111,6 +113,25 @@ def _grid(table: tables.Table, font: str, bold: str, none: str, styles) -> objec
               for i, numeric in enumerate(table.numeric) if numeric]
     grid.setStyle(TableStyle(style))
     return grid
+
+
+def _fitted(table: tables.Table, font: str, bold: str) -> list[list[str]]:
+    """Header and rows with the text columns cut (with an ellipsis) to share what the
+    amounts leave of the page width: a long customer name must not run off the page."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    from arcli.render.textfit import fit_text
+
+    def width(column: int) -> float:
+        cells = [(table.header[column], bold), *((row[column], font) for row in table.rows)]
+        return max(stringWidth(text, face, FONT_SIZE) for text, face in cells) + PADDING
+
+    numeric = sum(width(i) for i, n in enumerate(table.numeric) if n)
+    texts = [i for i, n in enumerate(table.numeric) if not n]
+    room = max((PAGE_ROOM - numeric) / max(len(texts), 1), 40) - PADDING
+    return [[fit_text(cell, bold if r == 0 else font, FONT_SIZE, room) if i in texts else cell
+             for i, cell in enumerate(row)]
+            for r, row in enumerate([table.header, *table.rows])]
 
 
 def render_pdf(pack: Pack, lang: str, cjk_font: Path | None = None) -> bytes:
