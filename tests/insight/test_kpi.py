@@ -93,3 +93,43 @@ def test_bad_period_is_a_usage_error(book):
     result = book("kpi", "--period", "2026-13")
     assert result.exit_code == 2
     assert "period must be YYYY-MM" in result.stderr
+
+
+FX = ("fx:\n  base: EUR\n  rates:\n    USD:\n      - {from: 2026-01-01, rate: '0.9'}\n"
+      "      - {from: 2026-10-15, rate: '0.8'}\n")
+
+
+def test_company_currency_rows_from_the_dated_fx_table(book, tmp_path):
+    config = tmp_path / "fx.yaml"
+    config.write_text(FX)
+    book.config = config
+    rows = _rows(book("kpi", "--period", "2026-10", "--base", "--json"))
+    assert [(r["currency"], r["converted"]) for r in rows] == \
+        [("EUR", False), ("USD", False), ("EUR", True)]
+    both = rows[2]
+    # USD 50.00: opening at 0.9 (2026-09-30) = 45.00, closing at 0.8 (2026-10-31) = 40.00
+    assert {k: both[k] for k in ("opening", "credit_sales", "closing", "current", "overdue",
+                                 "over_90")} == {
+        "opening": "1245.00", "credit_sales": "3500.00", "closing": "3740.00",
+        "current": "3100.00", "overdue": "640.00", "over_90": "200.00"}
+    assert both["dso"] == "33.1"             # 3740 / 3500 x 31 = 33.13
+    assert both["dso_countback"] == "38.2"   # 31 + 240 / 1000 x 30
+    assert both["cei_pct"] == "61.1"         # 1005 / 1645
+    assert rows[0] == {**_rows(book("kpi", "--period", "2026-10", "--json"))[0],
+                       "converted": False}
+
+
+@pytest.mark.parametrize(("fx", "message"), [
+    (FX.replace("2026-01-01", "2026-10-01"),
+     "fx.rates has no USD rate dated on or before 2026-09-30"),
+    (FX.replace("'0.9'", "0.9"), "fx.rates.USD[0].rate: write rates in quotes"),
+    (FX.replace("base: EUR", "base: XXY"), "fx.base"),
+    ("", "--base needs an `fx:` section"),
+])
+def test_fx_problems_are_usage_errors(book, tmp_path, fx, message):
+    config = tmp_path / "fx.yaml"
+    config.write_text(fx or "aging: {}\n")
+    book.config = config
+    result = book("kpi", "--period", "2026-10", "--base")
+    assert result.exit_code == 2
+    assert message in result.stderr

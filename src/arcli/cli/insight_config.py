@@ -75,3 +75,39 @@ def roll_buckets(section: ConfigView) -> tuple[int, ...]:
     except UsageError as exc:
         raise section.error("roll_buckets", str(exc)) from None
     return tuple(raw)
+
+
+def fx_table(config: ConfigView):
+    """``fx:`` — ``base: EUR`` and ``rates: {USD: [{from: 2026-01-01, rate: '0.92'}]}``
+    (units of the base per unit of the currency); None when absent."""
+    from fractions import Fraction
+
+    from arcli.insight.fx import FxTable
+    from arcli.insight.shares import parse_positive
+    from arcli.money import MoneyError, check_currency
+
+    view = config.section("fx")
+    if not view.keys():
+        return None
+    try:
+        base = check_currency(view.get_str("base") or "")
+    except MoneyError as exc:
+        raise view.error("base", f"{exc} (the company currency, e.g. base: EUR)") from None
+    rates_view = view.section("rates")
+    rates = {}
+    for code in rates_view:
+        try:
+            currency = check_currency(code)
+        except MoneyError as exc:
+            raise rates_view.error(code, str(exc)) from None
+        dated: list[tuple[dt.date, Fraction]] = []
+        for entry in rates_view.sections(code):
+            day = entry.get_date("from")
+            if day is None:
+                raise entry.error("from", "is required (the first day the rate applies)")
+            try:
+                dated.append((day, parse_positive(entry.raw("rate"))))
+            except ValueError as exc:
+                raise entry.error("rate", str(exc)) from None
+        rates[currency] = tuple(sorted(dated))
+    return FxTable(base, rates)

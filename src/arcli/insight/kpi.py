@@ -33,6 +33,7 @@ from fractions import Fraction
 from arcli import money
 from arcli.aging import AgingSpec, aging_rows
 from arcli.collections_report import credited_minor, invoiced_minor, movements
+from arcli.insight.fx import FxTable
 from arcli.insight.shares import round_half_up
 from arcli.ledger import balances
 from arcli.output import Report
@@ -175,8 +176,33 @@ def month_days(period: Period) -> list[int]:
     return days
 
 
-def kpi_report(conn, last: Period, months: int, by: str | None) -> Report:
-    """The KPIs per group and currency for ``months`` months ending with ``last``."""
+def in_base(figures: dict[Key, Figures], period: Period, fx: FxTable) -> dict[Key, Figures]:
+    """Each group's figures in all currencies added up in ``fx.base``: balances and
+    sales at the rate of their month end (the opening at the previous month end's),
+    each figure rounded to the base currency's minor unit before adding."""
+    total: dict[Key, Figures] = {}
+    for (group, currency), fig in sorted(figures.items()):
+        into = total.setdefault((group, fx.base), Figures(
+            earlier_sales=[0] * len(fig.earlier_sales)))
+
+        def convert(minor: int, day: dt.date, currency: str = currency) -> int:
+            # nothing needs no rate: a currency's quiet months need none in the table
+            return fx.convert_minor(minor, currency, day) if minor else 0
+
+        into.opening += convert(fig.opening, period.start - dt.timedelta(days=1))
+        for name in ("closing", "sales", "current", "open_debits", "over_90"):
+            setattr(into, name, getattr(into, name) + convert(getattr(fig, name), period.end))
+        month = period
+        for index, amount in enumerate(fig.earlier_sales):
+            month = previous_month(month)
+            into.earlier_sales[index] += convert(amount, month.end)
+    return total
+
+
+def kpi_report(conn, last: Period, months: int, by: str | None,
+               fx: FxTable | None = None) -> Report:
+    """The KPIs per group and currency for ``months`` months ending with ``last``; with
+    ``fx`` also per group in the company currency (``converted`` yes)."""
     group_of = grouping(conn, by)
     periods = [last]
     while len(periods) < months:
@@ -184,16 +210,26 @@ def kpi_report(conn, last: Period, months: int, by: str | None) -> Report:
     rows, memo = [], {}
     for period in reversed(periods):
         days = month_days(period)
-        for (group, currency), fig in sorted(
-                month_figures(conn, period, group_of, memo).items()):
-            if not (fig.opening or fig.closing or fig.sales or fig.open_debits):
-                continue
-            amounts = {"opening": fig.opening, "credit_sales": fig.sales,
-                       "closing": fig.closing, "current": fig.current,
-                       "overdue": fig.open_debits - fig.current, "over_90": fig.over_90}
-            rows.append({"period": period.label, **({by: group} if by else {}),
-                         "currency": currency,
-                         **{k: money.from_minor(v, currency) for k, v in amounts.items()},
-                         **kpi_row(period, fig, days)})
-    rows.sort(key=lambda r: (r.get(by, "") if by else "", r["currency"], r["period"]))
-    return Report(["period", *([by] if by else []), "currency", *KPI_COLUMNS], rows)
+        figures = month_figures(conn, period, group_of, memo)
+        parts = [(False, figures)] + ([(True, in_base(figures, period, fx))] if fx else [])
+        for converted, part in parts:
+            for (group, currency), fig in sorted(part.items()):
+                if not (fig.opening or fig.closing or fig.sales or fig.open_debits):
+                    continue
+                rows.append(_row(period, by, group, currency, fig, days)
+                            | ({"converted": converted} if fx else {}))
+    rows.sort(key=lambda r: (r.get(by, "") if by else "", r.get("converted", False),
+                             r["currency"], r["period"]))
+    columns = ["period", *([by] if by else []), "currency", *(["converted"] if fx else []),
+               *KPI_COLUMNS]
+    return Report(columns, rows)
+
+
+def _row(period: Period, by: str | None, group: str, currency: str, fig: Figures,
+         days: list[int]) -> dict:
+    amounts = {"opening": fig.opening, "credit_sales": fig.sales, "closing": fig.closing,
+               "current": fig.current, "overdue": fig.open_debits - fig.current,
+               "over_90": fig.over_90}
+    return {"period": period.label, **({by: group} if by else {}), "currency": currency,
+            **{k: money.from_minor(v, currency) for k, v in amounts.items()},
+            **kpi_row(period, fig, days)}

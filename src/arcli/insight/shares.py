@@ -47,6 +47,19 @@ def parse_share(value: object) -> Fraction:
     return share
 
 
+def parse_positive(value: object) -> Fraction:
+    """An exact positive number (an exchange rate), written quoted: ``'0.9234'``."""
+    if isinstance(value, (bool, float)) or value is None:
+        raise ValueError(f"write rates in quotes to keep them exact, e.g. '{value}'")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite() or number <= 0:
+        raise ValueError(f"{value!r} is not a positive number")
+    return Fraction(number)
+
+
 def parse_days(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ValueError(f"{value!r} is not a number of days (a whole number, 0 or more)")
