@@ -98,3 +98,10 @@ def provision_part(report_totals: Sequence[dict]) -> list[ProvisionTotal]:
 
 def zero(currency: str) -> Decimal:
     return money.from_minor(0, currency)
+
+
+def amount_label(currency: str):
+    """Axis text for a value in minor units: whole units of the currency, grouped."""
+    def label(minor: int) -> str:
+        return f"{int(money.from_minor(minor, currency).to_integral_value()):,}"
+    return label

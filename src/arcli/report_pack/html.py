@@ -12,11 +12,12 @@ from html import escape
 
 from arcli import money
 from arcli.report_pack import tables
-from arcli.report_pack.data import Pack
+from arcli.report_pack.data import Pack, amount_label
 from arcli.report_pack.text import words
 
 COLOURS = ("#4e79a7", "#59a14f", "#edc948", "#f28e2b", "#e15759", "#b07aa1", "#76b7b2")
-_W, _H, _PAD = 640, 220, 40
+_W, _H = 720, 220
+_LEFT, _RIGHT, _TOP = 110, 20, 30   # room for the axis label, the margin, the top
 
 _CSS = """
 body{font-family:"Helvetica Neue",Arial,"WenQuanYi Micro Hei","Noto Sans CJK SC",sans-serif;
@@ -41,20 +42,24 @@ def _table(table: tables.Table, none: str) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def stacked_bars(title: str, categories: list[str], series: list[tuple[str, list[int]]]
-                 ) -> str:
-    """Bars per category, each stacked from the series' values (minor units, >= 0)."""
+def stacked_bars(title: str, categories: list[str], series: list[tuple[str, list[int]]],
+                 label_of) -> str:
+    """Bars per category, each stacked from the series' values (minor units, >= 0);
+    ``label_of`` writes the axis's top value."""
     totals = [sum(max(values[i], 0) for _, values in series) for i in range(len(categories))]
     top = max(totals, default=0) or 1
-    slot = (_W - 2 * _PAD) // max(len(categories), 1)
+    slot = (_W - _LEFT - _RIGHT) // max(len(categories), 1)
     bar = max(slot * 2 // 3, 4)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H + 40}" '
              f'role="img" aria-label="{escape(title)}">',
-             f'<line x1="{_PAD}" y1="{_H}" x2="{_W - _PAD}" y2="{_H}" stroke="#888"/>']
+             f'<line x1="{_LEFT}" y1="{_H}" x2="{_W - _RIGHT}" y2="{_H}" stroke="#888"/>',
+             f'<line x1="{_LEFT}" y1="{_TOP}" x2="{_LEFT}" y2="{_H}" stroke="#888"/>',
+             f'<text x="{_LEFT - 4}" y="{_TOP + 4}" text-anchor="end">{escape(label_of(top))}'
+             f'</text><text x="{_LEFT - 4}" y="{_H + 4}" text-anchor="end">0</text>']
     for i, category in enumerate(categories):
-        x, y = _PAD + i * slot + (slot - bar) // 2, _H
+        x, y = _LEFT + i * slot + (slot - bar) // 2, _H
         for number, (name, values) in enumerate(series):
-            height = max(values[i], 0) * (_H - _PAD) // top
+            height = max(values[i], 0) * (_H - _TOP) // top
             if height:
                 y -= height
                 parts.append(f'<rect x="{x}" y="{y}" width="{bar}" height="{height}" '
@@ -64,7 +69,7 @@ def stacked_bars(title: str, categories: list[str], series: list[tuple[str, list
                      f'{escape(category)}</text>')
     if len(series) > 1:
         for number, (name, _) in enumerate(series):
-            x = _PAD + number * 90
+            x = _LEFT + number * 90
             parts.append(f'<rect x="{x}" y="{_H + 24}" width="10" height="10" '
                          f'fill="{COLOURS[number % len(COLOURS)]}"/>'
                          f'<text x="{x + 14}" y="{_H + 33}">{escape(name)}</text>')
@@ -76,18 +81,18 @@ def line_chart(title: str, categories: list[str], values: list[Decimal | None]) 
     """One line through the known values (days, one decimal); gaps where none."""
     known = [v for v in values if v is not None]
     top = max(known, default=Decimal(1)) or Decimal(1)
-    slot = (_W - 2 * _PAD) // max(len(categories), 1)
+    slot = (_W - _LEFT - _RIGHT) // max(len(categories), 1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H + 20}" '
              f'role="img" aria-label="{escape(title)}">',
-             f'<line x1="{_PAD}" y1="{_H}" x2="{_W - _PAD}" y2="{_H}" stroke="#888"/>']
+             f'<line x1="{_LEFT}" y1="{_H}" x2="{_W - _RIGHT}" y2="{_H}" stroke="#888"/>']
     points = []
     for i, (category, value) in enumerate(zip(categories, values, strict=True)):
-        x = _PAD + i * slot + slot // 2
+        x = _LEFT + i * slot + slot // 2
         parts.append(f'<text x="{x}" y="{_H + 14}" text-anchor="middle">'
                      f'{escape(category)}</text>')
         if value is None:
             continue
-        y = _H - int(value * (_H - _PAD) / top)
+        y = _H - int(value * (_H - _TOP) / top)
         points.append(f"{x},{y}")
         parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{COLOURS[0]}"/>'
                      f'<text x="{x}" y="{y - 6}" text-anchor="middle">{value}</text>')
@@ -113,7 +118,7 @@ def render_html(pack: Pack, lang: str) -> str:
                  for label in pack.labels]
         out.append(f"<h3>{escape(total.currency)}</h3>")
         out.append(stacked_bars(f"{w['aging']} {total.currency}", pack.labels,
-                                [(total.currency, minor)]))
+                                [(total.currency, minor)], amount_label(total.currency)))
     out.append(f"<h2>{escape(w['trend'])}</h2>")
     if not pack.trend:
         out.append(f"<p>{escape(w['none'])}</p>")
@@ -121,7 +126,8 @@ def render_html(pack: Pack, lang: str) -> str:
         months = [p.label[2:] for p in points]
         series = [(label, [p.buckets.get(label, 0) for p in points]) for label in pack.labels]
         out.append(f"<h3>{escape(currency)}</h3>")
-        out.append(stacked_bars(f"{w['trend']} {currency}", months, series))
+        out.append(stacked_bars(f"{w['trend']} {currency}", months, series,
+                                amount_label(currency)))
     out += [f"<h2>{escape(w['top'])}</h2>", _table(tables.top_table(pack, w, lang), w["none"]),
             f"<h2>{escape(w['collections'])}</h2>",
             _table(tables.collections_table(pack, w, lang), w["none"]),

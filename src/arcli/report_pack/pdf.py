@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape
 
 from arcli import money
 from arcli.report_pack import tables
-from arcli.report_pack.data import Pack
+from arcli.report_pack.data import Pack, amount_label
 from arcli.report_pack.text import words
 
 COLOURS = ("#4e79a7", "#59a14f", "#edc948", "#f28e2b", "#e15759", "#b07aa1", "#76b7b2")
@@ -159,7 +159,7 @@ def render_pdf(pack: Pack, lang: str, cjk_font: Path | None = None) -> bytes:
             font, pack.labels,
             [(total.currency, [money.to_minor(total.buckets[b], total.currency)
                                for b in pack.labels])],
-            _amount_label(total.currency))]))
+            amount_label(total.currency))]))
     story.append(Paragraph(escape(w["trend"]), h2))
     if not pack.trend:
         story.append(Paragraph(escape(w["none"]), body))
@@ -167,7 +167,7 @@ def render_pdf(pack: Pack, lang: str, cjk_font: Path | None = None) -> bytes:
         story.append(KeepTogether([Paragraph(escape(currency), h3), _bar_chart(
             font, [p.label[2:] for p in points],
             [(label, [p.buckets.get(label, 0) for p in points]) for label in pack.labels],
-            _amount_label(currency))]))
+            amount_label(currency))]))
     story += [Paragraph(escape(w["top"]), h2),
               _grid(tables.top_table(pack, w, lang), font, bold, w["none"], body),
               Paragraph(escape(w["collections"]), h2),
@@ -189,9 +189,3 @@ def render_pdf(pack: Pack, lang: str, cjk_font: Path | None = None) -> bytes:
     doc.build(story)
     return buffer.getvalue()
 
-
-def _amount_label(currency: str):
-    """Axis text for a value in minor units: whole units of the currency, grouped."""
-    def label(minor: int) -> str:
-        return f"{int(money.from_minor(minor, currency).to_integral_value()):,}"
-    return label
