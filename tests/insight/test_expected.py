@@ -143,3 +143,13 @@ def test_minor_units_of_each_currency(arcli, tmp_path):
     rows = json.loads(arcli("aging", "--as-of", str(AS_OF), "--expected", "--json").stdout)
     figures = {r["currency"]: r["expected_61-90"] for r in rows}
     assert figures == {"JPY": "901", "BHD": "0.901"}
+
+
+def test_document_basis_buckets_still_weigh_by_days_overdue(book):
+    """Buckets follow --basis; the curve always reads days overdue (B: 80 days -> 90%)."""
+    rows = json.loads(book("aging", "--as-of", str(AS_OF), "--basis", "document",
+                           "--buckets", "100,1000", "--expected", "--json").stdout)
+    k1 = next(r for r in rows if r["customer"] == "K1")
+    # 0-100 by document date: A (100%) and B (80 days overdue: 90%)
+    assert (k1["0-100"], k1["expected_0-100"]) == ("300.00", "280.00")
+    assert k1["expected_total"] == "625.84"

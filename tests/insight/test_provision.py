@@ -208,3 +208,11 @@ def test_the_example_configs_documented_defaults_are_the_defaults(band_book, tmp
     result = band_book("aging", "--as-of", AS_OF, "--expected", "--json")
     assert result.exit_code == 0, result.output
     assert result.stdout == expected
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv", "tsv", "json", "jsonl"])
+def test_matrix_in_every_format(roll_book, fmt):
+    result = roll_book("provision", "--as-of", AS_OF, "--show-matrix", "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert "0.357143" in result.stdout
+    assert ("1,400.00" if fmt == "table" else "1400.00") in result.stdout
