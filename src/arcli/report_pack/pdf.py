@@ -147,7 +147,7 @@ def render_pdf(pack: Pack, lang: str, cjk_font: Path | None = None) -> bytes:
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
     h1 = ParagraphStyle("h1", fontName=bold, fontSize=15, leading=19, spaceAfter=4)
     h2 = ParagraphStyle("h2", fontName=bold, fontSize=11.5, leading=15, spaceBefore=10,
-                        spaceAfter=3)
+                        spaceAfter=3, keepWithNext=1)
     h3 = ParagraphStyle("h3", fontName=bold, fontSize=9, leading=12, spaceBefore=4)
     story = [Paragraph(escape(f"{pack.company} — {w['title']}"), h1),
              Paragraph(escape(f"{w['period']} {pack.period.label}, {w['as_of']} "
@@ -160,14 +160,14 @@ def render_pdf(pack: Pack, lang: str, cjk_font: Path | None = None) -> bytes:
             [(total.currency, [money.to_minor(total.buckets[b], total.currency)
                                for b in pack.labels])],
             amount_label(total.currency))]))
-    story.append(Paragraph(escape(w["trend"]), h2))
-    if not pack.trend:
-        story.append(Paragraph(escape(w["none"]), body))
-    for currency, points in sorted(pack.trend.items()):
-        story.append(KeepTogether([Paragraph(escape(currency), h3), _bar_chart(
-            font, [p.label[2:] for p in points],
-            [(label, [p.buckets.get(label, 0) for p in points]) for label in pack.labels],
-            amount_label(currency))]))
+    trend = [[Paragraph(escape(currency), h3), _bar_chart(
+        font, [p.label[2:] for p in points],
+        [(label, [p.buckets.get(label, 0) for p in points]) for label in pack.labels],
+        amount_label(currency))] for currency, points in sorted(pack.trend.items())]
+    # the heading goes with its first chart: a heading alone at a page's foot helps no one
+    first = trend[0] if trend else [Paragraph(escape(w["none"]), body)]
+    story.append(KeepTogether([Paragraph(escape(w["trend"]), h2), *first]))
+    story += [KeepTogether(block) for block in trend[1:]]
     story += [Paragraph(escape(w["top"]), h2),
               _grid(tables.top_table(pack, w, lang), font, bold, w["none"], body),
               Paragraph(escape(w["collections"]), h2),
