@@ -76,13 +76,14 @@ def _bar_chart(font: str, categories: list[str], series: list[tuple[str, list[in
 def _line_chart(font: str, categories: list[str], values: list[Decimal | None]) -> object:
     from reportlab.graphics.charts.linecharts import HorizontalLineChart
     from reportlab.graphics.shapes import Drawing
+    from reportlab.graphics.widgets.markers import makeMarker
     from reportlab.lib import colors
 
     tenths = [None if v is None else int(v * 10) for v in values]
     drawing = Drawing(CHART_W + 85, CHART_H + 25)
     chart = HorizontalLineChart()
     chart.x, chart.y, chart.width, chart.height = 80, 15, CHART_W, CHART_H
-    chart.data = [tuple(tenths)]
+    chart.data = _runs(tenths)
     chart.categoryAxis.categoryNames = categories
     steps = _steps(max((t for t in tenths if t is not None), default=0))
     chart.valueAxis.valueMin, chart.valueAxis.valueMax = 0, steps[-1]
@@ -91,10 +92,27 @@ def _line_chart(font: str, categories: list[str], values: list[Decimal | None]) 
     chart.valueAxis.labelTextFormat = lambda value: shown.get(value, "")
     for axis in (chart.categoryAxis, chart.valueAxis):
         axis.labels.fontName, axis.labels.fontSize = font, 7
-    chart.lines[0].strokeColor = colors.HexColor(COLOURS[0])
-    chart.lines[0].strokeWidth = 1.5
+    for index in range(len(chart.data)):
+        chart.lines[index].strokeColor = colors.HexColor(COLOURS[0])
+        chart.lines[index].strokeWidth = 1.5
+        chart.lines[index].symbol = makeMarker("FilledCircle", size=3)  # lone months show
     drawing.add(chart)
     return drawing
+
+
+def _runs(values: list[int | None]) -> list[tuple[int | None, ...]]:
+    """One series per run of known values (None elsewhere): the chart joins all points of
+    a series, and a month without a DSO must stay a gap, not a line across it."""
+    runs: list[tuple[int | None, ...]] = []
+    start = None
+    for index, value in enumerate([*values, None]):
+        if value is not None and start is None:
+            start = index
+        elif value is None and start is not None:
+            runs.append(tuple(v if start <= i < index else None
+                              for i, v in enumerate(values)))
+            start = None
+    return runs or [tuple(values)]
 
 
 def _grid(table: tables.Table, font: str, bold: str, none: str, styles) -> object:
