@@ -85,20 +85,20 @@ def line_chart(title: str, categories: list[str], values: list[Decimal | None]) 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{_W}" height="{_H + 20}" '
              f'role="img" aria-label="{escape(title)}">',
              f'<line x1="{_LEFT}" y1="{_H}" x2="{_W - _RIGHT}" y2="{_H}" stroke="#888"/>']
-    points = []
+    runs: list[list[str]] = [[]]   # a month without a value breaks the line
     for i, (category, value) in enumerate(zip(categories, values, strict=True)):
         x = _LEFT + i * slot + slot // 2
         parts.append(f'<text x="{x}" y="{_H + 14}" text-anchor="middle">'
                      f'{escape(category)}</text>')
         if value is None:
+            runs.append([])
             continue
         y = _H - int(value * (_H - _TOP) / top)
-        points.append(f"{x},{y}")
+        runs[-1].append(f"{x},{y}")
         parts.append(f'<circle cx="{x}" cy="{y}" r="3" fill="{COLOURS[0]}"/>'
                      f'<text x="{x}" y="{y - 6}" text-anchor="middle">{value}</text>')
-    if len(points) > 1:
-        parts.append(f'<polyline points="{" ".join(points)}" fill="none" '
-                     f'stroke="{COLOURS[0]}" stroke-width="2"/>')
+    parts += [f'<polyline points="{" ".join(run)}" fill="none" stroke="{COLOURS[0]}" '
+              'stroke-width="2"/>' for run in runs if len(run) > 1]
     parts.append("</svg>")
     return "".join(parts)
 
