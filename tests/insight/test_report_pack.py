@@ -165,3 +165,25 @@ def test_long_names_and_amounts_stay_on_the_page(arcli, tmp_path):
     right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes)]
     assert right_edges and max(right_edges) <= page_width - 30
     assert "…" in boxes                    # the names were cut, visibly
+
+
+def test_html_dso_line_breaks_at_months_without_dso(book, tmp_path):
+    """One point per month with a DSO (as `arcli kpi` gives them) and one line per run of
+    two or more consecutive such months: a month without sales is a gap, not bridged."""
+    out = tmp_path / "pack.html"
+    assert book("report", "pack", "--period", "2026-10", "--out", str(out)).exit_code == 0
+    html = out.read_text(encoding="utf-8")
+    kpi = json.loads(book("kpi", "--period", "2026-10", "--months", "12", "--json").stdout)
+    known = {(r["currency"], r["period"]) for r in kpi if r["dso"] is not None}
+    months = [f"2025-{m:02d}" for m in (11, 12)] + [f"2026-{m:02d}" for m in range(1, 11)]
+    runs = 0
+    for currency in {r["currency"] for r in kpi}:
+        length = 0
+        for month in [*months, None]:
+            if (currency, month) in known:
+                length += 1
+                continue
+            runs += length >= 2
+            length = 0
+    assert html.count("<circle") == len(known) > 0
+    assert html.count("<polyline") == runs
