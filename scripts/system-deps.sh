@@ -3,11 +3,13 @@
 #   poppler-utils: pdftotext/pdftoppm/pdfsig (tests read PDFs back)   qpdf: structure checks
 #   fonts-wqy-microhei: embedded CJK font for Chinese statements and letters
 #   postgresql: the tests also run against a throwaway PostgreSQL cluster
+#   chromium: the tests open `report pack`'s HTML in a real headless browser
 set -euo pipefail
 need=()
 command -v pdftotext >/dev/null || need+=(poppler-utils)
 command -v qpdf >/dev/null || need+=(qpdf)
 [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || need+=(fonts-wqy-microhei)
+command -v chromium >/dev/null || need+=(chromium)
 if [ "${1:-}" = "--with-postgres" ]; then
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 fi

@@ -69,7 +69,8 @@ def targets_for(config: ConfigView, period: Period) -> dict[tuple[str, str], Dec
     return found
 
 
-def _movements(conn: Connection, period: Period) -> dict[tuple, dict[str, int]]:
+def movements(conn: Connection, period: Period) -> dict[tuple, dict[str, int]]:
+    """Amounts (minor units) per (customer, currency) and document type dated in the period."""
     d = documents.c
     rows = conn.execute(
         select(d.customer_id, d.currency, d.type, func.sum(d.amount_minor))
@@ -82,13 +83,23 @@ def _movements(conn: Connection, period: Period) -> dict[tuple, dict[str, int]]:
     return moves
 
 
+def invoiced_minor(moves: dict[str, int]) -> int:
+    """What a period's movements invoiced: invoices, fees and interest charged."""
+    return moves.get("invoice", 0) + moves.get("fee", 0) + moves.get("interest", 0)
+
+
+def credited_minor(moves: dict[str, int]) -> int:
+    """What a period's movements took back with credit notes."""
+    return moves.get("credit_note", 0)
+
+
 def collection_lines(conn: Connection, period: Period,
                      targets: dict[tuple[str, str], Decimal]) -> list[CollectionLine]:
     owner = {cid: sp or UNASSIGNED
              for cid, sp in conn.execute(select(customers.c.id, customers.c.salesperson))}
     opening = balances(conn, period.start - dt.timedelta(days=1))
     closing = balances(conn, period.end)
-    moves = _movements(conn, period)
+    moves = movements(conn, period)
     lines: dict[tuple[str, str], CollectionLine] = {}
     for cid, cur in sorted(set(opening) | set(closing) | set(moves)):
         key = (owner.get(cid, UNASSIGNED), cur)
@@ -97,9 +108,8 @@ def collection_lines(conn: Connection, period: Period,
         m = moves.get((cid, cur), {})
         line.opening += opening.get((cid, cur), zero)
         line.closing += closing.get((cid, cur), zero)
-        line.invoiced += money.from_minor(m.get("invoice", 0) + m.get("fee", 0)
-                                          + m.get("interest", 0), cur)
-        line.credited += money.from_minor(m.get("credit_note", 0), cur)
+        line.invoiced += money.from_minor(invoiced_minor(m), cur)
+        line.credited += money.from_minor(credited_minor(m), cur)
         line.collected += money.from_minor(m.get("payment", 0), cur)
     for key, target in targets.items():
         zero = money.from_minor(0, key[1])
