@@ -350,7 +350,8 @@ def find_config(explicit: str | None, start: str | os.PathLike | None = None) ->
 _FREE_SECTIONS = frozenset({"mappings", "dunning.classes", "dunning.interest.reference_rates",
                             "dunning.interest.fixed_fee", "reconcile.tolerance",
                             "collections.targets"})
-_COMMENTED_KEYS = {"signing": ("password_env", "password_file", "field_name"),
+_COMMENTED_KEYS = {"": ("provision", "fx"), "aging": ("expected_curve",),
+                   "signing": ("password_env", "password_file", "field_name"),
                    "smtp": ("password_env", "password_file"),
                    "dunning.levels[]": ("min_amount", "fee")}
 

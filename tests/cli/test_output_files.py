@@ -44,7 +44,7 @@ def test_xlsx_keeps_a_zero_decimal_currency_and_text_that_looks_like_a_formula(
     from openpyxl import load_workbook
 
     customers = tmp_path / "c.csv"
-    customers.write_text("id,name\nK1,=HYPERLINK(\"http://evil\")\n")
+    customers.write_text('id,name\nK1,"=HYPERLINK(""http://evil"")"\n')
     assert arcli("import", "customers", str(customers)).exit_code == 0
     ledger = tmp_path / "l.csv"
     ledger.write_text(HEADER + "invoice,J1,K1,2026-10-01,2026-10-31,1500,JPY,,\n"

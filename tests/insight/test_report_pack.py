@@ -145,7 +145,7 @@ def test_an_empty_book_gives_a_pack_that_says_so(arcli, tmp_path, suffix):
 
 def test_long_names_and_amounts_stay_on_the_page(arcli, tmp_path):
     """A 70-character Chinese name and a 100-character Latin one, amounts of a trillion:
-    every word of the PDF lies inside the page."""
+    every word of the PDF lies inside the page, and the names are wrapped, not cut."""
     long_zh = "深圳市南山区超长名称国际贸易与高端精密机械设备制造及进出口股份有限公司" * 2
     long_en = "Extraordinarily Long Company Name International Holdings Trading Group " * 2
     (tmp_path / "c.csv").write_text(
@@ -164,7 +164,9 @@ def test_long_names_and_amounts_stay_on_the_page(arcli, tmp_path):
     page_width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
     right_edges = [float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes)]
     assert right_edges and max(right_edges) <= page_width - 30
-    assert "…" in boxes                    # the names were cut, visibly
+    assert "…" not in boxes                # wrapped, never cut
+    words = set(re.findall(r">([^<]+)</word>", boxes))
+    assert set(long_en.split()) <= words
 
 
 def test_html_dso_line_breaks_at_months_without_dso(book, tmp_path):

@@ -61,8 +61,8 @@ def aging_command(app: AppContext, as_of, basis, buckets, customer_ids, currency
     if expected:
         from arcli.cli.insight_config import recovery_curve
 
-        _aging_expected(app, spec, recovery_curve(section), customer_ids, currency, detail,
-                        out)
+        curve = recovery_curve(app.config.section("aging"))
+        _aging_expected(app, spec, curve, customer_ids, currency, detail, out)
         return
     with app.reader() as reader:
         if detail:  # rows are read as they are written: emit while the reader is open

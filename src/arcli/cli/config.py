@@ -72,7 +72,7 @@ def _readers() -> list[Callable[[Config], object]]:
     return [lambda c: c.get_str("database"), book_settings, aging_settings,
             company_from_config, _statements, signing_config, _smtp, dunning_policy,
             credit_policy, bank_settings, _collection_targets, _mappings,
-            batch_jobs_from_config, render_options_from_config]
+            batch_jobs_from_config, render_options_from_config, _insight]
 
 
 def _statements(config: ConfigView) -> None:
@@ -104,6 +104,17 @@ def _smtp(config: ConfigView) -> None:
         smtp_config(config, sending=False)
         return
     smtp_config(config, company.name, company.email)
+
+
+def _insight(config: ConfigView) -> None:
+    """``aging.expected_curve``, ``provision:`` and ``fx:`` as kpi, provision and the
+    pack read them."""
+    from arcli.cli.insight_config import fx_table, provision_bands, recovery_curve, roll_buckets
+
+    recovery_curve(config.section("aging"))
+    provision_bands(config.section("provision"))
+    roll_buckets(config.section("provision"))
+    fx_table(config)
 
 
 def _collection_targets(config: ConfigView) -> None:

@@ -134,11 +134,11 @@ def _grid(table: tables.Table, font: str, bold: str, none: str, styles) -> objec
 
 
 def _fitted(table: tables.Table, font: str, bold: str) -> list[list[str]]:
-    """Header and rows with the text columns cut (with an ellipsis) to share what the
-    amounts leave of the page width: a long customer name must not run off the page."""
+    """Header and rows with the text columns wrapped to share what the amounts leave of
+    the page width: a long customer name must neither run off the page nor be cut."""
     from reportlab.pdfbase.pdfmetrics import stringWidth
 
-    from arcli.render.textfit import fit_text
+    from arcli.render.textfit import wrap_text
 
     def width(column: int) -> float:
         cells = [(table.header[column], bold), *((row[column], font) for row in table.rows)]
@@ -147,7 +147,8 @@ def _fitted(table: tables.Table, font: str, bold: str) -> list[list[str]]:
     numeric = sum(width(i) for i, n in enumerate(table.numeric) if n)
     texts = [i for i, n in enumerate(table.numeric) if not n]
     room = max((PAGE_ROOM - numeric) / max(len(texts), 1), 40) - PADDING
-    return [[fit_text(cell, bold if r == 0 else font, FONT_SIZE, room) if i in texts else cell
+    return [["\n".join(wrap_text(cell, bold if r == 0 else font, FONT_SIZE, room))
+              if i in texts else cell
              for i, cell in enumerate(row)]
             for r, row in enumerate([table.header, *table.rows])]
 
