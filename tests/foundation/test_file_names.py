@@ -18,9 +18,10 @@ from arcli.naming import (
 )
 
 CAFE = "caf\u00e9"
-#: Ids that a file system takes for fewer files than there are customers.
-COLLIDING = ["a/b", "a_b", CAFE, unicodedata.normalize("NFD", CAFE), "AB", "ab", "C 1",
-             "plain"]
+#: Ids that a file system takes for fewer files than there are customers. (The NFD
+#: spelling of café is no second customer any more: an import normalises ids to NFC.
+#: ``clashing_ids`` still tells the two apart, for books that hold both from before.)
+COLLIDING = ["a/b", "a_b", CAFE, "AB", "ab", "C 1", "plain"]
 
 
 @pytest.fixture
@@ -178,11 +179,12 @@ def test_the_documented_default_templates_are_accepted():
 
 
 def test_names_of_a_books_ids_differ_on_a_case_insensitive_file_system():
-    ids = [*COLLIDING, "Straße", "STRASSE", "ok.v2", "-x-", "x" * 90, "x" * 91]
+    nfd = unicodedata.normalize("NFD", CAFE)  # a book from before imports normalised ids
+    ids = [*COLLIDING, nfd, "Straße", "STRASSE", "ok.v2", "-x-", "x" * 90, "x" * 91]
     hashed = clashing_ids(ids)
     names = [document_name("s-{customer}.pdf", {"customer": cid}, hashed) for cid in ids]
     assert len({name_key(n) for n in names}) == len(ids)
     assert all(len(n) <= len("s-.pdf") + 80 for n in names)
     # Ids no other id clashes with keep their plain names; a lone clean id of a group too.
     assert {"plain", "ok.v2", "-x-", "a_b", CAFE, "C 1"}.isdisjoint(hashed)
-    assert {"AB", "ab", "a/b", "Straße", "STRASSE", "x" * 90, "x" * 91} <= hashed
+    assert {"AB", "ab", "a/b", nfd, "Straße", "STRASSE", "x" * 90, "x" * 91} <= hashed
