@@ -137,6 +137,14 @@ def test_a_rerun_shows_receipts_as_they_were_posted(book, apply_):
     assert again["CAMT-20261105-0001"]["invoices"] == "INV-2026-0177:12500.00"
 
 
+def test_explain_given_a_bank_reference_names_its_payment(book):
+    book("reconcile", "bank", str(BANK / "camt053.xml"), "--apply", "--json")
+    result = book("reconcile", "explain", "CAMT-20261105-0001")
+    assert result.exit_code == 1
+    assert "BANK-CAMT-20261105-0001" in result.stderr
+    assert book("reconcile", "explain", "BANK-CAMT-20261105-0001").exit_code == 0
+
+
 def test_apply_unapply_explain_and_over_allocation(book):
     # PAY-2026-0233 (30,000) referenced INV-2026-0117; pin 10,000 of it to INV-2026-0150.
     before = book("aging", "--json", "--as-of", "2026-11-22").stdout
