@@ -21,8 +21,9 @@ def verify(app: AppContext, files, trust, out) -> None:
     """Verify each FILE's signature: intact, valid, covering the whole file, signer, time.
 
     status is ok, "unreadable" (missing, no permission), "not a PDF", "not signed" or bad
-    (altered, invalid, not covering the whole file). Exits 1 if any file is not ok. An untrusted signer is reported in the
-    `trusted` column but is not an error (pass --trust to check the chain).
+    (altered, invalid, not covering the whole file). Exits 1 if any file is not ok. An
+    untrusted signer is reported in the `trusted` column but is not an error (pass --trust
+    to check the chain).
     """
     from arcli.signing import verify_pdf
 
