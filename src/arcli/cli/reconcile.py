@@ -148,13 +148,16 @@ def _bank_options(func):
 
 def _read_bank(app: AppContext, file, bank_format, mapping, encoding):
     """The statement's transactions and the bank settings."""
+    from arcli.cli.common import mapping_hint
     from arcli.importing.mapping import mapping_from_config
     from arcli.reconcile.bank import bank_settings
     from arcli.reconcile.bankformats import BANK_FIELDS, read_statement
 
     chosen = (mapping_from_config(app.config, mapping, BANK_FIELDS, encoding)
               if mapping or encoding else None)
-    return read_statement(Path(file), bank_format, chosen), bank_settings(app.config)
+    with mapping_hint(app, mapping):
+        transactions = read_statement(Path(file), bank_format, chosen)
+    return transactions, bank_settings(app.config)
 
 
 @reconcile.command("bank")
