@@ -39,4 +39,16 @@ def require_known(reader: BookReader, kind: str, values: Iterable[str]) -> None:
     if absent:
         what = kind.replace("-", " ")
         names = ", ".join(repr(v) for v in absent)
-        raise UnknownIdError(f"unknown {what} {names}: not in the book")
+        raise UnknownIdError(f"unknown {what} {names}: not in the book"
+                             + _posted_receipt_hint(reader, kind, absent))
+
+
+def _posted_receipt_hint(reader: BookReader, kind: str, absent: list[str]) -> str:
+    """A bank reference given for a document: the receipt is the payment ``BANK-<ref>``
+    (``reconcile bank`` lists receipts by the bank's reference)."""
+    if kind == "customer":
+        return ""
+    posted = [f"BANK-{v}" for v in absent if not missing(reader, "document", (f"BANK-{v}",))]
+    if not posted:
+        return ""
+    return " (a bank receipt is booked as its payment: " + ", ".join(posted) + ")"

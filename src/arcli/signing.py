@@ -319,6 +319,7 @@ class VerifyResult:
     signing_time: dt.datetime | None
     message: str
     is_pdf: bool = True
+    readable: bool = True  # False: the file could not be read at all (missing, no permission)
 
     @property
     def ok(self) -> bool:
@@ -352,7 +353,10 @@ def verify_pdf(path: Path, trust_roots: list[Path] = ()) -> VerifyResult:  # typ
             roots = list(load_certs_from_pemder([str(p) for p in trust_roots]))
             context = ValidationContext(trust_roots=roots, allow_fetching=False)
             status = validate_pdf_signature(sigs[-1], context)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        return unread(f"cannot read the file: {exc.strerror or exc}", is_pdf=False,
+                      readable=False)
+    except ValueError as exc:
         return unread(f"unreadable: {exc}")
     except Exception as exc:  # malformed signatures raise many pyHanko-specific errors
         return VerifyResult(str(path), True, False, False, False, False, "", None,

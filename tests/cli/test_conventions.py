@@ -104,6 +104,15 @@ def test_a_bad_date_lists_the_accepted_forms(example_book, bad):
     assert "YYYY-MM-DD, YYYY/MM/DD, today or yesterday" in result.stderr
 
 
+def test_verify_says_a_missing_file_cannot_be_read(example_book, tmp_path):
+    """A missing file was reported as "not signed"."""
+    result = example_book("verify", str(tmp_path / "nothere.pdf"), "--json")
+    assert result.exit_code == 1
+    [row] = json.loads(result.stdout)
+    assert row["status"] == "unreadable"
+    assert "No such file" in row["message"]
+
+
 def test_verify_says_not_a_pdf_and_not_signed(example_book, tmp_path):
     text = tmp_path / "passwd"
     text.write_text("root:x:0:0:root:/root:/bin/bash\n")

@@ -160,6 +160,22 @@ def test_due_date_defaults_to_customer_terms(example_book):
     assert by_number["INV-2026-0166"]["due_date"] == "2026-11-14"
 
 
+@pytest.mark.parametrize("extra", [[], ["--encoding", "gb18030"]], ids=["plain", "encoding"])
+def test_a_foreign_export_without_its_mapping_names_the_configured_mappings(
+        example_book, tmp_path, extra):
+    """The Kingdee export read without --mapping said to try --encoding, which led to
+    seven missing-column errors and no word of the mapping that reads it."""
+    config = tmp_path / "arcli.yaml"
+    shutil.copy(ROOT / "config.example.yaml", config)
+    example_book.config = config
+    result = example_book("import", "ledger", str(EXAMPLES / "kingdee-export.csv"), *extra)
+    assert result.exit_code == 1
+    assert "--mapping NAME (this config has: kingdee, bank-cn" in result.stderr
+    assert result.stderr.rstrip().endswith("nothing was imported")
+    bank = example_book("reconcile", "bank", str(EXAMPLES / "bank" / "bank-cn.csv"))
+    assert bank.exit_code == 1 and "--mapping NAME" in bank.stderr
+
+
 def test_kingdee_gb18030_export_imports_with_a_mapping_alone(example_book, tmp_path):
     config = tmp_path / "arcli.yaml"
     shutil.copy(ROOT / "config.example.yaml", config)

@@ -117,6 +117,34 @@ def test_bank_apply_posts_once_and_learns_the_payer(book):
     assert c003["total"] == "25000.00"  # 37,500 - 12,500, posted once
 
 
+@pytest.mark.parametrize("apply_", [True, False], ids=["apply", "dry"])
+def test_a_rerun_shows_receipts_as_they_were_posted(book, apply_):
+    """A receipt posted earlier is reported with the customer, invoices, confidence and
+    reason it was posted with: matched afresh, its settled invoice is gone and the report
+    named another invoice of the customer at a lower confidence."""
+    first = {r["bank_ref"]: r for r in json.loads(book(
+        "reconcile", "bank", str(BANK / "camt053.xml"), "--apply", "--json").stdout)}
+    again = {r["bank_ref"]: r for r in json.loads(book(
+        "reconcile", "bank", str(BANK / "camt053.xml"), *(["--apply"] if apply_ else []),
+        "--json").stdout)}
+    for ref in ("CAMT-20261105-0001", "CAMT-20261105-0002"):
+        posted, shown = first[ref], again[ref]
+        assert shown["status"] == "already posted"
+        assert (shown["customer"], shown["invoices"], shown["confidence"],
+                shown["write_off"]) == (posted["customer"], posted["invoices"],
+                                        posted["confidence"], posted["write_off"])
+        assert shown["reason"] == "posted earlier: " + posted["reason"]
+    assert again["CAMT-20261105-0001"]["invoices"] == "INV-2026-0177:12500.00"
+
+
+def test_explain_given_a_bank_reference_names_its_payment(book):
+    book("reconcile", "bank", str(BANK / "camt053.xml"), "--apply", "--json")
+    result = book("reconcile", "explain", "CAMT-20261105-0001")
+    assert result.exit_code == 1
+    assert "BANK-CAMT-20261105-0001" in result.stderr
+    assert book("reconcile", "explain", "BANK-CAMT-20261105-0001").exit_code == 0
+
+
 def test_apply_unapply_explain_and_over_allocation(book):
     # PAY-2026-0233 (30,000) referenced INV-2026-0117; pin 10,000 of it to INV-2026-0150.
     before = book("aging", "--json", "--as-of", "2026-11-22").stdout

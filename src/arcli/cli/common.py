@@ -494,3 +494,29 @@ encoding_option = click.option(
     "--encoding", metavar="NAME", callback=_check_encoding,
     help="Text encoding of a text FILE (default UTF-8, or the mapping's), e.g. gb18030 for "
          "Chinese Windows exports, cp1252 for Western European ones.")
+
+
+#: What an import or bank file says when it is not in arcli's own layout.
+_FOREIGN_LAYOUT = ("required column missing", "not valid UTF-8", "layout of the mapping")
+
+
+@contextlib.contextmanager
+def mapping_hint(app: AppContext, mapping: str | None) -> Iterator[None]:
+    """Add to a refused file read without ``--mapping`` the mappings the config has: an
+    export of another system (a Kingdee ledger, a bank's CSV) read as arcli's own layout
+    fails on its encoding or columns, and the fix is a mapping, not an encoding."""
+    from arcli.errors import InputError
+
+    try:
+        yield
+    except InputError as exc:
+        names = list(app.config.section("mappings")) if mapping is None else []
+        if not names or not any(m in p.message for p in exc.problems[:3]
+                                for m in _FOREIGN_LAYOUT):
+            raise
+        lines = exc.message.splitlines()
+        lines.insert(len(lines) - 1, "not arcli's own layout? An export of another system "
+                     "is read through a mapping: --mapping NAME (this config has: "
+                     + ", ".join(names) + ")")
+        exc.message = "\n".join(lines)
+        raise

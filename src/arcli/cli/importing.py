@@ -10,6 +10,7 @@ from arcli.cli.common import (
     AppContext,
     emit,
     encoding_option,
+    mapping_hint,
     output_options,
     pass_app,
     stage_progress,
@@ -69,7 +70,7 @@ def import_customers_command(app: AppContext, file: str, mapping: str | None, dr
     from arcli.importing.mapping import CUSTOMER_FIELDS, mapping_from_config
 
     chosen = mapping_from_config(app.config, mapping, CUSTOMER_FIELDS, encoding)
-    with _one_import_at_a_time(app):
+    with mapping_hint(app, mapping), _one_import_at_a_time(app):
         result = import_customers(app.store, file, chosen, dry_run=dry_run)
     verb = "would import" if dry_run else "imported"
     app.info(f"{result.file}: {verb} {result.inserted} new, {result.updated} updated, "
@@ -111,7 +112,7 @@ def import_ledger_command(app: AppContext, file: str, mapping: str | None, dry_r
         settlement_order=book.settlement_order,
     )
     stages = stage_progress(app, _short_name(file), _LEDGER_STAGES)
-    with _one_import_at_a_time(app), stages as progress:
+    with mapping_hint(app, mapping), _one_import_at_a_time(app), stages as progress:
         result = import_ledger(app.store, file, options, progress)
     verb = "would import" if dry_run else "imported"
     note = ""

@@ -148,13 +148,16 @@ def _bank_options(func):
 
 def _read_bank(app: AppContext, file, bank_format, mapping, encoding):
     """The statement's transactions and the bank settings."""
+    from arcli.cli.common import mapping_hint
     from arcli.importing.mapping import mapping_from_config
     from arcli.reconcile.bank import bank_settings
     from arcli.reconcile.bankformats import BANK_FIELDS, read_statement
 
     chosen = (mapping_from_config(app.config, mapping, BANK_FIELDS, encoding)
               if mapping or encoding else None)
-    return read_statement(Path(file), bank_format, chosen), bank_settings(app.config)
+    with mapping_hint(app, mapping):
+        transactions = read_statement(Path(file), bank_format, chosen)
+    return transactions, bank_settings(app.config)
 
 
 @reconcile.command("bank")
@@ -170,13 +173,20 @@ def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, enc
     A receipt short by bank charges within the tolerance is posted with a suggested
     write-off (`reconcile write-off --suggested` posts it); a low-confidence match is
     posted with `reconcile accept`. Exits 3 when unmatched receipts remain."""
-    from arcli.reconcile.bank import apply_matches, bank_report, build_matcher, source_for
+    from arcli.reconcile.bank import (
+        apply_matches,
+        as_posted,
+        bank_report,
+        build_matcher,
+        source_for,
+    )
     from arcli.settings import book_settings
 
     transactions, settings = _read_bank(app, file, bank_format, mapping, encoding)
     with app.store.begin() as conn:
         matcher = build_matcher(conn, as_of or app.today, settings)
         matches = [matcher.match(tx) for tx in transactions]
+        shown = as_posted(conn, matches)  # as the book holds them before this run posts
         status = {}
         if apply_:
             source = source_for(Path(file))
@@ -186,7 +196,7 @@ def bank_command(app: AppContext, file, bank_format, mapping, apply_, as_of, enc
             from arcli.reconcile.bank import posted_earlier, posted_statuses
 
             status = posted_statuses(posted_earlier(conn, transactions))
-    report = bank_report(matches, status, settings.min_confidence)
+    report = bank_report(shown, status, settings.min_confidence)
     emit(out, report)
     exit_found(any(r["status"] in ("unmatched", "low confidence") for r in report.rows))
 

@@ -20,9 +20,10 @@ from arcli.output import Report
 def verify(app: AppContext, files, trust, out) -> None:
     """Verify each FILE's signature: intact, valid, covering the whole file, signer, time.
 
-    status is ok, "not a PDF", "not signed" or bad (altered, invalid, not covering the
-    whole file). Exits 1 if any file is not ok. An untrusted signer is reported in the
-    `trusted` column but is not an error (pass --trust to check the chain).
+    status is ok, "unreadable" (missing, no permission), "not a PDF", "not signed" or bad
+    (altered, invalid, not covering the whole file). Exits 1 if any file is not ok. An
+    untrusted signer is reported in the `trusted` column but is not an error (pass --trust
+    to check the chain).
     """
     from arcli.signing import verify_pdf
 
@@ -43,6 +44,8 @@ def verify(app: AppContext, files, trust, out) -> None:
 def _status(result) -> str:
     if result.ok:
         return "ok"
+    if not result.readable:
+        return "unreadable"
     if not result.is_pdf:
         return "not a PDF"
     return "bad" if result.signed else "not signed"

@@ -116,14 +116,55 @@ def _legacy_minor(tx: BankTransaction) -> int | None:
 
 def posted_match(conn: Connection, tx: BankTransaction) -> Match | None:
     """The match a receipt was posted with earlier (customer, confidence, reason), or None."""
-    stored = posted_earlier(conn, [tx]).get(tx.bank_ref)
-    if stored is None:
-        return None
-    row = conn.execute(select(bank_transactions.c.customer_id, bank_transactions.c.confidence,
-                              bank_transactions.c.reason)
-                       .where(bank_transactions.c.bank_ref == stored)).one()
-    return Match(tx, row.customer_id, confidence=row.confidence or 0,
-                 reason=f"posted earlier: {row.reason or ''}")
+    found = as_posted(conn, [Match(tx)])[0]
+    return found if found.reason.startswith(_POSTED_EARLIER) else None
+
+
+_POSTED_EARLIER = "posted earlier: "
+
+
+def as_posted(conn: Connection, matches: Sequence[Match]) -> list[Match]:
+    """``matches`` with each receipt the book already holds shown as it was posted: its
+    customer, the invoices its payment was pinned to, its confidence and reason.
+
+    Why not the fresh match: once posted, the receipt has settled its invoices, so
+    matching it again finds other open items (an older invoice of the same customer at a
+    lower confidence) and the report would say the money went where it did not."""
+    already = posted_earlier(conn, [m.transaction for m in matches])
+    if not already:
+        return list(matches)
+    rows = {r.bank_ref: r for r in conn.execute(
+        select(bank_transactions.c.bank_ref, bank_transactions.c.customer_id,
+               bank_transactions.c.confidence, bank_transactions.c.reason,
+               bank_transactions.c.payment_id, bank_transactions.c.write_off_minor)
+        .where(bank_transactions.c.bank_ref.in_(sorted(set(already.values())))))}
+    pinned: dict[int, list[tuple[Candidate, Decimal]]] = {}
+    payments = [r.payment_id for r in rows.values() if r.payment_id is not None]
+    if payments:
+        for a in conn.execute(
+                select(manual_allocations.c.credit_id, manual_allocations.c.amount_minor,
+                       documents.c.id, documents.c.number, documents.c.customer_id,
+                       documents.c.currency, documents.c.due_date)
+                .join(documents, documents.c.id == manual_allocations.c.debit_id)
+                .where(manual_allocations.c.credit_id.in_(payments))
+                .order_by(manual_allocations.c.credit_id, documents.c.id)):
+            amount = money.from_minor(a.amount_minor, a.currency)
+            pinned.setdefault(a.credit_id, []).append(
+                (Candidate(a.id, a.number, a.customer_id, a.currency, amount, a.due_date),
+                 amount))
+    shown = []
+    for m in matches:
+        row = rows.get(already.get(m.transaction.bank_ref, ""))
+        if row is None:
+            shown.append(m)
+            continue
+        currency = m.transaction.currency
+        shown.append(Match(
+            m.transaction, row.customer_id, pinned.get(row.payment_id, []),
+            confidence=row.confidence or 0, reason=_POSTED_EARLIER + (row.reason or ""),
+            write_off=money.from_minor(row.write_off_minor, currency)
+            if row.write_off_minor else Decimal(0)))
+    return shown
 
 
 def _learn(conn: Connection, tx: BankTransaction, customer: str, now) -> None:
