@@ -53,13 +53,14 @@ def _with_withdrawals(rows: list[dict], withdrawing, gone: dict) -> list[dict]:
         key = (w.customer_id, w.currency)
         if w.sent_at is not None:
             status, file = "already-sent", w.file
-            reason = (f"no longer due ({w.reason}), but already sent on "
+            reason = (f"no longer due: {w.reason}; but already sent on "
                       f"{w.sent_at:%Y-%m-%d %H:%M}, cannot be withdrawn")
         else:
             status = "withdrawn"
             file = gone[key].file if key in gone else w.file
             reason = gone[key].reason if key in gone else w.reason
-        found[key] = {"customer": w.customer_id, "currency": w.currency, "status": status,
+        found[key] = {"customer": w.customer_id, "name": w.name, "currency": w.currency,
+                      "status": status,
                       "file": file, "reason": reason}
     merged = []
     for row in rows:
@@ -184,6 +185,11 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
             row["reason"] = result.error
         rows.append(row)
     emit(out, Report(PROPOSAL_COLUMNS, _with_withdrawals(rows, withdrawing, gone)))
+    for w in withdrawing:
+        if w.sent_at is not None:
+            app.info(f"warning: {w.customer_id} {w.currency}: the letter of "
+                     f"{req.as_of.isoformat()} is no longer due ({w.reason}) but was sent on "
+                     f"{w.sent_at:%Y-%m-%d %H:%M}: it cannot be withdrawn")
     app.info(f"dunning {req.as_of.isoformat()} in {options.out_dir}: {summary}")
     if summary.failed:
         raise click.exceptions.Exit(1)

@@ -334,6 +334,7 @@ class Withdrawal:
 
     letter_id: int
     customer_id: str
+    name: str
     currency: str
     file: str
     sha256: str
@@ -356,7 +357,9 @@ def withdrawals(conn: Connection, req: RunRequest, proposals: Sequence[Proposal]
         return []
     decided = {(p.customer_id, p.currency): p for p in proposals}
     d = dunning_letters.c
-    rows = conn.execute(select(d.id, d.customer_id, d.currency, d.file, d.sha256)
+    rows = conn.execute(select(d.id, d.customer_id, customers.c.name, d.currency, d.file,
+                               d.sha256)
+                        .join(customers, customers.c.id == d.customer_id)
                         .where(d.as_of == req.as_of, d.withdrawn_at.is_(None))
                         .order_by(d.customer_id, d.currency)).all()
     found = []
@@ -365,7 +368,7 @@ def withdrawals(conn: Connection, req: RunRequest, proposals: Sequence[Proposal]
         if (req.customer_ids and row.customer_id not in req.customer_ids) \
                 or not owned(row.customer_id) or (p and p.status == "letter"):
             continue
-        found.append(Withdrawal(row.id, row.customer_id, row.currency, row.file or "",
+        found.append(Withdrawal(row.id, row.customer_id, row.name, row.currency, row.file or "",
                                 row.sha256 or "", p.reason if p else NOTHING_OVERDUE,
                                 _sent_at(conn, row.sha256)))
     return found
