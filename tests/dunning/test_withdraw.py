@@ -141,3 +141,20 @@ def test_an_old_manifest_does_not_send_a_withdrawn_letter(book, tmp_path):
     assert book.mail.messages == []
 
 
+
+
+def test_a_letter_held_up_since_is_withdrawn_with_the_reason(book):
+    """Not only a payment: a block (as a dispute, a promise, ...) withdraws the letter,
+    with the run's reason for holding it, and the customer is listed once."""
+    name = run(book, DAY)[("C005", "USD")]["file"]
+    assert book("dunning", "block", "C005", "--until", "2026-12-31",
+                "--reason", "CFO call").exit_code == 0
+    result = book("dunning", "run", "--as-of", DAY, "--out", str(letters(book)), "--json",
+                  "--force")
+    assert result.exit_code == 0, result.output
+    rows = [r for r in json.loads(result.stdout) if r["customer"] == "C005"]
+    assert [(r["currency"], r["status"]) for r in rows] == [("USD", "withdrawn")]
+    assert "blocked: CFO call" in rows[0]["reason"]
+    assert not (letters(book) / name).exists()
+    assert manifest(book)[("C005", "USD")]["status"] == "withdrawn"
+    assert history(book, "C005")[0]["withdrawn_reason"].startswith("blocked: CFO call")
