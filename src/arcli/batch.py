@@ -38,6 +38,7 @@ from arcli.fileio import (
     StagedFiles,
     atomic_write,
     locked_file,
+    move_aside,
     remove_leftovers,
 )
 from arcli.output import Report, machine_value
@@ -65,7 +66,7 @@ class JobResult:
     customer_id: str
     currency: str | None
     kind: str
-    status: str  # written | unchanged | skipped | failed
+    status: str  # written | unchanged | skipped | failed | withdrawn
     file: str = ""
     reason: str = ""
     pages: int | None = None
@@ -105,6 +106,22 @@ def skipped(customer_id: str, currency: str | None, kind: str, reason: str) -> J
 
 def failed(customer_id: str, currency: str | None, kind: str, error: str) -> JobResult:
     return JobResult(customer_id, currency, kind, "failed", reason=error, error=error)
+
+
+#: Where withdrawn documents go, inside the output folder.
+WITHDRAWN_FOLDER = "withdrawn"
+
+
+def withdrawn(out_dir: Path, customer_id: str, currency: str | None, kind: str, file: str,
+              sha256: str, reason: str) -> JobResult:
+    """A document no longer to be sent: its file moved into ``withdrawn/`` (kept as it was
+    recorded, out of the folder `send` mails from), its manifest row marked withdrawn."""
+    moved = move_aside(out_dir / file, WITHDRAWN_FOLDER) if file else None
+    if moved is None and file:
+        reason = f"{reason}; {file} was not in {out_dir}"
+    return JobResult(customer_id, currency, kind, "withdrawn", reason=reason,
+                     file=moved.relative_to(out_dir).as_posix() if moved else "",
+                     sha256=sha256 if moved else "")
 
 
 # -- the per-document work (runs in workers) -------------------------------------------------
@@ -403,4 +420,6 @@ class BatchSummary:
 
     def __str__(self) -> str:
         order = ("written", "unchanged", "skipped", "failed")
-        return ", ".join(f"{self.counts.get(k, 0)} {k}" for k in order)
+        text = ", ".join(f"{self.counts.get(k, 0)} {k}" for k in order)
+        withdrawn = self.counts.get("withdrawn")
+        return f"{text}, {withdrawn} withdrawn" if withdrawn else text

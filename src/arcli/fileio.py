@@ -198,6 +198,29 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def move_aside(path: Path, subfolder: str) -> Path | None:
+    """Move the file ``path`` into ``subfolder`` beside it by one rename, and return
+    where it went (None when there is no such file).
+
+    A rename within a folder tree is atomic: a reader finds the file in one place or the
+    other, never half or in both, and its bytes stay those that were recorded. A file
+    already there keeps its name (the moved one is numbered); the caller holds the lock
+    of these documents, so nobody else moves or writes them meanwhile.
+    """
+    if not path.is_file():
+        return None
+    aside = path.parent / subfolder
+    aside.mkdir(exist_ok=True)
+    target, number = aside / path.name, 1
+    while target.exists():
+        number += 1
+        target = aside / f"{path.stem}.{number}{path.suffix}"
+    os.rename(path, target)
+    _sync_folder(aside)
+    _sync_folder(path.parent)
+    return target
+
+
 def remove_leftovers(folder: Path, names: Iterable[str]) -> int:
     """Remove the temporary files that writers of ``names`` in ``folder`` left behind.
 

@@ -44,6 +44,32 @@ def _proposal_row(p, file: str = "", status: str | None = None) -> dict:
             "total_due": p.total_due if p.level else None, "file": file, "reason": p.reason}
 
 
+def _with_withdrawals(rows: list[dict], withdrawing, gone: dict) -> list[dict]:
+    """The run's rows with each letter it withdraws (``gone``: their results, by customer
+    and currency; empty in a dry run) or cannot withdraw because it was sent already:
+    instead of the customer's skipped row, or added where the customer had none."""
+    found = {}
+    for w in withdrawing:
+        key = (w.customer_id, w.currency)
+        if w.sent_at is not None:
+            status, file = "already-sent", w.file
+            reason = (f"no longer due: {w.reason}; but already sent on "
+                      f"{w.sent_at:%Y-%m-%d %H:%M}, cannot be withdrawn")
+        else:
+            status = "withdrawn"
+            file = gone[key].file if key in gone else w.file
+            reason = gone[key].reason if key in gone else w.reason
+        found[key] = {"customer": w.customer_id, "name": w.name, "currency": w.currency,
+                      "status": status,
+                      "file": file, "reason": reason}
+    merged = []
+    for row in rows:
+        extra = found.pop((row["customer"], row["currency"]), None)
+        merged.append({**row, **extra} if extra else row)
+    merged += [{c: row.get(c) for c in PROPOSAL_COLUMNS} for row in found.values()]
+    return merged
+
+
 def _context(app: AppContext):
     from arcli.dunning.policy import dunning_policy
     from arcli.statements import company_from_config
@@ -67,7 +93,9 @@ def _letter_name(policy, proposal, as_of, hashed: frozenset[str]) -> str:
               help="Output folder (default: config dunning.out or ./letters).")
 @click.option("--dry-run", is_flag=True, help="Show the proposal; write and record nothing.")
 @click.option("--sign/--no-sign", default=None, help="Sign letters (default: if configured).")
-@click.option("--force", is_flag=True, help="Regenerate letters already made for this date.")
+@click.option("--force", is_flag=True,
+              help="Decide this date's letters again: remake them, withdraw those no "
+                   "longer due.")
 @jobs_option
 @shard_option
 @output_options
@@ -78,7 +106,10 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
 
     Prints the proposal (customer, currency, level, overdue, fees, interest, total due,
     file); skipped customers are listed with the reason. Rerunning the same --as-of makes
-    nothing new. Exit 0 when done, 1 if a letter failed.
+    nothing new. --force decides the date's letters in its scope (--customer, --shard)
+    again: a letter no longer due is withdrawn (status withdrawn, with the reason; its
+    file moved into withdrawn/, never sent) unless it was already sent. Exit 0 when done,
+    1 if a letter failed.
     """
     from arcli.batch import (
         BatchSummary,
@@ -86,10 +117,11 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
         PipelineOptions,
         run_batch,
         skipped,
+        withdrawn,
         write_manifest,
     )
     from arcli.dunning.interest import stale_table_warning
-    from arcli.dunning.run import RunRequest, plan_run, record_run
+    from arcli.dunning.run import RunRequest, plan_run, record_run, withdrawals
     from arcli.naming import book_clashing_ids
     from arcli.settings import book_settings
     from arcli.sharding import parse_shard
@@ -107,10 +139,13 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
         with store.connect() as conn, planning as progress:
             proposals = [p for p in plan_run(conn, policy, req, company, progress)
                          if not owns or owns.owns(p.customer_id)]
+            withdrawing = withdrawals(conn, req, proposals,
+                                      owns.owns if owns else lambda customer_id: True)
             hashed = book_clashing_ids(conn)
         letters = [p for p in proposals if p.status == "letter"]
         if dry_run:
-            emit(out, Report(PROPOSAL_COLUMNS, [_proposal_row(p) for p in proposals]))
+            emit(out, Report(PROPOSAL_COLUMNS, _with_withdrawals(
+                [_proposal_row(p) for p in proposals], withdrawing, {})))
             app.info(f"dry run: {len(letters)} letter(s) proposed, nothing written or recorded")
             return
         options = PipelineOptions(
@@ -126,14 +161,21 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
         written = {key: (r.file, r.sha256) for key, r in files.items()
                    if r.status in ("written", "unchanged")}
 
+        gone = {(w.customer_id, w.currency): withdrawn(
+            options.out_dir, w.customer_id, w.currency, "letter", w.file, w.sha256, w.reason)
+            for w in withdrawing if w.sent_at is None}
         for p in proposals:
-            if p.status != "letter":
+            if p.status != "letter" and (p.customer_id, p.currency) not in gone:
                 results.append(skipped(p.customer_id, p.currency, "letter", p.reason))
                 summary.add(results[-1])
+        for result in gone.values():
+            results.append(result)
+            summary.add(result)
         write_manifest(options.out_dir, results)
         with store.begin() as conn:
             record_run(conn, req, proposals, written, policy,
-                       settlement_order=book_settings(app.config).settlement_order)
+                       settlement_order=book_settings(app.config).settlement_order,
+                       withdrawn=withdrawing)
     rows = []
     for p in proposals:
         result = files.get((p.customer_id, p.currency))
@@ -142,7 +184,12 @@ def run_command(app: AppContext, as_of, customer_ids, out_dir, dry_run, sign, fo
         if result and result.error:
             row["reason"] = result.error
         rows.append(row)
-    emit(out, Report(PROPOSAL_COLUMNS, rows))
+    emit(out, Report(PROPOSAL_COLUMNS, _with_withdrawals(rows, withdrawing, gone)))
+    for w in withdrawing:
+        if w.sent_at is not None:
+            app.info(f"warning: {w.customer_id} {w.currency}: the letter of "
+                     f"{req.as_of.isoformat()} is no longer due ({w.reason}) but was sent on "
+                     f"{w.sent_at:%Y-%m-%d %H:%M}: it cannot be withdrawn")
     app.info(f"dunning {req.as_of.isoformat()} in {options.out_dir}: {summary}")
     if summary.failed:
         raise click.exceptions.Exit(1)

@@ -20,7 +20,7 @@ from arcli.output import Report
 COLUMNS = ["customer", "kind", "file", "recipient", "cc", "status", "message_id", "attempts",
            "error"]
 STATUSES = ("sent", "partly-sent", "already-sent", "interrupted", "skipped", "failed",
-            "dry-run")
+            "dry-run", "withdrawn")
 
 
 @click.command("send")
@@ -40,7 +40,8 @@ def send(app: AppContext, target, dry_run, kind, resend_interrupted, shard, out)
     Subject and body come from templates/email/<kind>.<language>.txt.j2. A document is
     claimed in the database before sending, so it is never sent twice, even by two hosts.
     A document whose sending was interrupted (the run died after claiming it) is listed
-    as such and left alone unless --resend-interrupted. A document that cannot be sent
+    as such and left alone unless --resend-interrupted. A withdrawn letter (see `dunning
+    run --force`) is listed as withdrawn and never sent. A document that cannot be sent
     (bad address, file outside the folder or changed) fails alone; a mail server that
     cannot be used stops the run. Exits 1 if any message failed, 3 if any sending was
     found interrupted, else 0.

@@ -36,7 +36,7 @@ from arcli.errors import ArcliError, UsageError
 from arcli.render.model import Company
 from arcli.render.templating import TemplateError, normalize_language, render_text
 from arcli.store import Store
-from arcli.store.schema import customers
+from arcli.store.schema import customers, dunning_letters
 
 
 @dataclass
@@ -60,7 +60,7 @@ class Refused(Exception):
 
 def manifest_rows(target: Path) -> tuple[Path, list[dict]]:
     """The output folder and the sendable rows of its manifest.json, each file once
-    with the amounts of all its currencies."""
+    with the amounts of all its currencies, and its withdrawn rows (reported, not sent)."""
     path = target / "manifest.json" if target.is_dir() else target
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
@@ -73,7 +73,9 @@ def manifest_rows(target: Path) -> tuple[Path, list[dict]]:
         raise ArcliError(f"{path}: not a valid manifest: expected a list of rows")
     sendable, seen = [], set()
     for number, r in enumerate(rows, 1):  # one row per currency: send each file once
-        if r.get("status") in ("written", "unchanged") and r.get("file") \
+        if r.get("status") == "withdrawn" and isinstance(r.get("customer"), str):
+            sendable.append(r)
+        elif r.get("status") in ("written", "unchanged") and r.get("file") \
                 and r["file"] not in seen:
             for key in ("customer", "file", "sha256"):
                 if not isinstance(r.get(key), str) or not r[key]:
@@ -168,6 +170,20 @@ def customers_by_id(store: Store, ids: Iterable[str]) -> dict[str, Customer]:
     return found
 
 
+def withdrawn_letters(store: Store, hashes: Iterable[str]) -> dict[str, str]:
+    """Why each of these documents (by SHA-256) is a withdrawn dunning letter: the book's
+    word, for a manifest written before the letter was withdrawn (another folder, a copy)."""
+    wanted = sorted(set(hashes))
+    found: dict[str, str] = {}
+    with store.connect() as conn:
+        for start in range(0, len(wanted), 500):
+            query = select(dunning_letters.c.sha256, dunning_letters.c.withdrawn_reason).where(
+                dunning_letters.c.withdrawn_at.is_not(None),
+                dunning_letters.c.sha256.in_(wanted[start:start + 500]))
+            found.update({sha: reason or "" for sha, reason in conn.execute(query)})
+    return found
+
+
 @dataclass(frozen=True)
 class Addressed:
     to: list[Mailbox]
@@ -215,8 +231,17 @@ def send_documents(store: Store, folder: Path, rows: list[dict], options: SendOp
     """Each row's delivery, in order. A ServerError stops it after yielding the document
     that met it (marked failed: nothing was sent)."""
     people = customers_by_id(store, (str(r["customer"]) for r in rows))
+    withdrawn = withdrawn_letters(store, [r["sha256"] for r in rows
+                                          if r.get("status") != "withdrawn"])
     for row in rows:
-        delivery = Delivery(str(row["customer"]), str(row.get("kind", "")), str(row["file"]))
+        delivery = Delivery(str(row["customer"]), str(row.get("kind", "")),
+                            str(row.get("file") or ""))
+        if row.get("status") == "withdrawn" or row.get("sha256") in withdrawn:
+            delivery.status = "withdrawn"
+            delivery.error = str(row.get("reason") or "") if row.get("status") == "withdrawn" \
+                else f"withdrawn: {withdrawn[row['sha256']]}"
+            yield delivery
+            continue
         try:
             _deliver(store, folder, row, people.get(delivery.customer), options, mailer,
                      delivery)

@@ -15,6 +15,8 @@ from arcli.store.schema import customers, dunning_letters
 
 
 def history_report(conn: Connection, customer_ids=()) -> Report:
+    """Every letter recorded; a withdrawn one (a forced rerun found it no longer due) with
+    status withdrawn and the reason."""
     d = dunning_letters.c
     query = (select(dunning_letters, customers.c.name)
              .join(customers, customers.c.id == d.customer_id)
@@ -27,17 +29,21 @@ def history_report(conn: Connection, customer_ids=()) -> Report:
              "fees": money.from_minor(r.fees_minor, r.currency),
              "interest": money.from_minor(r.interest_minor, r.currency),
              "total_due": money.from_minor(r.total_minor, r.currency), "file": r.file,
-             "sha256": r.sha256} for r in conn.execute(query)]
+             "sha256": r.sha256,
+             "status": "withdrawn" if r.withdrawn_at is not None else "issued",
+             "withdrawn_reason": r.withdrawn_reason} for r in conn.execute(query)]
     return Report(["as_of", "customer", "name", "currency", "level", "overdue", "fees",
-                   "interest", "total_due", "file", "sha256"], rows)
+                   "interest", "total_due", "file", "sha256", "status", "withdrawn_reason"],
+                  rows)
 
 
 def handover_report(conn: Connection, as_of: dt.date, legal_level: int,
                     customer_ids=()) -> Report:
     """Customers whose latest letter reached the legal level: their open debts in full."""
     d = dunning_letters.c
+    standing = d.withdrawn_at.is_(None)  # a withdrawn letter was never sent
     latest = (select(d.customer_id, d.currency, func.max(d.as_of).label("as_of"))
-              .group_by(d.customer_id, d.currency).subquery())
+              .where(standing).group_by(d.customer_id, d.currency).subquery())
     cases = conn.execute(select(d.customer_id, d.currency, d.level)
                          .join(latest, (latest.c.customer_id == d.customer_id)
                                & (latest.c.currency == d.currency)
@@ -47,7 +53,7 @@ def handover_report(conn: Connection, as_of: dt.date, legal_level: int,
         legal = {k for k in legal if k[0] in customer_ids}
     letters: dict[tuple, list[str]] = defaultdict(list)
     for r in conn.execute(select(d.customer_id, d.currency, d.as_of, d.level, d.file)
-                          .order_by(d.as_of)):
+                          .where(standing).order_by(d.as_of)):
         letters[(r.customer_id, r.currency)].append(f"{r.as_of.isoformat()} L{r.level} "
                                                     f"{r.file or ''}".strip())
     rows = []

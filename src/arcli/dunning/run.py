@@ -9,7 +9,10 @@ pending, the level's interval since the previous letter has not elapsed, nothing
 since it, the overdue amount is below the level's minimum, or there is no address.
 
 Rerunning the same as-of date makes nothing new: letters are recorded per customer,
-currency and as-of date, and a recorded letter is not made again unless forced.
+currency and as-of date, and a recorded letter is not made again unless forced. A forced
+rerun decides every letter of its date in its scope again: one no longer due (paid,
+disputed, blocked, ...) is withdrawn -- its record kept, marked with when and why, out of
+escalation and of sending -- unless it was already mailed.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from arcli import money
 from arcli.cash_application import last_document_id, reapply
@@ -42,6 +45,7 @@ from arcli.store.schema import (
     OPEN_SENTINEL,
     allocations,
     customers,
+    deliveries,
     documents,
     dunning_letter_items,
     dunning_letters,
@@ -98,7 +102,8 @@ def _history(conn: Connection, replacing: dt.date | None = None
     reading all their items made each run slower than the one before.
     """
     query = select(dunning_letters.c.id, dunning_letters.c.customer_id,
-                   dunning_letters.c.currency, dunning_letters.c.as_of, dunning_letters.c.level)
+                   dunning_letters.c.currency, dunning_letters.c.as_of, dunning_letters.c.level
+                   ).where(dunning_letters.c.withdrawn_at.is_(None))  # never escalate from one
     if replacing is not None:
         query = query.where(dunning_letters.c.as_of != replacing)
     letters = conn.execute(query.order_by(dunning_letters.c.as_of, dunning_letters.c.id)).all()
@@ -323,11 +328,67 @@ def plan_run(conn: Connection, policy: Policy, req: RunRequest, company: Company
     return _Planner(conn, policy, req, company).plan(progress)
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    """A letter of a forced rerun's date that the rerun does not make again."""
+
+    letter_id: int
+    customer_id: str
+    name: str
+    currency: str
+    file: str
+    sha256: str
+    reason: str  # why it is no longer due
+    sent_at: dt.datetime | None  # mailed already: it stands, the customer has it
+
+
+#: Why a letter is no longer due when its customer and currency have no overdue item left.
+NOTHING_OVERDUE = "nothing overdue any more (paid, credited or blocked)"
+
+
+def withdrawals(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
+                owned: Callable[[str], bool] = lambda customer_id: True) -> list[Withdrawal]:
+    """The letters recorded for a forced rerun's date, in its scope (``req.customer_ids``,
+    and the customers ``owned`` by its shard), for which it decided no letter.
+
+    Outside the scope nothing was decided again, so nothing there is withdrawn.
+    """
+    if not req.force or req.preview:
+        return []
+    decided = {(p.customer_id, p.currency): p for p in proposals}
+    d = dunning_letters.c
+    rows = conn.execute(select(d.id, d.customer_id, customers.c.name, d.currency, d.file,
+                               d.sha256)
+                        .join(customers, customers.c.id == d.customer_id)
+                        .where(d.as_of == req.as_of, d.withdrawn_at.is_(None))
+                        .order_by(d.customer_id, d.currency)).all()
+    found = []
+    for row in rows:
+        p = decided.get((row.customer_id, row.currency))
+        if (req.customer_ids and row.customer_id not in req.customer_ids) \
+                or not owned(row.customer_id) or (p and p.status == "letter"):
+            continue
+        found.append(Withdrawal(row.id, row.customer_id, row.name, row.currency, row.file or "",
+                                row.sha256 or "", p.reason if p else NOTHING_OVERDUE,
+                                _sent_at(conn, row.sha256)))
+    return found
+
+
+def _sent_at(conn: Connection, sha256: str | None) -> dt.datetime | None:
+    """When `arcli send` mailed the document of this hash (None: never)."""
+    if not sha256:
+        return None
+    return conn.execute(select(func.min(deliveries.c.sent_at)).where(
+        deliveries.c.document_sha256 == sha256, deliveries.c.status == "sent")).scalar()
+
+
 def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
                written: dict[Group, tuple[str, str]], policy: Policy, *,
-               settlement_order: Sequence[str]) -> int:
-    """Record the run and its letters (those whose file exists); post charges if configured,
-    and apply cash to them in the book's ``settlement_order``.
+               settlement_order: Sequence[str],
+               withdrawn: Sequence[Withdrawal] = ()) -> int:
+    """Record the run and its letters (those whose file exists); mark the ``withdrawn``
+    letters that were never mailed; post charges if configured, and apply cash to them in
+    the book's ``settlement_order``.
 
     Returns the run id. ``written`` maps (customer, currency) to (file, sha256).
     """
@@ -339,7 +400,9 @@ def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
         letters=len(letters))).inserted_primary_key[0]
     touched = set()
     held_up_to = last_document_id(conn)
-    replaced = _letters_on(conn, req.as_of) if req.force else set()
+    _mark_withdrawn(conn, [w for w in withdrawn if w.sent_at is None], now)
+    # a letter made for a date replaces that date's record: always a withdrawn one
+    replaced = _letters_on(conn, req.as_of, withdrawn_only=not req.force)
     for p in letters:
         key = (p.customer_id, p.currency)
         if key in replaced:
@@ -365,11 +428,20 @@ def record_run(conn: Connection, req: RunRequest, proposals: Sequence[Proposal],
     return run_id
 
 
-def _letters_on(conn: Connection, as_of: dt.date) -> set[Group]:
-    """The customers and currencies with a letter recorded for ``as_of``."""
-    rows = conn.execute(select(dunning_letters.c.customer_id, dunning_letters.c.currency)
-                        .where(dunning_letters.c.as_of == as_of))
-    return {(customer_id, currency) for customer_id, currency in rows}
+def _mark_withdrawn(conn: Connection, withdrawn: Sequence[Withdrawal],
+                    now: dt.datetime) -> None:
+    for w in withdrawn:
+        conn.execute(update(dunning_letters).where(dunning_letters.c.id == w.letter_id)
+                     .values(withdrawn_at=now, withdrawn_reason=w.reason))
+
+
+def _letters_on(conn: Connection, as_of: dt.date, withdrawn_only: bool = False) -> set[Group]:
+    """The customers and currencies with a letter (a withdrawn one) recorded for ``as_of``."""
+    query = select(dunning_letters.c.customer_id, dunning_letters.c.currency) \
+        .where(dunning_letters.c.as_of == as_of)
+    if withdrawn_only:
+        query = query.where(dunning_letters.c.withdrawn_at.is_not(None))
+    return {(customer_id, currency) for customer_id, currency in conn.execute(query)}
 
 
 def _forget(conn: Connection, key: Group, as_of: dt.date) -> None:

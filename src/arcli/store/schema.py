@@ -240,6 +240,10 @@ dunning_letters = Table(
     Column("interest_minor", BigInteger, nullable=False, default=0),
     Column("total_minor", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # set when a forced rerun of its date found it no longer due (paid, disputed, ...):
+    # the record stays, out of escalation and of sending (migration 0007)
+    Column("withdrawn_at", DateTime(timezone=True)),
+    Column("withdrawn_reason", Text),
     UniqueConstraint("customer_id", "currency", "as_of"),
 )
 

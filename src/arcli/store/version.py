@@ -9,7 +9,7 @@ from __future__ import annotations
 from arcli.errors import StoreError
 
 #: The Alembic revision this code expects; ``arcli init`` upgrades older databases to it.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 
 def check_version(version: str | None, display_url: str) -> None:
