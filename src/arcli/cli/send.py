@@ -17,8 +17,8 @@ from arcli.cli.common import (
 from arcli.errors import ArcliError
 from arcli.output import Report
 
-COLUMNS = ["customer", "kind", "file", "recipient", "cc", "status", "message_id", "attempts",
-           "error"]
+COLUMNS = ["customer", "kind", "file", "recipient", "cc", "status", "reason", "message_id",
+           "attempts", "error"]
 STATUSES = ("sent", "partly-sent", "already-sent", "interrupted", "skipped", "failed",
             "dry-run")
 
@@ -66,7 +66,7 @@ def send(app: AppContext, target, dry_run, kind, resend_interrupted, shard, out)
             results.extend(send_documents(app.store, folder, rows, options, mailer))
         except ServerError as exc:
             stopped = exc
-    emit(out, Report(COLUMNS, [vars(d) for d in results]))
+    emit(out, Report(COLUMNS, [d.row() for d in results]))
     counts = {s: sum(1 for d in results if d.status == s) for s in STATUSES}
     app.info("send: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
     if stopped:
