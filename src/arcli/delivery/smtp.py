@@ -31,9 +31,11 @@ import email.policy
 import smtplib
 import socket
 import ssl
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import NamedTuple
@@ -194,13 +196,23 @@ def build_message(cfg: SmtpConfig, *, to: Sequence[Mailbox], cc: Sequence[Mailbo
         message.set_raw("Cc", address_header(cc))
     if cfg.reply_to:
         message.set_raw("Reply-To", address_header([cfg.reply_to]))
-    message["Subject"] = subject
+    message.set_raw("Subject", _subject_header(subject))
     message["Message-ID"] = f"<{sha256[:40]}@{cfg.sender.domain}>"
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC).replace(microsecond=0))
     message.set_content(body)
     message.add_attachment(attachment, maintype="application", subtype="pdf",
                            filename=attachment_name)
     return message
+
+
+def _subject_header(subject: str) -> str:
+    """The Subject, folded at spaces (ASCII) or as RFC 2047 encoded words. The policy's
+    own folding put a subject just too long for the first line on a line of its own,
+    which Python's ``policy.default`` parser then read with a leading space."""
+    if not subject.isascii():
+        return Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
+    return "\n ".join(textwrap.wrap(subject, 69, break_long_words=False,
+                                     break_on_hyphens=False)) or subject
 
 
 class _HandOverTracking:
