@@ -260,8 +260,8 @@ def test_chinese_german_and_english_names_reach_a_server_without_smtputf8(
         message = email.message_from_bytes(raw, policy=email.policy.default)
         assert message["To"].addresses[0].display_name == name
         assert message["To"].addresses[0].addr_spec == address
-        assert decoded(raw_header(raw, "From")) == \
-            "华东贸易有限公司 East China Trading Co., Ltd. <ar@ect.example.cn>"
+        assert message["From"].addresses[0].display_name == (  # company.by_language
+            "华东贸易有限公司" if customer == "C001" else "East China Trading Co., Ltd.")
         assert [a.addr_spec for a in message["Cc"].addresses] == \
             ["ar-shared@ect.example.cn", salesperson]
         subject = message["Subject"]
@@ -596,3 +596,185 @@ def test_a_refused_copy_is_reported_and_the_message_not_sent_again(example_book,
     rerun = example_book("send", str(out), "--json")
     assert json.loads(rerun.stdout)[0]["status"] == "already-sent"
     assert len(handler.envelopes) == 1
+
+
+# -- the company as the customer reads it; balances as the PDF words them -----------------------
+def pdf_text(path) -> str:
+    import subprocess
+
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+
+
+def test_the_company_is_named_in_the_customers_language_as_in_the_pdf(example_book, tmp_path,
+                                                                      smtp_server):
+    """From name, subject and sign-off name the company as the attached PDF does
+    (``company.by_language``): English for English customers, Chinese for Chinese ones,
+    and zh_TW, which the example config does not word, as its PDF falls back."""
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "st"
+    assert example_book("statements", "--period", "2026-10", "--out", str(out)).exit_code == 0
+    assert example_book("send", str(out)).exit_code == 0
+    by_to = {rcpts[0]: msg for rcpts, msg in handler.messages}
+    cases = {  # customer: address, the company's name in the customer's language or None
+        "C003": ("accounts@northwind.example.com", "East China Trading Co., Ltd."),
+        "C001": ("finance@huadong.example.cn", "华东贸易有限公司"),
+        "C005": ("acct@tpm.example.tw", None),  # as its PDF has it
+    }
+    for customer, (address, name) in cases.items():
+        message = by_to[address]
+        sender = message["From"].addresses[0]
+        assert sender.addr_spec == "ar@ect.example.cn"
+        if name:
+            assert sender.display_name == name
+        assert sender.display_name in pdf_text(out / f"statement-{customer}-2026-10.pdf")
+        assert sender.display_name in message["Subject"]
+        assert body_of(message).rstrip().splitlines()[-2] == sender.display_name
+    english = by_to["accounts@northwind.example.com"]
+    assert "华东" not in english["Subject"] and "华东" not in body_of(english)
+    # C006's subject is just too long for the first header line: it was folded onto a
+    # line of its own and read back with a leading space
+    assert all(m["Subject"] == m["Subject"].strip() for m in by_to.values())
+
+
+def test_an_explicit_smtp_from_is_kept_for_every_language(example_book, tmp_path,
+                                                          smtp_server):
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler),
+              extra="  from: Accounts Receivable <ar@ect.example.cn>\n")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out))
+    assert example_book("send", str(out)).exit_code == 0
+    assert {m["From"].addresses[0].display_name for _, m in handler.messages} == \
+        {"Accounts Receivable"}
+
+
+def post(book, tmp_path, *lines: str) -> None:
+    ledger = tmp_path / "more.csv"
+    ledger.write_text("type,number,customer,date,due_date,amount,currency,reference,"
+                      "description\n" + "".join(f"{line}\n" for line in lines),
+                      encoding="utf-8")
+    result = book("import", "ledger", str(ledger), "--csv")
+    assert result.exit_code == 0, result.output
+
+
+def test_credit_and_settled_balances_read_as_the_pdf_words_them(example_book, tmp_path,
+                                                                smtp_server):
+    """A credit is "in your favour" in the subject as in the body and the PDF, never a
+    negative balance; a settled currency reads as settled, not "balance 0.00"."""
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    post(example_book, tmp_path,
+         "payment,PAY-T-1,C005,2026-10-31,,19150.75,USD,,settled",
+         "payment,PAY-T-2,C003,2026-10-31,,25000.00,EUR,,settled")
+    set_customer(example_book, "C002", language="zh_CN")
+    out = tmp_path / "st"
+    assert example_book("statements", "--period", "2026-10", "--out", str(out)).exit_code == 0
+    assert example_book("send", str(out)).exit_code == 0
+    by_to = {rcpts[0]: msg for rcpts, msg in handler.messages}
+    credit = by_to["ap@acme.example.com"]  # C004, en: USD -800.00
+    assert "Credit in your favour" in pdf_text(out / "statement-C004-2026-10.pdf")
+    assert "USD 800.00 credit in your favour" in credit["Subject"]
+    assert "-800" not in credit["Subject"] and "balance" not in credit["Subject"].lower()
+    assert "Balance in your favour (USD): 800.00" in body_of(credit)
+    settled = by_to["accounts@northwind.example.com"]  # C003, en: EUR 0.00
+    assert "EUR settled" in settled["Subject"] and "0.00" not in settled["Subject"]
+    assert "Balance due (EUR): 0.00 (settled)\n" in body_of(settled)
+    taiwan = by_to["acct@tpm.example.tw"]  # C005, zh_TW: EUR 3,000.00 due, USD 0.00
+    assert "（應付餘額 EUR 3,000.00，USD 已結清）" in taiwan["Subject"]
+    assert "0.00" not in taiwan["Subject"].replace("3,000.00", "")
+    lines = body_of(taiwan).splitlines()  # one line per currency
+    assert "貴公司應付餘額（EUR）：3,000.00" in lines
+    assert "貴公司應付餘額（USD）：0.00（已結清）" in lines
+
+    set_customer(example_book, "C004", language="zh_CN")
+    again = tmp_path / "st-zh"
+    example_book("statements", "--period", "2026-10", "--out", str(again), "--customer",
+                 "C004")
+    assert example_book("send", str(again)).exit_code == 0
+    chinese = handler.messages[-1][1]
+    assert "贵司贷方余额" in pdf_text(again / "statement-C004-2026-10.pdf")
+    assert "（贵司贷方余额 USD 800.00）" in chinese["Subject"]
+    assert "-800" not in chinese["Subject"]
+
+
+def test_names_are_read_back_exactly_by_modern_and_old_parsers(example_book, tmp_path,
+                                                               smtp_server):
+    """Encoded names were folded in mid-word ("…Trading C" / "o., Ltd."): the old
+    ``decode_header`` joined them, ``policy.default`` read "Trading C o., Ltd."."""
+    from email.utils import getaddresses
+
+    mixed = "华东贸易有限公司 East China Trading Co., Ltd."
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler),
+              extra=f"  from: '\"{mixed}\" <ar@ect.example.cn>'\n")
+    long_name = "Northwind Trading Co., Ltd. 北风贸易有限公司 (Dublin Branch Office)"
+    set_customer(example_book, "C003", name=long_name)
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out))
+    assert example_book("send", str(out)).exit_code == 0
+    names = {"finance@huadong.example.cn": "上海华东电子有限公司",
+             "buchhaltung@mueller.example.de": "Müller & Söhne <GmbH>",
+             "accounts@northwind.example.com": long_name}
+    raws = {rcpts[0]: raw for _, rcpts, raw in handler.envelopes}
+    for address, name in names.items():
+        raw = raws[address]
+        assert raw.split(b"\r\n\r\n", 1)[0].isascii()
+        modern = email.message_from_bytes(raw, policy=email.policy.default)
+        assert modern["From"].addresses[0].display_name == mixed
+        assert modern["To"].addresses[0].display_name == name
+        for header, expected in (("From", (mixed, "ar@ect.example.cn")),
+                                 ("To", (name, address))):
+            [(encoded, addr)] = getaddresses([raw_header(raw, header)])
+            assert (decoded(encoded), addr) == expected  # the old API, name by name
+        assert decoded(raw_header(raw, "From")).startswith(mixed)
+
+
+# -- the manifest to give, and what the report calls an error --------------------------------
+def test_the_csv_manifest_is_read_through_its_json_sibling(example_book, tmp_path,
+                                                           smtp_server):
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out), "--customer", "C003")
+    result = example_book("send", str(out / "manifest.csv"), "--json")
+    assert result.exit_code == 0, result.output
+    assert [r["status"] for r in json.loads(result.stdout)] == ["sent"]
+    assert len(handler.messages) == 1
+
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(out / "manifest.csv", alone / "manifest.csv")
+    refused = example_book("send", str(alone / "manifest.csv"))
+    assert refused.exit_code == 2
+    assert "give the output folder or its manifest.json (manifest.csv is for people)" \
+        in refused.stderr
+    assert "Expecting value" not in refused.stderr
+
+    edited = out / "manifest.csv"  # a person's edit is not silently overruled by the JSON
+    edited.write_text(edited.read_text(encoding="utf-8").splitlines()[0] + "\n",
+                      encoding="utf-8")
+    changed = example_book("send", str(edited))
+    assert changed.exit_code == 2
+    assert "differs from" in changed.stderr and "manifest.json" in changed.stderr
+    assert len(handler.messages) == 1
+
+
+def test_already_sent_and_skipped_are_not_errors(example_book, tmp_path, smtp_server):
+    handler = Recorder()
+    configure(example_book, tmp_path, smtp_server(handler))
+    set_customer(example_book, "C004", email="")
+    out = tmp_path / "st"
+    example_book("statements", "--period", "2026-10", "--out", str(out))
+    first = {r["customer"]: r for r in json.loads(example_book("send", str(out),
+                                                               "--json").stdout)}
+    assert first["C004"]["status"] == "skipped" and first["C004"]["error"] == ""
+    assert first["C004"]["reason"] == "customer has no email address"
+    rerun = example_book("send", str(out), "--json")
+    assert rerun.exit_code == 0
+    rows = json.loads(rerun.stdout)
+    sent = [r for r in rows if r["status"] == "already-sent"]
+    assert len(sent) == 5
+    for row in sent:
+        assert row["error"] == "" and row["reason"].startswith("already sent 20")

@@ -17,8 +17,8 @@ from arcli.cli.common import (
 from arcli.errors import ArcliError
 from arcli.output import Report
 
-COLUMNS = ["customer", "kind", "file", "recipient", "cc", "status", "message_id", "attempts",
-           "error"]
+COLUMNS = ["customer", "kind", "file", "recipient", "cc", "status", "reason", "message_id",
+           "attempts", "error"]
 STATUSES = ("sent", "partly-sent", "already-sent", "interrupted", "skipped", "failed",
             "dry-run", "withdrawn")
 
@@ -37,14 +37,18 @@ STATUSES = ("sent", "partly-sent", "already-sent", "interrupted", "skipped", "fa
 def send(app: AppContext, target, dry_run, kind, resend_interrupted, shard, out) -> None:
     """Email each document of an output folder's manifest to its customer's address.
 
-    Subject and body come from templates/email/<kind>.<language>.txt.j2. A document is
+    DIR|MANIFEST is the output folder or its manifest.json; a manifest.csv is read
+    through the manifest.json beside it while both list the same files. Subject and
+    body come from templates/email/<kind>.<language>.txt.j2, naming the company as the
+    customer's documents do (company.by_language). A document is
     claimed in the database before sending, so it is never sent twice, even by two hosts.
     A document whose sending was interrupted (the run died after claiming it) is listed
     as such and left alone unless --resend-interrupted. A withdrawn letter (see `dunning
     run --force`) is listed as withdrawn and never sent. A document that cannot be sent
     (bad address, file outside the folder or changed) fails alone; a mail server that
-    cannot be used stops the run. Exits 1 if any message failed, 3 if any sending was
-    found interrupted, else 0.
+    cannot be used stops the run. The reason column says why a document was not sent
+    (already sent, skipped); error, only what went wrong. Exits 1 if any message failed,
+    3 if any sending was found interrupted, else 0.
     """
     from arcli.delivery.outbox import SendOptions, manifest_rows, send_documents
     from arcli.delivery.smtp import Mailer, ServerError, smtp_config
@@ -67,7 +71,7 @@ def send(app: AppContext, target, dry_run, kind, resend_interrupted, shard, out)
             results.extend(send_documents(app.store, folder, rows, options, mailer))
         except ServerError as exc:
             stopped = exc
-    emit(out, Report(COLUMNS, [vars(d) for d in results]))
+    emit(out, Report(COLUMNS, [d.row() for d in results]))
     counts = {s: sum(1 for d in results if d.status == s) for s in STATUSES}
     app.info("send: " + ", ".join(f"{v} {k}" for k, v in counts.items() if v))
     if stopped:

@@ -15,8 +15,10 @@ reason naming the field -- the one document fails, the batch goes on.
 
 from __future__ import annotations
 
+import base64
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
@@ -56,6 +58,39 @@ class Mailbox:
 
     def __str__(self) -> str:  # as people read it (reports): quoted, never encoded
         return str(self.header())
+
+
+def address_header(boxes: Sequence[Mailbox]) -> str:
+    """The value of a From/To/Cc header, ASCII, one address a line.
+
+    A non-ASCII name is one encoded word, whole. Folded into several, it read back
+    differently: RFC 2047 drops the space between two encoded words (the old
+    ``decode_header``), Python's ``policy.default`` parser keeps it, so a name split
+    after "Trading C" came back as "Trading C o., Ltd." and one split at a space lost
+    it or doubled it. The line grows past 78 characters for a long name, far below the
+    998 that SMTP allows; ASCII names are quoted as RFC 5322 asks."""
+    lines = []
+    for box in boxes:
+        if box.name.isascii():
+            lines.append(str(box.header()))
+        else:
+            words = "\n ".join(f"=?utf-8?b?{base64.b64encode(part).decode('ascii')}?="
+                               for part in _chunks(box.name))
+            lines.append(f"{words} <{box.envelope}>")
+    return ",\n ".join(lines)
+
+
+def _chunks(name: str, size: int = 600) -> list[bytes]:
+    """``name`` in UTF-8, cut between characters only when it is too long for one header
+    line (an absurd name): legal, though parsers differ on the space between the parts."""
+    parts, part = [], b""
+    for char in name:
+        encoded = char.encode("utf-8")
+        if len(part) + len(encoded) > size:
+            parts.append(part)
+            part = b""
+        part += encoded
+    return [*parts, part]
 
 
 def check_text(field: str, value: str | None) -> str:

@@ -8,6 +8,7 @@ run (:class:`arcli.delivery.smtp.ServerError`).
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
 import io
@@ -49,26 +50,41 @@ class Delivery:
     recipient: str = ""
     cc: str = ""
     status: str = "skipped"
+    #: why it has this status (already sent, skipped, failed...); ``error`` holds only
+    #: what went wrong, as in the statements' and letters' reports
+    reason: str = ""
     message_id: str = ""
     attempts: int = 0
     error: str = ""
+
+    def row(self) -> dict:
+        """The report's row: a failure's error is its reason too."""
+        return {**vars(self), "reason": self.reason or self.error}
 
 
 class Refused(Exception):
     """This document is not sent; the text says why (reported as failed)."""
 
 
+_WHICH_MANIFEST = "give the output folder or its manifest.json (manifest.csv is for people)"
+
+
 def manifest_rows(target: Path) -> tuple[Path, list[dict]]:
     """The output folder and the sendable rows of its manifest.json, each file once
-    with the amounts of all its currencies, and its withdrawn rows (reported, not sent)."""
+    with the amounts of all its currencies, and its withdrawn rows (reported, not sent).
+    A manifest.csv is read through the manifest.json beside it when both list the same
+    files."""
     path = target / "manifest.json" if target.is_dir() else target
+    if path.suffix.lower() == ".csv":
+        path = _json_beside(path)
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise UsageError(f"{path}: no manifest (generate statements or letters first)") \
             from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ArcliError(f"{path}: not a valid manifest: {exc}") from None
+        raise ArcliError(f"{path}: not a valid manifest.json ({exc}): {_WHICH_MANIFEST}") \
+            from None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ArcliError(f"{path}: not a valid manifest: expected a list of rows")
     sendable, seen = [], set()
@@ -84,6 +100,29 @@ def manifest_rows(target: Path) -> tuple[Path, list[dict]]:
             seen.add(r["file"])
             sendable.append(r)
     return path.parent, sendable
+
+
+def _json_beside(csv_path: Path) -> Path:
+    """The manifest.json that ``csv_path`` (a manifest.csv) was written with. It is
+    used only while the two list the same files with the same hashes: a CSV a person
+    cut down to the documents to send must not be overruled by the full JSON."""
+    sibling = csv_path.with_name("manifest.json")
+    try:
+        with csv_path.open(encoding="utf-8", newline="") as handle:
+            listed = _files_of(csv.DictReader(handle))
+        if sibling.is_file() and listed == _files_of(
+                json.loads(sibling.read_text(encoding="utf-8"))):
+            return sibling
+    except (OSError, ValueError, UnicodeDecodeError, csv.Error, AttributeError):
+        pass  # unreadable either way: said below
+    if sibling.is_file():
+        raise UsageError(f"{csv_path} differs from {sibling} beside it (edited?): "
+                         f"{_WHICH_MANIFEST}")
+    raise UsageError(f"{csv_path}: no manifest.json beside it: {_WHICH_MANIFEST}")
+
+
+def _files_of(rows) -> set[tuple[str, str]]:
+    return {(str(r.get("file") or ""), str(r.get("sha256") or "")) for r in rows}
 
 
 def document_bytes(folder: Path, row: dict) -> bytes:
@@ -259,13 +298,21 @@ def _deliver(store: Store, folder: Path, row: dict, customer: Customer | None,
     if customer is None:
         raise Refused(f"unknown customer {delivery.customer} (not in the book)")
     if not customer.email.strip():
-        delivery.error = "customer has no email address"
+        delivery.reason = "customer has no email address"
         return
     to_whom = addressed(customer, options.cfg)
     delivery.recipient = "; ".join(str(m) for m in to_whom.to)
     delivery.cc = "; ".join(str(m) for m in to_whom.cc)
     data = document_bytes(folder, row)
-    subject, body = _wording(delivery, customer, to_whom, document_figures(data), options)
+    subject, body = email_wording(delivery.kind, customer, to_whom.greeting,
+                                  options.company, delivery.file, document_figures(data),
+                                  options.template_dir)
+    # From the company as this customer's documents name it (company.by_language).
+    language = normalize_language(customer.language)
+    try:
+        sender = options.cfg.sender_as(options.company.for_language(language).name)
+    except AddressError as exc:
+        raise Refused(str(exc)) from None
     if options.dry_run:
         delivery.status = "dry-run"
         return
@@ -274,11 +321,13 @@ def _deliver(store: Store, folder: Path, row: dict, customer: Customer | None,
         unclaimed = claim(conn, row["sha256"], key, delivery.customer, delivery.kind,
                           delivery.file, resend_interrupted=options.resend_interrupted)
     if unclaimed:
-        delivery.status, delivery.error = unclaimed
+        delivery.status, delivery.reason = unclaimed
+        if unclaimed.status == "interrupted":  # for a person to check, as before
+            delivery.error = unclaimed.reason
         return
     message = build_message(options.cfg, to=to_whom.to, cc=to_whom.cc, subject=subject,
                             body=body, attachment_name=Path(delivery.file).name,
-                            attachment=data, sha256=row["sha256"])
+                            attachment=data, sha256=row["sha256"], sender=sender)
     delivery.message_id = message["Message-ID"]
     _send_claimed(store, row["sha256"], key, message,
                   [*to_whom.to, *to_whom.cc, *options.cfg.bcc], mailer, delivery)
@@ -312,19 +361,14 @@ def _send_claimed(store: Store, sha256: str, key: str, message, recipients: list
                message_id=delivery.message_id, error=delivery.error)
 
 
-def _wording(delivery: Delivery, customer: Customer, to_whom: Addressed, figures: Figures,
-             options: SendOptions) -> tuple[str, str]:
-    return email_wording(delivery.kind, customer, to_whom.greeting, options.company,
-                         delivery.file, figures, options.template_dir)
-
-
 def email_wording(kind: str, customer: Customer, greeting: str, company: Company, file: str,
                   figures: Figures, template_dir: Path | None = None) -> tuple[str, str]:
-    """Subject and body from ``email/<kind>.<language>.txt.j2`` (first line: Subject)."""
+    """Subject and body from ``email/<kind>.<language>.txt.j2`` (first line: Subject),
+    naming the company as the customer's documents do (:meth:`Company.for_language`)."""
     language = normalize_language(customer.language)
     context = {
         "customer": {"id": customer.id, "name": customer.name, "contact": customer.contact},
-        "greeting": greeting, "company": company, "file": file,
+        "greeting": greeting, "company": company.for_language(language), "file": file,
         "period": figures.period, "date": figures.date, "level": figures.level,
         "balances": [{"currency": c, "amount": a} for c, a in figures.balances],
     }

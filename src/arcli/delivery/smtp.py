@@ -27,12 +27,15 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.policy
 import smtplib
 import socket
 import ssl
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from email.header import Header
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from typing import NamedTuple
@@ -41,7 +44,14 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from arcli.config import ConfigView
-from arcli.delivery.addresses import AddressError, Mailbox, mailbox, parse_mailbox
+from arcli.delivery.addresses import (
+    AddressError,
+    Mailbox,
+    address_header,
+    check_text,
+    mailbox,
+    parse_mailbox,
+)
 from arcli.errors import ArcliError
 from arcli.store.schema import deliveries
 
@@ -54,6 +64,9 @@ class SmtpConfig:
     """The ``smtp:`` section, addresses checked and encoded for the envelope."""
 
     sender: Mailbox  # a placeholder when only checking (see smtp_config)
+    #: no ``smtp.from``: the sender is the company, named per message as the customer's
+    #: language names it (:meth:`sender_as`)
+    sender_is_company: bool = False
     host: str = "localhost"
     port: int = 587
     security: str = "starttls"
@@ -71,6 +84,14 @@ class SmtpConfig:
     def server(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def sender_as(self, company_name: str) -> Mailbox:
+        """The From of a message to a customer whose documents name the company
+        ``company_name``: an English PDF signed "East China Trading Co., Ltd." came From
+        "华东贸易有限公司 East China Trading Co., Ltd.". An ``smtp.from`` is kept as given."""
+        if not self.sender_is_company:
+            return self.sender
+        return replace(self.sender, name=check_text("company.name", company_name))
+
 
 def smtp_config(config: ConfigView, company_name: str = "", company_email: str | None = None,
                 *, sending: bool = True) -> SmtpConfig:
@@ -87,6 +108,7 @@ def smtp_config(config: ConfigView, company_name: str = "", company_email: str |
     backoff = view.get_decimal("backoff_seconds")
     return SmtpConfig(
         sender=_sender(view, company_name, company_email, sending),
+        sender_is_company=not view.get_str("from"),
         host=host, port=view.get_int("port", default_port, minimum=1), security=security,
         user=view.get_str("user"), password=view.secret("password"),
         reply_to=next(iter(_mailboxes(view, "reply_to")), None),
@@ -155,26 +177,42 @@ class Uncertain(Exception):
     """The connection was lost after the message was handed over: it may have gone out."""
 
 
+#: Address headers are written by :func:`address_header`, already encoded: the policy
+#: must not fold them again (its folding split encoded names in mid-word).
+_POLICY = email.policy.default.clone(refold_source="none")
+
+
 def build_message(cfg: SmtpConfig, *, to: Sequence[Mailbox], cc: Sequence[Mailbox] = (),
                   subject: str, body: str, attachment_name: str, attachment: bytes,
-                  sha256: str) -> EmailMessage:
-    """The message; names go into the headers (encoded when written), never the envelope.
+                  sha256: str, sender: Mailbox | None = None) -> EmailMessage:
+    """The message from ``sender`` (default ``cfg.sender``); names go into the headers,
+    encoded, never the envelope.
 
     The attachment is the bytes whose hash was checked, not the file read again."""
-    message = EmailMessage()
-    message["From"] = cfg.sender.header()
-    message["To"] = [m.header() for m in to]
+    message = EmailMessage(policy=_POLICY)
+    message.set_raw("From", address_header([sender or cfg.sender]))
+    message.set_raw("To", address_header(to))
     if cc:
-        message["Cc"] = [m.header() for m in cc]
+        message.set_raw("Cc", address_header(cc))
     if cfg.reply_to:
-        message["Reply-To"] = cfg.reply_to.header()
-    message["Subject"] = subject
+        message.set_raw("Reply-To", address_header([cfg.reply_to]))
+    message.set_raw("Subject", _subject_header(subject))
     message["Message-ID"] = f"<{sha256[:40]}@{cfg.sender.domain}>"
     message["Date"] = format_datetime(dt.datetime.now(dt.UTC).replace(microsecond=0))
     message.set_content(body)
     message.add_attachment(attachment, maintype="application", subtype="pdf",
                            filename=attachment_name)
     return message
+
+
+def _subject_header(subject: str) -> str:
+    """The Subject, folded at spaces (ASCII) or as RFC 2047 encoded words. The policy's
+    own folding put a subject just too long for the first line on a line of its own,
+    which Python's ``policy.default`` parser then read with a leading space."""
+    if not subject.isascii():
+        return Header(subject, "utf-8", header_name="Subject").encode(linesep="\n")
+    return "\n ".join(textwrap.wrap(subject, 69, break_long_words=False,
+                                     break_on_hyphens=False)) or subject
 
 
 class _HandOverTracking:
