@@ -27,6 +27,15 @@ class Period:
     def label(self) -> str:
         return f"{self.start.year:04d}-{self.start.month:02d}"
 
+    def up_to(self, today: dt.date) -> Period:
+        """The period as far as it has happened by ``today``: a month still running ends
+        today, so no report is dated, nor its items aged, past the day it is made
+        (``this-month`` ran to the month's last day). A month not yet begun is a
+        UsageError: every item in it would read as not yet due or falsely overdue."""
+        if self.start > today:
+            raise UsageError(f"the period {self.label} has not begun (today is {today})")
+        return self if self.end <= today else Period(self.start, today)
+
     @classmethod
     def month(cls, year: int, month: int) -> Period:
         last = calendar.monthrange(year, month)[1]

@@ -95,6 +95,27 @@ def test_bad_period_is_a_usage_error(book):
     assert "period must be YYYY-MM" in result.stderr
 
 
+def test_the_running_month_ends_today_and_a_month_not_begun_is_refused(book, tmp_path):
+    """``this-month`` (today 2026-11-22) aged the book to 11-30: B, due 11-04, read as
+    overdue against today's aging where it is 18 days late, and 2027-05 made everything
+    91+ days. The kpi and the pack now stop at today."""
+    (tmp_path / "nov.csv").write_text(HEADER + "invoice,E,K1,2026-11-01,2026-11-25,400.00,EUR,,\n")
+    assert book("import", "ledger", str(tmp_path / "nov.csv")).exit_code == 0  # due 11-25
+    [eur] = [r for r in _rows(book("kpi", "--period", "this-month", "--json"))
+             if r["currency"] == "EUR"]
+    aging = json.loads(book("aging", "--json", "--totals", "--currency", "EUR").stdout)
+    total = next(r for r in aging if r["customer"] == "TOTAL")
+    assert (eur["closing"], eur["current"], eur["over_90"]) == \
+        (total["total"], total["current"], total["91+"])
+    pack = tmp_path / "p.html"
+    assert book("report", "pack", "--period", "this-month", "--out", str(pack)).exit_code == 0
+    assert "2026-11-22" in pack.read_text(encoding="utf-8")
+    for command in (["kpi"], ["report", "pack", "--out", str(tmp_path / "f.pdf")]):
+        future = book(*command, "--period", "2027-05")
+        assert future.exit_code == 2
+        assert "2027-05 has not begun" in future.stderr
+
+
 FX = ("fx:\n  base: EUR\n  rates:\n    USD:\n      - {from: 2026-01-01, rate: '0.9'}\n"
       "      - {from: 2026-10-15, rate: '0.8'}\n")
 

@@ -29,7 +29,7 @@ def kpi_command(app: AppContext, period, months, by, base, out) -> None:
     from arcli.insight.kpi import kpi_report
     from arcli.periods import parse_period
 
-    last = parse_period(period, app.today)
+    last = parse_period(period, app.today).up_to(app.today)
     fx = None
     if base:
         from arcli.cli.insight_config import fx_table

@@ -32,7 +32,7 @@ def pack_command(app: AppContext, period: str, out_path: str, lang: str) -> None
     suffix = Path(out_path).suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
         raise click.UsageError(f"--out must end in .pdf or .html, got {out_path!r}")
-    chosen = parse_period(period, app.today)
+    chosen = parse_period(period, app.today).up_to(app.today)
     pack = gather(app, chosen)
     if suffix == ".pdf":
         from arcli.report_pack.pdf import render_pdf

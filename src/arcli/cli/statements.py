@@ -76,9 +76,7 @@ def statements(app: AppContext, period, as_of, customer_ids, kind, lang, out_dir
 
     cfg = app.config.section("statements")
     chosen = parse_period(period, app.today)
-    # The month still running ends today: a statement is never dated, nor its items aged,
-    # past the day it is made (``this-month`` used to run to the month's last day).
-    end = as_of or min(chosen.end, app.today)
+    end = as_of or chosen.up_to(app.today).end
     request = StatementRequest(
         period_label=chosen.label, start=chosen.start, end=end, issue_date=app.today,
         kind=kind or cfg.get_str("type", "activity"),
