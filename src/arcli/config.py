@@ -349,11 +349,14 @@ def find_config(explicit: str | None, start: str | os.PathLike | None = None) ->
 #: comments.
 _FREE_SECTIONS = frozenset({"mappings", "dunning.classes", "dunning.interest.reference_rates",
                             "dunning.interest.fixed_fee", "reconcile.tolerance",
-                            "collections.targets"})
-_COMMENTED_KEYS = {"": ("provision", "fx"), "aging": ("expected_curve",),
+                            "collections.targets", "fx.rates"})
+_COMMENTED_KEYS = {"aging": ("expected_curve",),
                    "signing": ("password_env", "password_file", "field_name"),
                    "smtp": ("password_env", "password_file"),
                    "dunning.levels[]": ("min_amount", "fee")}
+#: Whole sections the example shows commented out (``# fx:`` and the lines under it):
+#: their keys are read from those comments, so a misspelt key inside them is caught too.
+_COMMENTED_SECTIONS = ("provision", "fx")
 
 
 @functools.cache
@@ -368,8 +371,30 @@ def _example() -> dict:
     if not path.is_file():
         return {}
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
-    return data if isinstance(data, dict) else {}
+    text = path.read_text(encoding="utf-8")
+    data = yaml.load(text, Loader=loader)
+    if not isinstance(data, dict):
+        return {}
+    for name in _COMMENTED_SECTIONS:
+        section = yaml.load(_uncommented(text, name), Loader=loader)
+        if isinstance(section, dict):
+            data.setdefault(name, section.get(name))
+    return data
+
+
+def _uncommented(text: str, name: str) -> str:
+    """The commented-out top-level section ``# name:`` of the example, as YAML: its
+    lines without the leading ``# `` and without their own trailing comments."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"# {name}:")), None)
+    if start is None:
+        return ""
+    block = [lines[start][2:]]
+    for line in lines[start + 1:]:
+        if not line.startswith("#  "):
+            break
+        block.append(line[2:].split("  #")[0].rstrip())
+    return "\n".join(block) + "\n"
 
 
 def example_value(*keys: str) -> Any:

@@ -118,6 +118,20 @@ def test_unknown_duplicate_and_wrong_keys_are_listed_with_line(arcli):
     assert "grace_dayz: unknown key" in aging.stderr
 
 
+def test_keys_of_sections_the_example_shows_commented_out_are_checked(arcli):
+    """``fx:`` and ``provision:`` are documented as comments in the example: a misspelt
+    key inside them (``bsae``) ran on, and failed later as an empty currency."""
+    target = arcli.cwd / "mine.yaml"
+    target.write_text("fx:\n  bsae: EUR\n  rates:\n    USD: [{from: 2026-01-01, rate: '0.9'}]\n"
+                      "provision:\n  metod: roll-rate\n  months: 6\n")
+    result = arcli("--config", str(target), "aging", "--csv")
+    assert result.exit_code == 2
+    assert f"{target}: line 2: fx.bsae: unknown key (did you mean base?)" in result.stderr
+    assert f"{target}: line 6: provision.metod: unknown key (did you mean method?)" \
+        in result.stderr
+    assert "months" not in result.stderr and "rates" not in result.stderr
+
+
 def test_config_is_found_in_the_nearest_parent_then_the_user_folder(tmp_path, monkeypatch):
     project = tmp_path / "books" / "2026"
     (project / "q4" / "work").mkdir(parents=True)
