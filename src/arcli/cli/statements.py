@@ -43,7 +43,9 @@ from arcli.cli.common import (
               help="Also customers with nothing open and no activity.")
 @click.option("--force", is_flag=True, help="Rewrite files even when their content is unchanged.")
 @click.option("--dry-run", is_flag=True,
-              help="List the statements that would be produced; write and record nothing.")
+              help="List the statements that would be produced; write and record nothing. "
+                   "Nothing is rendered, so files that would come out unchanged are listed "
+                   "as 'would write' too.")
 @shard_option
 @output_options
 @pass_app
