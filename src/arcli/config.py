@@ -434,6 +434,8 @@ def key_problems(config: ConfigView) -> list[str]:
     """Duplicate keys anywhere, and keys the example config does not know (with the
     nearest known one), each as ``file: line N: key.path: message``."""
     problems: list[str] = []
+    if not config._data:  # no file, or an empty one: no keys, and no need to read the example
+        return problems
     known = _known_tree()
     _walk_keys(config._data, known or None, config.source, "", problems)  # {}: no example
     return problems

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
-import hashlib
 import os
 import re
 import struct
@@ -304,6 +303,8 @@ def locked_identity(path: Path, name: str, *, shared: bool = False,
             yield
         return
     try:
+        import hashlib  # here: the quick reports that import this module take no lock
+
         offset = _LOCK_BYTES + int.from_bytes(hashlib.sha256(name.encode()).digest()[:4], "big")
         kind = fcntl.F_RDLCK if shared else fcntl.F_WRLCK
         try:
