@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from arcli.render.letter import render_letter
 from arcli.render.model import Company
-from arcli.render.samples import sample_statement
+from arcli.render.samples import sample_letter, sample_statement
 from arcli.render.statement import render_statement
+from arcli.render.textfit import wrap_text
 
 D = Decimal
 ACCOUNT = "4563 5100 0012 3456 789"
@@ -77,3 +79,43 @@ def test_zh_tw_takes_what_it_leaves_out_from_zh_cn_then_the_default():
     assert company.for_language("zh_CN").name == "华东贸易"
     assert company.for_language("en").name == "Default Co"
     assert Company(name="Only").for_language("zh_TW").name == "Only"
+
+
+def _account_lines(path: Path) -> list[str]:
+    text = _text(path, "-layout").replace("\u00a0", " ")
+    return [line for line in text.splitlines() if "4563" in line or "789" in line]
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN", "zh_TW"])
+def test_account_numbers_never_break_inside_on_the_slip_or_in_a_letter(tmp_path, language):
+    """Whatever text stands before it, the account number is printed on one line."""
+    for pad in range(0, 48, 4):
+        bank = ("Bank of China " + "Shanghai " * (pad // 8),
+                f"{'账号 ' if language != 'en' else ''}Account{'x' * pad} {ACCOUNT} "
+                "· SWIFT BKCHCNBJ300")
+        company = Company(name="East China Trading Co., Ltd.", bank_details=bank)
+        slip = _pdf(render_statement(_statement(language, company=company)), tmp_path,
+                    f"s{pad}.pdf")
+        letter = dataclasses.replace(sample_letter("reminder", language), company=company)
+        body = _pdf(render_letter(letter), tmp_path, f"l{pad}.pdf")
+        for path in (slip, body):
+            lines = _account_lines(path)
+            assert lines, path
+            assert all(ACCOUNT in line for line in lines), (pad, path.name, lines)
+
+
+def test_wrapped_cells_keep_units_whole_or_give_them_a_line_of_their_own():
+    """At every width: an amount, a document number, a SWIFT code, an IBAN and an account
+    number each stay on one line if a line can hold them."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    units = ["1,234,567.89", "INV-CN-2026-10-0177", "BKCHCNBJ300", "DE89 3704 0044 0532 0130 00",
+             ACCOUNT]
+    value = "Paid 1,234,567.89 on INV-CN-2026-10-0177 via BKCHCNBJ300 from " \
+            "DE89 3704 0044 0532 0130 00 to 账号 4563 5100 0012 3456 789 thanks"
+    for room in range(30, 400, 3):
+        lines = wrap_text(value, "Helvetica", 8, room)
+        assert "".join(lines).replace(" ", "") == value.replace(" ", "")
+        for unit in units:
+            if stringWidth(unit, "Helvetica", 8) <= room:
+                assert any(unit in line for line in lines), (room, unit, lines)

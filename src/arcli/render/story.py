@@ -44,7 +44,7 @@ from arcli.render.palette import ACCENT, CREDIT, DUE_SOON, INK, MUTED, OVERDUE, 
 from arcli.render.paragraphs import ReusedParagraph
 from arcli.render.templating import TemplateError
 from arcli.render.textblock import TextBlock
-from arcli.render.textfit import fit_lines
+from arcli.render.textfit import fit_lines, keep_units_whole
 
 _ALIGN = {"l": "LEFT", "r": "RIGHT", "c": "CENTER"}
 _PARA_ALIGN = {"left": TA_LEFT, "right": TA_RIGHT, "center": TA_CENTER}
@@ -398,7 +398,8 @@ def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
             default = {"p": s.body, "h1": s.h1, "h2": s.h2}[tag]
             if el.get("style") == "small":
                 default = s.small
-            out.append(ReusedParagraph(_inner_markup(el), s.paragraph_style(el, default)))
+            out.append(ReusedParagraph(keep_units_whole(_inner_markup(el)),
+                                       s.paragraph_style(el, default)))
         elif tag == "spacer":
             out.append(Spacer(0, float(el.get("h", "4")) * mm))
         elif tag == "hr":
