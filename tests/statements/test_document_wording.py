@@ -119,3 +119,80 @@ def test_wrapped_cells_keep_units_whole_or_give_them_a_line_of_their_own():
         for unit in units:
             if stringWidth(unit, "Helvetica", 8) <= room:
                 assert any(unit in line for line in lines), (room, unit, lines)
+
+
+def _words(path: Path) -> list[tuple[str, float, float, float]]:
+    """(word, xMin, xMax, yMin) of every word on the first page, from ``pdftotext -bbox``."""
+    html = _text(path, "-bbox", "-f", "1", "-l", "1")
+    return [(m[5], float(m[1]), float(m[3]), float(m[2])) for m in re.finditer(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+        html)]
+
+
+def test_the_open_item_header_leaves_room_between_due_date_and_days_overdue(tmp_path):
+    words = _words(_pdf(render_statement(_statement("en")), tmp_path))
+    days = next(w for w in words if w[0] == "Days")
+    left = max(w[2] for w in words if w[0] == "date" and abs(w[3] - days[3]) < 1
+               and w[2] < days[1])
+    assert days[1] - left >= 3 * 72 / 25.4, (left, days)  # at least 3 mm apart
+
+
+@pytest.mark.parametrize("language,header", [
+    ("en", "Reference / description"), ("zh_CN", "参考号 / 摘要"), ("zh_TW", "參考號 / 摘要")])
+def test_the_activity_table_shows_reference_and_description(tmp_path, language, header):
+    data = _statement(language)
+    lines = data.sections[0].activity
+    lines = (dataclasses.replace(lines[0], reference="XS-2026-1002", description="退货折让"),
+             dataclasses.replace(lines[1], reference=None, description="Consulting November"),
+             dataclasses.replace(lines[2], reference="PO-77", description=None),
+             *lines[3:])
+    data = _statement(language, section={"activity": lines})
+    text = _text(_pdf(render_statement(data), tmp_path), "-layout")
+    assert header in text
+    for value in ("XS-2026-1002", "退货折让", "Consulting November", "PO-77"):
+        assert value in text, value
+
+
+def _rules_and_baselines(path: Path, page_number: int):
+    """The y of every horizontal rule drawn on a page, and the baseline y and size of
+    each text shown, in page coordinates (pypdf's content-stream visitors)."""
+    from pypdf import PdfReader
+
+    rules, texts, start = [], [], {}
+
+    def operand(op, args, cm, tm):
+        if op in (b"m", b"l") and len(args) == 2:
+            x, y = float(args[0]), float(args[1])
+            point = (cm[0] * x + cm[2] * y + cm[4], cm[1] * x + cm[3] * y + cm[5])
+            if op == b"m":
+                start["p"] = point
+            elif abs(start.get("p", (0, -1e9))[1] - point[1]) < 0.01:
+                rules.append(point[1])
+
+    def text(value, cm, tm, font, size):
+        if value.strip():
+            texts.append((value, tm[5] * cm[3] + cm[5], size * tm[3] * cm[3] or size))
+
+    PdfReader(path).pages[page_number].extract_text(visitor_operand_before=operand,
+                                                    visitor_text=text)
+    return rules, texts
+
+
+@pytest.mark.parametrize("language,closing", [
+    ("en", "please return by"), ("zh_CN", "请于"), ("zh_TW", "請於")])
+def test_the_slips_last_line_keeps_clear_of_the_remittance_table(
+        tmp_path, language, closing):
+    """The line under the slips stays below the remittance table's bottom rule by more
+    than its own type size reaches above its baseline, when that table is the taller."""
+    bank = ("中國銀行上海分行 Bank of China, Shanghai Branch", f"帳號 Account {ACCOUNT}",
+            "SWIFT BKCHCNBJ300", "Zhongshan East Road 1, Shanghai", "Branch code 0000")
+    data = _statement(language, company=Company(name="華東貿易有限公司", bank_details=bank))
+    owed = dataclasses.replace(data.sections[0], currency="USD")
+    data = dataclasses.replace(data, sections=(data.sections[0], owed))
+    path = _pdf(render_statement(data), tmp_path)
+    pages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+        ["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout)[1])
+    rules, texts = _rules_and_baselines(path, pages - 1)
+    baseline, size = next((y, s) for value, y, s in texts if closing in value)
+    above = min(y for y in rules if y > baseline)
+    assert above - (baseline + size) >= 1.0, (above, baseline, size)

@@ -236,6 +236,9 @@ class Columns(Flowable):
         super().__init__()
         self.columns, self.widths, self.gap = columns, widths, gap
         self.placed: list[list[tuple[Flowable, float]]] = []
+        # A column may end on a table's bottom rule, and the next line's glyphs reach up
+        # to the top of its em box (CJK faces fill it): without a gap they touch the rule.
+        self.spaceAfter = 2 * mm
 
     def wrap(self, avail_width, avail_height):
         self.placed, tallest = [], 0.0
