@@ -134,7 +134,7 @@ def test_the_open_item_header_leaves_room_between_due_date_and_days_overdue(tmp_
     days = next(w for w in words if w[0] == "Days")
     left = max(w[2] for w in words if w[0] == "date" and abs(w[3] - days[3]) < 1
                and w[2] < days[1])
-    assert days[1] - left >= 3 * 72 / 25.4, (left, days)  # at least 3 mm apart
+    assert days[1] - left >= 6 * 72 / 25.4, (left, days)  # at least 6 mm apart
 
 
 @pytest.mark.parametrize("language,header", [

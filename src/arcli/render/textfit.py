@@ -72,12 +72,13 @@ def _breaks_after(char: str) -> bool:
 #: shows "4563 5100 0012 3456" and "789" on the next line gets the 789 dropped.
 _SPACED_UNIT = r"[A-Z]{2}\d{2}(?: [0-9A-Z]{1,4})+|\d+(?:[ .,']\d+)+"
 UNIT = re.compile(_SPACED_UNIT + r"|[0-9A-Za-z]+(?:[-/_.,:][0-9A-Za-z]+)*")
-_SPACED = re.compile(r"[A-Z]{2}\d{2}(?: [0-9A-Z]{1,4})+|\d+(?: \d+)+")
+_SPACED = re.compile(r"[A-Z]{2}\d{2}(?: [0-9A-Z]{1,4})+|\d+(?: \d+)+|[A-Z]{3} -?\d")
 
 
 def keep_units_whole(markup: str) -> str:
-    """``markup`` with the spaces inside account numbers and IBANs made non-breaking, for
-    text that reportlab breaks into lines itself (paragraphs break at spaces only)."""
+    """``markup`` with the spaces inside account numbers and IBANs, and between a currency
+    code and its amount, made non-breaking: for text that reportlab breaks into lines
+    itself (paragraphs break at spaces only)."""
     if " " not in markup:
         return markup
     return _SPACED.sub(lambda m: m.group().replace(" ", "\u00a0"), markup)
