@@ -196,3 +196,24 @@ def test_the_slips_last_line_keeps_clear_of_the_remittance_table(
     baseline, size = next((y, s) for value, y, s in texts if closing in value)
     above = min(y for y in rules if y > baseline)
     assert above - (baseline + size) >= 1.0, (above, baseline, size)
+
+
+@pytest.mark.parametrize("language,header", [
+    ("en", "Reference / description"), ("zh_CN", "参考号 / 摘要"), ("zh_TW", "參考號 / 摘要")])
+def test_open_items_and_letter_items_show_reference_and_description(
+        tmp_path, language, header):
+    data = _statement(language)
+    item = dataclasses.replace(data.sections[0].open_items[0], reference="XS-2026-1002",
+                               description="退货折让 returned goods")
+    statement = _statement(language, kind="open-item", section={"open_items": (item,)})
+    letter = sample_letter("reminder", language)
+    letter = dataclasses.replace(letter, items=(dataclasses.replace(
+        letter.items[0], reference="PO-4711", description="Consulting November"),))
+    for path, values in ((_pdf(render_statement(statement), tmp_path, "s.pdf"),
+                          ("XS-2026-1002", "退货折让 returned goods")),
+                         (_pdf(render_letter(letter), tmp_path, "l.pdf"),
+                          ("PO-4711", "Consulting November"))):
+        text = _text(path, "-layout")
+        assert header in text
+        for value in values:
+            assert value in text, (path.name, value)

@@ -116,6 +116,7 @@ class OpenLine:
     open_amount: Decimal
     reference: str | None = None
     disputed: bool = False
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,8 @@ class LetterItem:
     open_amount: Decimal
     level: int
     interest: Decimal = Decimal(0)
+    reference: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)
