@@ -107,6 +107,8 @@ class OpenItem(NamedTuple):
     amount: Decimal
     open_amount: Decimal
     reference: str | None
+    #: what the document is for (a statement's and a letter's items print it)
+    description: str | None = None
 
     def days_overdue(self, as_of: dt.date) -> int:
         return max((as_of - self.due_date).days, 0) if self.open_amount > 0 else 0
@@ -126,15 +128,16 @@ def iter_open_items(conn, as_of: dt.date, customer_ids: Sequence[str] | None = N
     scope = open_scope(reader, as_of, customer_ids, currency)
     rows = reader.rows(
         "SELECT d.id, d.customer_id, c.name, d.currency, d.type, d.number, d.date, "
-        f"d.due_date, d.amount_minor, d.sign, d.reference, {scope.open_sql} "
+        f"d.due_date, d.amount_minor, d.sign, d.reference, d.description, {scope.open_sql} "
         "FROM documents d JOIN customers c ON c.id = d.customer_id "
         f"WHERE {scope.where} ORDER BY d.customer_id, d.currency, d.due_date, d.number",
         (*scope.open_params, *scope.where_params))
     date, from_minor = reader.date, money.from_minor
     return (
         OpenItem(doc_id, customer_id, name, cur, doc_type, number, date(day), date(due),
-                 from_minor(amount, cur), from_minor(sign * open_minor, cur), reference)
+                 from_minor(amount, cur), from_minor(sign * open_minor, cur), reference,
+                 description)
         for (doc_id, customer_id, name, cur, doc_type, number, day, due, amount, sign,
-             reference, open_minor) in rows
+             reference, description, open_minor) in rows
         if open_minor != 0
     )

@@ -178,7 +178,8 @@ def _section(req, currency, opening, rows, items, aged, disputed, confirmed) -> 
                                   row.id in disputed))
     open_lines = tuple(
         OpenLine(i.type, i.number, i.date, i.due_date, i.days_overdue(req.end), i.amount,
-                 i.open_amount, i.reference, i.document_id in disputed) for i in items)
+                 i.open_amount, i.reference, i.document_id in disputed, i.description)
+        for i in items)
     spec = AgingSpec(req.end, "due", req.buckets)
     zero = money.from_minor(0, currency)
     buckets = tuple(AgingBucket(label, aged.buckets[label] if aged else zero)

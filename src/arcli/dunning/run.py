@@ -294,7 +294,8 @@ class _Planner:
             interest_total += interest
             letter_items.append(LetterItem(item.number, item.date, item.due_date,
                                            max(days + pol.grace_days, 0), item.open_amount,
-                                           reached[item.document_id], interest))
+                                           reached[item.document_id], interest,
+                                           item.reference, item.description))
             proposal.item_levels[item.document_id] = (reached[item.document_id],
                                                       days + pol.grace_days, item.open_amount,
                                                       interest)

@@ -65,11 +65,20 @@ class Company:
     by_language: dict[str, dict] = field(default_factory=dict, compare=False)
 
     def for_language(self, language: str) -> Company:
-        """This company as a document in ``language`` shows it."""
-        wording = self.by_language.get(language)
+        """This company as a document in ``language`` shows it: that language's wording,
+        then what its fallback language words (zh_TW falls back to zh_CN: a Chinese name
+        in the other script reads better to a Taiwanese customer than the default name),
+        then the default."""
+        wording: dict = {}
+        for tongue in reversed(_WORDING_FALLBACK.get(language, (language,))):
+            wording.update(self.by_language.get(tongue) or {})
         if not wording:
             return self
         return replace(self, **wording)
+
+
+#: Where a language's company wording comes from, in order of preference.
+_WORDING_FALLBACK = {"zh_TW": ("zh_TW", "zh_CN")}
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class OpenLine:
     open_amount: Decimal
     reference: str | None = None
     disputed: bool = False
+    description: str | None = None
 
 
 @dataclass(frozen=True)
@@ -158,6 +168,8 @@ class LetterItem:
     open_amount: Decimal
     level: int
     interest: Decimal = Decimal(0)
+    reference: str | None = None
+    description: str | None = None
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ from arcli.render.palette import ACCENT, CREDIT, DUE_SOON, INK, MUTED, OVERDUE, 
 from arcli.render.paragraphs import ReusedParagraph
 from arcli.render.templating import TemplateError
 from arcli.render.textblock import TextBlock
-from arcli.render.textfit import fit_lines
+from arcli.render.textfit import fit_lines, keep_units_whole
 
 _ALIGN = {"l": "LEFT", "r": "RIGHT", "c": "CENTER"}
 _PARA_ALIGN = {"left": TA_LEFT, "right": TA_RIGHT, "center": TA_CENTER}
@@ -236,6 +236,9 @@ class Columns(Flowable):
         super().__init__()
         self.columns, self.widths, self.gap = columns, widths, gap
         self.placed: list[list[tuple[Flowable, float]]] = []
+        # A column may end on a table's bottom rule, and the next line's glyphs reach up
+        # to the top of its em box (CJK faces fill it): without a gap they touch the rule.
+        self.spaceAfter = 2 * mm
 
     def wrap(self, avail_width, avail_height):
         self.placed, tallest = [], 0.0
@@ -398,7 +401,8 @@ def build_flowables(elements, ctx: StoryContext) -> list[Flowable]:
             default = {"p": s.body, "h1": s.h1, "h2": s.h2}[tag]
             if el.get("style") == "small":
                 default = s.small
-            out.append(ReusedParagraph(_inner_markup(el), s.paragraph_style(el, default)))
+            out.append(ReusedParagraph(keep_units_whole(_inner_markup(el)),
+                                       s.paragraph_style(el, default)))
         elif tag == "spacer":
             out.append(Spacer(0, float(el.get("h", "4")) * mm))
         elif tag == "hr":

@@ -82,7 +82,7 @@ def environment(override: Path | None = None):
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(money=_money_filter, date=_date_filter)
+    env.filters.update(money=_money_filter, date=_date_filter, described=_described)
     return env
 
 
@@ -96,6 +96,14 @@ _LOCALE, _CURRENCY = "_arcli_locale", "_arcli_currency"
 @pass_context
 def _money_filter(context, value: Decimal | None, currency: str | None = None) -> str:
     return _money(value, currency or context[_CURRENCY], context[_LOCALE])
+
+
+def _described(line) -> str:
+    """A document's reference and its description, each on a line of its own in one
+    cell (the one once when they are the same): the column holds both, so neither the
+    customer's order number nor what the credit note was for goes missing."""
+    reference, description = getattr(line, "reference", None), getattr(line, "description", None)
+    return "\n".join(dict.fromkeys(v.strip() for v in (reference, description) if v and v.strip()))
 
 
 @pass_context

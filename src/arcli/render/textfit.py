@@ -14,6 +14,7 @@ here; where even that cannot fit the place, the document fails with a reason
 from __future__ import annotations
 
 import functools
+import re
 import unicodedata
 
 from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
@@ -64,6 +65,25 @@ def _breaks_after(char: str) -> bool:
     return char in " -/_,;:.|·、，。；：" or unicodedata.east_asian_width(char) in "WF"
 
 
+#: Values read or copied as a whole (by hand, from paper): IBANs and account numbers
+#: printed in groups, amounts with their separators, document numbers, SWIFT codes,
+#: dates and any other Latin word. A line never ends inside one unless it alone is wider
+#: than a line (then at its own separators where it has any): a slip that
+#: shows "4563 5100 0012 3456" and "789" on the next line gets the 789 dropped.
+_SPACED_UNIT = r"[A-Z]{2}\d{2}(?: [0-9A-Z]{1,4})+|\d+(?:[ .,']\d+)+"
+UNIT = re.compile(_SPACED_UNIT + r"|[0-9A-Za-z]+(?:[-/_.,:][0-9A-Za-z]+)*")
+_SPACED = re.compile(r"[A-Z]{2}\d{2}(?: [0-9A-Z]{1,4})+|\d+(?: \d+)+|[A-Z]{3} -?\d")
+
+
+def keep_units_whole(markup: str) -> str:
+    """``markup`` with the spaces inside account numbers and IBANs, and between a currency
+    code and its amount, made non-breaking: for text that reportlab breaks into lines
+    itself (paragraphs break at spaces only)."""
+    if " " not in markup:
+        return markup
+    return _SPACED.sub(lambda m: m.group().replace(" ", "\u00a0"), markup)
+
+
 def wrap_text(value: str, font: str, size: float, room: float) -> list[str]:
     """``value`` broken into lines no wider than ``room`` points, at spaces and separators
     where it can, between any two characters where a single word is wider than the room.
@@ -76,21 +96,41 @@ def wrap_text(value: str, font: str, size: float, room: float) -> list[str]:
 
 def _wrap_line(text: str, font: str, size: float, room: float) -> list[str]:
     measure = getFont(font).stringWidth
+    units = [m.span() for m in UNIT.finditer(text)]
     lines, start = [], 0
     while start < len(text):
         if measure(text[start:], size) <= room:
             lines.append(text[start:].strip(" "))
             break
         end = _longest_fit(text, start, measure, size, room)
-        # The last break opportunity inside what fits -- unless it would leave the line
-        # less than half full (``INV-CN-2026-`` / ``10-`` / ``0000…``): then mid-word.
+        # The last break opportunity inside what fits and outside any unit -- unless it
+        # would leave the line less than half full: then mid-word, though never inside a
+        # unit that could have a line of its own.
         cut = next((i + 1 for i in range(end - 1, start + (end - start) // 2, -1)
-                    if _breaks_after(text[i])), end)
+                    if _breaks_after(text[i]) and not _inside(units, i + 1)), None)
+        cut = cut or _before_unit(text, units, start, end)
         lines.append(text[start:cut].strip(" "))
         start = cut
         while start < len(text) and text[start] == " ":
             start += 1
     return lines or [""]
+
+
+def _inside(units: list[tuple[int, int]], position: int) -> tuple[int, int] | None:
+    """The unit that a line ending at ``position`` would cut in two, if any."""
+    return next(((a, b) for a, b in units if a < position < b), None)
+
+
+def _before_unit(text: str, units: list[tuple[int, int]], start: int, end: int) -> int:
+    """Where a line from ``start`` ends when no break fits: at ``end``, or before the
+    unit that ``end`` would cut, which then starts the next line; a unit wider than a
+    whole line is broken at its own separators (a space between groups) where it can."""
+    unit = _inside(units, end)
+    if unit is None:
+        return end
+    if unit[0] > start:
+        return unit[0]
+    return next((i + 1 for i in range(end - 1, start, -1) if _breaks_after(text[i])), end)
 
 
 def _longest_fit(text: str, start: int, measure, size: float, room: float) -> int:
