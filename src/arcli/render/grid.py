@@ -230,24 +230,25 @@ def wrap_rows(rows: list[GridRow], widths: list[float], look: GridLook) -> list[
     are set smaller when drawn, as are texts only a little too wide.
 
     This runs over every cell of every table, so it measures as little as drawing does:
-    a cell with fewer characters than its column can always hold is not measured, and
-    the widths of texts that recur (dates, type names) are remembered."""
+    a cell too short to exceed what its column may hold even in the widest glyphs is
+    not measured, nor is a figure (never wrapped), and the widths of texts that recur
+    (dates, type names) are remembered."""
     em = max(widest_glyph(look.regular), widest_glyph(look.bold)) * look.size
-    safe = [(width - 2 * PAD_X) / em for width in widths]  # characters that always fit
     # a text up to this wide is set a little smaller in its own column, not wrapped
     shrinkable = [(width - 2 * PAD_X) / _SMALLEST_TEXT for width in widths]
+    safe = [room / em for room in shrinkable]  # characters that can never exceed it
     out = rows
     for number, row in enumerate(rows):
         long = [column for column, (value, limit) in enumerate(zip(row.cells, safe,
                                                                        strict=False))
-                if len(value) > limit]
+                if len(value) > limit and not FIGURE.fullmatch(value)]
         if not long:
             continue
         font = look.bold if row.header or "total" in row.klass else look.regular
         known = known_widths(font, look.size)
         too_wide = [column for column in long
                     if _widest_line(row.cells[column], font, look.size, known)
-                    > shrinkable[column] and not FIGURE.fullmatch(row.cells[column])]
+                    > shrinkable[column]]
         if too_wide:
             out = out if out is not rows else list(rows)
             out[number] = _wrapped(row, too_wide, widths, look, font)
