@@ -192,3 +192,24 @@ def test_config_check_lists_every_problem_even_with_a_broken_company(arcli):
     assert checked.exit_code == 1
     assert [line.split(": ")[1] for line in checked.stderr.splitlines()] == \
         ["line 2", "line 3", "line 5"]
+
+
+def test_init_writes_the_config_where_arcli_config_names_it(tmp_path):
+    """A scheduled job names its config (ARCLI_CONFIG) before it exists: `arcli init`
+    wrote nothing there, and every later command stopped with "config file not found"."""
+    named = tmp_path / "etc" / "arcli.yaml"
+    named.parent.mkdir()
+    env = {**os.environ, "ARCLI_DB": str(tmp_path / "book.db"), "ARCLI_CONFIG": str(named),
+           "ARCLI_TODAY": "2026-11-22"}
+    env.pop("ARCLI_DEBUG", None)
+    arcli = [sys.executable, "-m", "arcli"]
+    init = subprocess.run([*arcli, "init"], env=env, cwd=tmp_path, capture_output=True,
+                          text=True)
+    assert init.returncode == 0, init.stderr
+    assert named.is_file() and not (tmp_path / "arcli.yaml").exists()
+    aging = subprocess.run([*arcli, "aging", "-q", "--csv"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True)
+    assert (aging.returncode, aging.stderr) == (0, "")
+    again = subprocess.run([*arcli, "init"], env=env, cwd=tmp_path, capture_output=True,
+                           text=True)
+    assert again.returncode == 0 and "wrote" not in again.stderr  # kept as it is

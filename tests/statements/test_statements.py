@@ -249,7 +249,8 @@ def test_multi_page_statement_repeats_headers_and_numbers_pages(signed_book, tmp
     text = pdf_text(out / rows["C003"]["file"])
     assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
     second_page = text.split("\f")[1]
-    assert re.search(r"Date\s+Type\s+Number\s+Reference\s+Debit\s+Credit\s+Balance", second_page)
+    assert re.search(r"Date\s+Type\s+Number\s+Reference / description\s+Debit\s+Credit\s+"
+                     r"Balance", second_page)
 
 
 def test_a_reference_taller_than_a_page_or_wider_than_its_column_still_prints(
@@ -277,13 +278,15 @@ def test_a_reference_taller_than_a_page_or_wider_than_its_column_still_prints(
     pages = rows["C003"]["pages"]
     assert rows["C003"]["status"] == "written" and pages >= 3
     text = pdf_text(out / rows["C003"]["file"])
-    found = re.findall(r"\bref (\d+)\b", text)
-    assert [int(n) for n in found] == list(range(120))  # every line once, in order
-    assert all(re.search(r"Date\s+Type\s+Number\s+Reference", page)
-               for page in text.split("\f")[1:pages - 1])
+    found = [int(n) for n in re.findall(r"\bref (\d+)\b", text)]
+    # every line once, in order, in each table the open item stands in (activity, open items)
+    assert found == list(range(120)) * 2
+    headers = r"Date\s+Type\s+Number\s+Reference|Type\s+Number\s+Reference / description\s+Date"
+    assert all(re.search(headers, page) for page in text.split("\f")[1:pages - 1])
     assert "…" not in text
     pieces = re.findall(r"(?<![A-Za-z])W?x+(?![A-Za-z])", text)
-    assert "".join(pieces) == wide and len(pieces) > 3  # whole, over several lines
+    # whole, over several lines, in the activity and the open-item table
+    assert "".join(pieces) == wide * 2 and len(pieces) > 6
     row = next(line for line in text.splitlines() if "WIDE-1" in line)
     assert re.search(r"Wx+\s+200\.00\s", row)  # the amount is not overwritten
     activity = attachment(out / rows["C003"]["file"])["sections"][0]["activity"]

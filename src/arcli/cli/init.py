@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from arcli.cli.common import AppContext, pass_app
@@ -24,7 +26,16 @@ def _starter_config() -> str:
 @pass_app
 def init_command(app: AppContext, no_config: bool) -> None:
     """Create the database schema (idempotent; upgrades older databases) and, if no
-    config file exists, write ./arcli.yaml from the commented example."""
+    config file exists, write one from the commented example: at the path --config or
+    ARCLI_CONFIG names, else ./arcli.yaml."""
+    named = app.config_path
+    if not no_config and (named is None or not Path(named).exists()):
+        # Written first: the store's location may come from it, and a config named but
+        # missing is an error for every other command (a typo must not run on defaults).
+        target = named or DEFAULT_CONFIG_NAME
+        atomic_write(target, _starter_config())
+        app.set_option("config_path", target)
+        app.info(f"wrote {target}")
     store = app.open_store(check=False)
     before, after = store.upgrade()
     if before == after:
@@ -33,6 +44,3 @@ def init_command(app: AppContext, no_config: bool) -> None:
         app.info(f"created database {store.display_url} (schema {after})")
     else:
         app.info(f"upgraded database {store.display_url} from schema {before} to {after}")
-    if not no_config and app.config_path is None:
-        atomic_write(DEFAULT_CONFIG_NAME, _starter_config())
-        app.info(f"wrote {DEFAULT_CONFIG_NAME}")
