@@ -116,11 +116,9 @@ def _legacy_minor(tx: BankTransaction) -> int | None:
 
 def posted_match(conn: Connection, tx: BankTransaction) -> Match | None:
     """The match a receipt was posted with earlier (customer, confidence, reason), or None."""
-    found = as_posted(conn, [Match(tx)])[0]
-    return found if found.reason.startswith(_POSTED_EARLIER) else None
-
-
-_POSTED_EARLIER = "posted earlier: "
+    if tx.bank_ref not in posted_earlier(conn, [tx]):
+        return None
+    return as_posted(conn, [Match(tx)])[0]
 
 
 def as_posted(conn: Connection, matches: Sequence[Match]) -> list[Match]:
@@ -161,7 +159,7 @@ def as_posted(conn: Connection, matches: Sequence[Match]) -> list[Match]:
         currency = m.transaction.currency
         shown.append(Match(
             m.transaction, row.customer_id, pinned.get(row.payment_id, []),
-            confidence=row.confidence or 0, reason=_POSTED_EARLIER + (row.reason or ""),
+            confidence=row.confidence or 0, reason="posted earlier: " + (row.reason or ""),
             write_off=money.from_minor(row.write_off_minor, currency)
             if row.write_off_minor else Decimal(0)))
     return shown
